@@ -1,0 +1,45 @@
+# sensor-proxy: `make demo` runs the whole system on one machine; `make test` runs every test.
+# Both install what they need first (npm packages; Debian packages via scripts/install-system-deps.sh when run as root).
+SHELL := /bin/bash
+NODE  ?= node
+TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
+
+.PHONY: all deps system-deps build typecheck test test-unit test-integration test-vm bench demo clean
+
+all: build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+build: deps
+	npx tsc -p tsconfig.json
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+test: system-deps build test-unit test-integration test-vm
+
+test-unit: build
+	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)
+
+test-integration: build
+	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/integration -name '*.test.js' | sort)
+
+test-vm: build
+	@if [ -d dist/test/vm ] && [ -n "$$(find dist/test/vm -name '*.test.js')" ]; then \
+	  bash hw-fixtures/vm/run-vm-tests.sh; else echo "test-vm: no vm tests yet"; fi
+
+bench: build
+	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
+
+demo: build
+	$(NODE) dist/src/cli/main.js demo
+
+clean:
+	rm -rf dist

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the rigs need (pty loopback, lrzsz interop, qemu VM rig).
+# Skips what is already there; needs root (CI runs as root) for apt-get.
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for p in socat lrzsz; do have "$p" || need+=("$p"); done
+if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system deps missing: ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "system deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
