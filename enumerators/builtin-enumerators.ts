@@ -1,0 +1,4 @@
+import type { EnumeratorFactory } from './enumerator.js';
+
+/** Enumerator factories by gateway-config `type`. Each bus issue adds its line here. */
+export const builtinEnumerators: Record<string, EnumeratorFactory> = {};

@@ -1,0 +1,6 @@
+import type { HandlerFactory } from '../model/handler.js';
+
+/**
+ * The handlers sensor-proxy ships, by ADU handler id. Each bus issue adds its line here.
+ */
+export const builtinHandlers: Record<string, HandlerFactory> = {};
