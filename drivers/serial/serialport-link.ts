@@ -1,0 +1,305 @@
+import type { Logger } from 'pino';
+import { SerialPort } from 'serialport';
+import { BusError, CancelledError } from '../shared/errors.js';
+import type { SerialLink, SerialLinkOptions } from './link.js';
+
+/** Options of {@link openSerialLink}. */
+export interface SerialportLinkOptions extends SerialLinkOptions {
+  /** Parent logger; the link logs through a child `{ component: 'serial.link', port }`. */
+  log?: Logger;
+  /** Exclusive lock (TIOCEXCL) so no second process opens the port. Default true. */
+  lock?: boolean;
+}
+
+/** serialport reports open failures as text only ("…, cannot open /dev/x"); errno names by message. */
+const OPEN_ERRNO: ReadonlyArray<[RegExp, string, string]> = [
+  [/No such file or directory/i, 'ENOENT', 'check the device path and the cable; USB adapters can change name on replug (use /dev/serial/by-id)'],
+  [/Permission denied/i, 'EACCES', 'add the agent user to the "dialout" group, or run with access to the port'],
+  [/Cannot lock port|Resource temporarily unavailable/i, 'EBUSY', 'another process holds the port (ModemManager, gpsd, a terminal program); stop it or set lock:false'],
+  [/Device or resource busy/i, 'EBUSY', 'another process holds the port'],
+  [/Inappropriate ioctl|Not a typewriter/i, 'ENOTTY', 'the path is not a serial device'],
+  [/No such device/i, 'ENXIO', 'the device is gone (unplugged?)'],
+];
+
+/** Modem-line ioctls a pty does not implement; `setControlLines` is a logged no-op there. */
+const NO_MODEM_LINES = /Inappropriate ioctl for device|Invalid argument/i;
+
+/**
+ * Opens a serial port through the `serialport` package and returns it as a {@link SerialLink}.
+ *
+ * `assertControlLinesOnOpen: false`: on Linux the kernel raises DTR/RTS inside `open(2)` whenever
+ * the saved termios baud is not B0 (tty_port_block_til_ready), so user space cannot stop the edge
+ * itself (reference/bus-protocols.md §4). What we do: open with `hupcl: false` (closing does not
+ * drop the lines, so a reopen finds them unchanged and makes no second edge) and deassert DTR and
+ * RTS right after open, which shrinks the pulse to the open→ioctl gap (tens of µs). Enough for
+ * ESP32-style two-transistor auto-reset circuits, which need DTR and RTS in opposite states;
+ * a board with a capacitor-coupled DTR reset (Arduino) may still see the edge. Verified on ptys
+ * (no modem lines: the ioctl fails with ENOTTY and is skipped); not measured on real UARTs here.
+ *
+ * Throws BusError `SERIAL_OPEN_FAILED` with details `{ path, errno, hint }`.
+ */
+export async function openSerialLink(options: SerialportLinkOptions): Promise<SerialLink> {
+  const baudRate = options.baudRate ?? 115200;
+  const quietLines = options.assertControlLinesOnOpen === false;
+  const log = options.log?.child({ component: 'serial.link', port: options.path });
+  const port = new SerialPort({
+    path: options.path,
+    baudRate,
+    autoOpen: false,
+    lock: options.lock ?? true,
+    hupcl: !quietLines,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const hit = OPEN_ERRNO.find(([re]) => re.test(msg));
+    throw new BusError('SERIAL_OPEN_FAILED', `cannot open ${options.path}: ${msg}`, {
+      path: options.path,
+      errno: hit?.[1] ?? 'UNKNOWN',
+      hint: hit?.[2] ?? 'check the device path and permissions',
+    }, e);
+  }
+  const link = new SerialportLink(port, options.path, log);
+  if (quietLines) await link.setControlLines({ dtr: false, rts: false });
+  log?.debug({ baudRate, quietLines }, 'serial port open');
+  return link;
+}
+
+/**
+ * {@link SerialLink} on a `serialport` stream. Received bytes go into a {@link ReceiveBuffer}
+ * at once (flowing mode), so nothing is lost between reads; reads wait on that buffer.
+ */
+export class SerialportLink implements SerialLink {
+  private readonly rx: ReceiveBuffer;
+  private state: 'open' | 'closed' | 'disconnected' = 'open';
+
+  constructor(private readonly port: SerialPort, readonly path: string, private readonly log?: Logger) {
+    this.rx = new ReceiveBuffer(path);
+    port.on('data', (chunk: Buffer) => {
+      if (log?.isLevelEnabled('trace')) log.trace({ dir: 'rx', len: chunk.length, hex: chunk.toString('hex') }, 'rx');
+      this.rx.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    });
+    port.on('close', (err: (Error & { disconnected?: boolean }) | null) => {
+      if (this.state !== 'open') return;
+      this.state = 'disconnected';
+      log?.warn({ err: err ?? undefined }, 'serial port disconnected');
+      this.rx.fail(() => new BusError('SERIAL_DISCONNECTED', `${path} disconnected${err ? `: ${err.message}` : ''}`, { path }, err ?? undefined));
+    });
+    port.on('error', (err: Error) => {
+      log?.error({ err }, 'serial port error');
+    });
+  }
+
+  async write(data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    this.assertUsable();
+    if (signal?.aborted) throw new CancelledError(signal.reason);
+    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', len: data.length, hex: Buffer.from(data).toString('hex') }, 'tx');
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new CancelledError(signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (err: Error | null | undefined) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!err) return resolve();
+        reject(this.state === 'open' ? new BusError('SERIAL_DISCONNECTED', `write to ${this.path} failed: ${err.message}`, { path: this.path }, err) : this.stateError());
+      };
+      this.port.write(buf, (err) => {
+        if (err) return done(err);
+        this.port.drain((e) => done(e));
+      });
+    });
+  }
+
+  read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.rx.read(max, timeoutMs, signal);
+  }
+
+  readExactly(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.rx.readExactly(n, timeoutMs, signal);
+  }
+
+  discardInput(): void {
+    this.rx.discard();
+  }
+
+  /** On a backend without modem lines (pty: ENOTTY) this logs at debug and returns. */
+  async setControlLines(lines: { dtr?: boolean; rts?: boolean }): Promise<void> {
+    this.assertUsable();
+    const settings: { dtr?: boolean; rts?: boolean } = {};
+    if (lines.dtr !== undefined) settings.dtr = lines.dtr;
+    if (lines.rts !== undefined) settings.rts = lines.rts;
+    try {
+      await new Promise<void>((resolve, reject) => this.port.set(settings, (err) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!NO_MODEM_LINES.test(msg)) throw new BusError('SERIAL_IO', `cannot set control lines on ${this.path}: ${msg}`, { path: this.path, lines }, e);
+      this.log?.debug({ lines, reason: msg }, 'port has no modem control lines; setControlLines ignored');
+    }
+  }
+
+  /** Idempotent. Pending reads reject with `SERIAL_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    this.rx.fail(() => new BusError('SERIAL_CLOSED', `${this.path} is closed`, { path: this.path }), true);
+    if (!wasOpen || !this.port.isOpen) return;
+    await new Promise<void>((resolve, reject) => this.port.close((err) => (err ? reject(new BusError('SERIAL_IO', `closing ${this.path} failed: ${err.message}`, { path: this.path }, err)) : resolve())));
+    this.log?.debug('serial port closed');
+  }
+
+  private stateError(): BusError {
+    return this.state === 'closed'
+      ? new BusError('SERIAL_CLOSED', `${this.path} is closed`, { path: this.path })
+      : new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected`, { path: this.path });
+  }
+
+  private assertUsable(): void {
+    if (this.state !== 'open') throw this.stateError();
+  }
+}
+
+interface Waiter {
+  n: number;
+  exact: boolean;
+  resolve(data: Uint8Array): void;
+  reject(err: Error): void;
+  cleanup(): void;
+}
+
+/**
+ * Bytes received but not yet read, plus the reads waiting for them (FIFO). Shared by every
+ * {@link SerialLink} backend (real port, in-memory pair) so they honour one contract: a timed-out
+ * or aborted read consumes nothing; after `fail()` waiting and later reads reject, but bytes that
+ * arrived before a disconnect are still handed out first.
+ */
+export class ReceiveBuffer {
+  private chunks: Uint8Array[] = [];
+  private length = 0;
+  private readonly waiters: Waiter[] = [];
+  private failure: (() => BusError) | undefined;
+
+  constructor(private readonly path: string) {}
+
+  /** Bytes buffered and not yet read. */
+  get available(): number {
+    return this.length;
+  }
+
+  push(data: Uint8Array): void {
+    if (data.length === 0 || this.failure) return;
+    this.chunks.push(data);
+    this.length += data.length;
+    this.service();
+  }
+
+  /** Rejects waiting and later reads with `error()`; `dropBuffered` also forgets unread bytes (close). */
+  fail(error: () => BusError, dropBuffered = false): void {
+    this.failure = error;
+    if (dropBuffered) this.discard();
+    for (const w of this.waiters.splice(0)) {
+      w.cleanup();
+      w.reject(error());
+    }
+  }
+
+  discard(): void {
+    this.chunks = [];
+    this.length = 0;
+  }
+
+  read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!(max >= 1)) return Promise.reject(new RangeError(`read: max must be >= 1 (got ${max})`));
+    return this.wait(max, false, timeoutMs, signal);
+  }
+
+  readExactly(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!(n >= 0)) return Promise.reject(new RangeError(`readExactly: n must be >= 0 (got ${n})`));
+    return this.wait(n, true, timeoutMs, signal);
+  }
+
+  private wait(n: number, exact: boolean, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (signal?.aborted) return reject(new CancelledError(signal.reason));
+      if (this.waiters.length === 0 && this.satisfiable(n, exact)) return resolve(this.take(n));
+      if (this.failure && this.waiters.length === 0) return reject(this.failure());
+      const waiter: Waiter = {
+        n,
+        exact,
+        resolve,
+        reject,
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      const remove = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        waiter.cleanup();
+        this.service();
+      };
+      const onAbort = () => {
+        remove();
+        reject(new CancelledError(signal?.reason));
+      };
+      const timer = setTimeout(() => {
+        remove();
+        reject(new BusError('SERIAL_TIMEOUT', `no ${exact ? `${n} bytes` : 'data'} from ${this.path} within ${timeoutMs} ms`, {
+          path: this.path,
+          timeoutMs,
+          wanted: n,
+          buffered: this.length,
+        }));
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private satisfiable(n: number, exact: boolean): boolean {
+    return exact ? this.length >= n : this.length > 0;
+  }
+
+  private service(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      if (!this.satisfiable(w.n, w.exact)) {
+        if (!this.failure) return;
+        this.waiters.shift();
+        w.cleanup();
+        w.reject(this.failure());
+        continue;
+      }
+      this.waiters.shift();
+      w.cleanup();
+      w.resolve(this.take(w.n));
+    }
+  }
+
+  /** Removes and returns up to `n` buffered bytes. */
+  private take(n: number): Uint8Array {
+    const count = Math.min(n, this.length);
+    const first = this.chunks[0];
+    if (first && first.length >= count) {
+      const out = first.subarray(0, count);
+      if (first.length === count) this.chunks.shift();
+      else this.chunks[0] = first.subarray(count);
+      this.length -= count;
+      return out;
+    }
+    const out = new Uint8Array(count);
+    let done = 0;
+    while (done < count) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, count - done);
+      out.set(c.subarray(0, k), done);
+      done += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.length -= count;
+    return out;
+  }
+}
