@@ -43,3 +43,8 @@ demo: build
 
 clean:
 	rm -rf dist
+
+# Creates CAN FD capable vcan0 where the kernel has vcan (a Pi, a Linux laptop; needs root).
+.PHONY: vcan
+vcan:
+	bash hw-fixtures/can/setup-vcan.sh vcan0
