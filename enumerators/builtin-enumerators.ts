@@ -1,4 +1,7 @@
 import type { EnumeratorFactory } from './enumerator.js';
+import { createInventoryEnumerator } from './inventory/inventory-enumerator.js';
 
 /** Enumerator factories by gateway-config `type`. Each bus issue adds its line here. */
-export const builtinEnumerators: Record<string, EnumeratorFactory> = {};
+export const builtinEnumerators: Record<string, EnumeratorFactory> = {
+  inventory: createInventoryEnumerator,
+};

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { loadManifestFile } from '../manifest/index.js';
+import type { WorkflowEvent } from '../model/events.js';
+import type { Logger } from '../model/logger.js';
+import { Erc, formatErc, resultCodeName } from '../model/result-codes.js';
+import { updateIdLabel } from '../model/update.js';
+import { dryRun, type DryRunReport } from '../workflow/dry-run.js';
+import { runWorkflow, type WorkflowOutcome } from '../workflow/engine.js';
+import { LocalFileSource } from '../workflow/file-source.js';
+import { planUpdate } from '../workflow/update-plan.js';
+import { WorkflowStateStore } from '../workflow/workflow-state.js';
+import { resultFromError } from '../workflow/error-map.js';
+import { buildGateway, loadConfig } from './gateway.js';
+import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
+import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
+
+export interface FlashOptions {
+  manifest: string;
+  files?: string;
+  config?: string;
+  inventories: string[];
+  components: string[];
+  dryRun: boolean;
+  json: boolean;
+  log: (level: string) => Logger;
+}
+
+/**
+ * `sensor-proxy flash`: validate the manifest, verify every file, select components, then run the
+ * update with the workflow engine (or, with --dry-run, only ask IsInstalled and print the plan).
+ * Returns the process exit code.
+ */
+export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promise<number> {
+  const config = await loadConfig(o.config).catch((e: unknown) => e as Error);
+  if (config instanceof Error) return reportInputError(config, o.json);
+  const log = o.log(config.logLevel);
+  const gateway = (() => {
+    try {
+      return buildGateway(config, log, o.inventories);
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  if (gateway instanceof Error) return reportInputError(gateway, o.json);
+
+  const emit = pickRenderer(o.json);
+  try {
+    const manifestPath = resolve(o.manifest);
+    const filesDir = resolve(o.files ?? dirname(manifestPath));
+    const loaded = await loadManifestFile(manifestPath);
+    const sha = loaded.sha256 || createHash('sha256').update(loaded.raw).digest('hex');
+    const workflowId = `local-${sha.slice(0, 16)}`;
+    const plan = await planUpdate({
+      workflowId,
+      update: loaded.update,
+      manifestSha256: sha,
+      workDir: config.workDir,
+      fileSource: new LocalFileSource(filesDir),
+      filesDir,
+      inventory: gateway.inventory,
+      handlers: gateway.handlers,
+      ...(o.components.length > 0 && { onlyComponents: o.components }),
+      signal,
+    });
+    if (o.dryRun) {
+      const report = await dryRun(plan, { signal, log });
+      printDryRun(report, updateIdLabel(loaded.update.updateId), o.json);
+      return ExitCode.Success;
+    }
+    const state = new WorkflowStateStore(config.stateDir, workflowId);
+    const outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent });
+    emit.finish();
+    printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
+    return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
+  } catch (e) {
+    emit.finish();
+    return reportInputError(e, o.json);
+  } finally {
+    await gateway.inventory.close();
+  }
+}
+
+function pickRenderer(json: boolean): { onEvent: (e: WorkflowEvent) => void; finish: () => void } {
+  if (json) return { onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>), finish: () => {} };
+  const r = process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? new TtyRenderer() : new PlainRenderer();
+  return { onEvent: (e) => r.onEvent(e), finish: () => r.finish() };
+}
+
+/** Bad input: nothing ran. JSON mode gets an `error` event and a failed `result` as the last line. */
+function reportInputError(e: unknown, json: boolean): number {
+  if (json) {
+    const r = resultFromError(e, 'input');
+    writeJsonLine({ type: 'error', ...errorObject(e) });
+    writeJsonLine({
+      type: 'result',
+      succeeded: false,
+      error: errorObject(e),
+      lastInstallResult: { resultCode: r.resultCode, extendedResultCodes: formatErc(r.extendedResultCode || Erc.ManifestValidationFailed), resultDetails: r.resultDetails ?? '', stepResults: {} },
+    });
+  } else {
+    process.stderr.write(formatHumanError(e) + '\n');
+  }
+  return ExitCode.Usage;
+}
+
+function printResult(outcome: WorkflowOutcome, label: string, workflowId: string, json: boolean): void {
+  if (json) {
+    writeJsonLine({
+      type: 'result',
+      workflowId,
+      succeeded: outcome.succeeded,
+      cancelled: outcome.cancelled,
+      resumed: outcome.resumed,
+      ...(outcome.installedUpdateId && { installedUpdateId: outcome.installedUpdateId }),
+      lastInstallResult: outcome.lastInstallResult,
+      components: outcome.outcomes,
+    });
+    return;
+  }
+  const last = outcome.lastInstallResult;
+  const rows = outcome.outcomes.map((o) => [
+    o.step,
+    o.componentId ?? 'host',
+    o.handler,
+    String(o.result.resultCode),
+    resultCodeName(o.result.resultCode),
+    formatErc(o.result.extendedResultCode),
+    (o.result.resultDetails ?? '').slice(0, 80),
+  ]);
+  const out = [
+    table(['step', 'component', 'handler', 'code', 'result', 'erc', 'details'], rows),
+    '',
+    table(['stepResults', 'resultCode', 'extendedResultCodes', 'resultDetails'], Object.entries(last.stepResults).map(([k, v]) => [k, String(v.resultCode), v.extendedResultCodes, v.resultDetails.slice(0, 80)])),
+    '',
+    `${label}: ${outcome.succeeded ? 'SUCCEEDED' : outcome.cancelled ? 'CANCELLED' : 'FAILED'} (resultCode ${last.resultCode} ${resultCodeName(last.resultCode)}, extendedResultCodes ${last.extendedResultCodes})${last.resultDetails ? `\n  ${last.resultDetails}` : ''}`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+function printDryRun(report: DryRunReport, label: string, json: boolean): void {
+  if (json) {
+    writeJsonLine({ type: 'plan', update: label, entries: report.entries, noMatchingComponents: report.noMatchingComponents });
+    writeJsonLine({ type: 'result', dryRun: true, succeeded: true, plan: report.entries });
+    return;
+  }
+  const rows = report.entries.map((e) => [e.step, e.componentId ?? 'host', e.handler, e.action === 'skip-installed' ? 'skip (already installed)' : e.action === 'install' ? 'install' : `install? (IsInstalled ${e.isInstalled.resultCode})`, e.description ?? '']);
+  const lines = [`dry run of ${label}: manifest valid, files verified, nothing installed`, table(['step', 'component', 'handler', 'would', 'description'], rows)];
+  for (const s of report.noMatchingComponents) lines.push(`step ${s}: no matching components (would report 604)`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,40 @@
+import { dirname, resolve } from 'node:path';
+import { ComponentInventory } from '../../enumerators/component-inventory.js';
+import { builtinEnumerators } from '../../enumerators/builtin-enumerators.js';
+import type { ComponentEnumerator } from '../../enumerators/enumerator.js';
+import { createInventoryEnumerator } from '../../enumerators/inventory/inventory-enumerator.js';
+import { defaultConfig, loadGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
+import { builtinHandlers } from '../handlers/builtin-handlers.js';
+import { HandlerRegistry } from '../handlers/registry.js';
+import { SensorProxyError } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
+
+export interface Gateway {
+  config: GatewayConfig;
+  inventory: ComponentInventory;
+  handlers: HandlerRegistry;
+}
+
+/** Loads the config (or defaults) and builds the enumerators and the handler registry from it. */
+export async function loadConfig(configPath: string | undefined): Promise<GatewayConfig> {
+  return configPath ? loadGatewayConfig(configPath) : defaultConfig();
+}
+
+export function buildGateway(config: GatewayConfig, log: Logger, extraInventories: string[] = []): Gateway {
+  const enumerators: ComponentEnumerator[] = config.enumerators.map((entry) => {
+    const factory = builtinEnumerators[entry.type];
+    if (!factory) {
+      throw new SensorProxyError('ENUM_UNKNOWN_TYPE', `unknown enumerator type "${entry.type}" in the config`, {
+        hint: `use one of: ${Object.keys(builtinEnumerators).join(', ')}`,
+      });
+    }
+    return factory(entry, { log: log.child({ component: `enum.${entry.type}` }), baseDir: config.baseDir });
+  });
+  for (const file of extraInventories) {
+    const abs = resolve(file);
+    enumerators.push(createInventoryEnumerator({ files: [abs] }, { log, baseDir: dirname(abs) }));
+  }
+  const handlers = new HandlerRegistry((id) => ({ log: log.child({ component: 'handler', handler: id }), config: config.handlers[id] ?? {} }));
+  for (const [id, factory] of Object.entries(builtinHandlers)) handlers.register(id, factory);
+  return { config, inventory: new ComponentInventory(enumerators, log.child({ component: 'enum' })), handlers };
+}

@@ -1,0 +1,31 @@
+import { buildGateway, loadConfig } from './gateway.js';
+import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
+import type { Logger } from '../model/logger.js';
+
+/** `sensor-proxy list`: the merged component inventory as a table, or `{"components":[...]}` JSON. */
+export async function listCommand(o: { config?: string; inventories: string[]; json: boolean; log: (level: string) => Logger }, signal: AbortSignal): Promise<number> {
+  try {
+    const config = await loadConfig(o.config);
+    const gw = buildGateway(config, o.log(config.logLevel), o.inventories);
+    try {
+      const components = await gw.inventory.getAllComponents(signal);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ components }, null, 2) + '\n');
+      } else if (components.length === 0) {
+        process.stdout.write('no components found (add enumerators to the config, or pass --inventory FILE)\n');
+      } else {
+        const version = (c: (typeof components)[number]) => String(c.version ?? c.properties.version ?? '');
+        process.stdout.write(
+          table(['id', 'name', 'group', 'manufacturer', 'model', 'version'], components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)])) + '\n',
+        );
+      }
+      return ExitCode.Success;
+    } finally {
+      await gw.inventory.close();
+    }
+  } catch (e) {
+    if (o.json) writeJsonLine({ type: 'error', ...errorObject(e) });
+    else process.stderr.write(formatHumanError(e) + '\n');
+    return ExitCode.Usage;
+  }
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createCliLogger } from './logger.js';
+import { flashCommand } from './flash-command.js';
+import { listCommand } from './list-command.js';
+import { validateCommand } from './validate-command.js';
+import { ExitCode } from './output.js';
+
+const USAGE = `sensor-proxy: ADU-compatible proxy updates for sensors on USB, serial and CAN
+
+usage:
+  sensor-proxy list [--config F] [--inventory FILE]... [--json]
+  sensor-proxy validate <manifest.json> [--files DIR] [--json]
+  sensor-proxy flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...
+                     [--component ID]... [--dry-run] [--json]
+  sensor-proxy demo
+
+exit codes: 0 success (incl. already installed, no matching components), 1 update failed or
+cancelled (validate: invalid), 2 usage or input error (nothing was run).`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  inventory: { type: 'string', multiple: true },
+  files: { type: 'string' },
+  component: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`error [CLI_USAGE]: ${(e as Error).message}\n\n${USAGE}\n`);
+    return ExitCode.Usage;
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.help || !command) {
+    process.stdout.write(USAGE + '\n');
+    return v.help ? ExitCode.Success : ExitCode.Usage;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\ncancelling (Ctrl-C again to exit at once)...\n');
+    controller.abort(new Error('interrupted by the user'));
+  });
+  process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+  const log = (level: string) => createCliLogger(v.json ? (level === 'info' ? 'warn' : level) : level);
+  const need = (n: number, what: string): boolean => {
+    if (rest.length === n) return true;
+    process.stderr.write(`error [CLI_USAGE]: ${command} takes ${what}\n\n${USAGE}\n`);
+    return false;
+  };
+  switch (command) {
+    case 'list':
+      if (!need(0, 'no positional arguments')) return ExitCode.Usage;
+      return listCommand({ ...(v.config && { config: v.config }), inventories: v.inventory ?? [], json: !!v.json, log }, controller.signal);
+    case 'validate':
+      if (!need(1, 'one manifest path')) return ExitCode.Usage;
+      return validateCommand({ manifest: rest[0]!, ...(v.files && { files: v.files }), json: !!v.json });
+    case 'flash':
+      if (!need(1, 'one import manifest path')) return ExitCode.Usage;
+      return flashCommand(
+        {
+          manifest: rest[0]!,
+          ...(v.files && { files: v.files }),
+          ...(v.config && { config: v.config }),
+          inventories: v.inventory ?? [],
+          components: v.component ?? [],
+          dryRun: !!v['dry-run'],
+          json: !!v.json,
+          log,
+        },
+        controller.signal,
+      );
+    case 'demo': {
+      const { demoCommand } = await import('./demo-command.js');
+      return demoCommand(controller.signal);
+    }
+    default:
+      process.stderr.write(`error [CLI_USAGE]: unknown command "${command}"\n\n${USAGE}\n`);
+      return ExitCode.Usage;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.exitCode = ExitCode.Failed;
+  },
+);

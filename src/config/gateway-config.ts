@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { SensorProxyError } from '../model/errors.js';
+
+/**
+ * The gateway config file (JSON; schema in `docs/gateway-config.schema.json`, documented in the
+ * README). Bus issues add their enumerator entries and handler sections; unknown top-level keys are
+ * rejected so a typo is an error, not a silently ignored setting.
+ */
+export interface GatewayConfig {
+  /** Durable workflow state (atomic JSON files). Default: see {@link defaultStateDir}. */
+  stateDir: string;
+  /** Work folders for update files, one per workflow. Default `<stateDir>/work`. */
+  workDir: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
+  enumerators: Array<{ type: string } & Record<string, unknown>>;
+  /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
+  handlers: Record<string, Record<string, unknown>>;
+  /** IoT Hub agent settings (issue 6); passed through unvalidated until then. */
+  hub?: Record<string, unknown>;
+  /** Folder of the config file; relative paths in enumerator settings resolve against it. */
+  baseDir: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const TOP_LEVEL_KEYS = new Set(['$schema', 'stateDir', 'workDir', 'logLevel', 'enumerators', 'handlers', 'hub']);
+
+/** `$SENSOR_PROXY_STATE_DIR`, else `/var/lib/sensor-proxy` for root, else `$XDG_STATE_HOME/sensor-proxy` (`~/.local/state/sensor-proxy`). */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SENSOR_PROXY_STATE_DIR) return resolve(env.SENSOR_PROXY_STATE_DIR);
+  if (process.getuid?.() === 0) return '/var/lib/sensor-proxy';
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'sensor-proxy');
+}
+
+export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
+  const stateDir = defaultStateDir();
+  return { stateDir, workDir: join(stateDir, 'work'), logLevel: 'info', enumerators: [], handlers: {}, baseDir };
+}
+
+export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new SensorProxyError('CONFIG_NOT_FOUND', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      hint: 'pass an existing file with --config, or omit --config to use the defaults',
+      cause: e,
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new SensorProxyError('CONFIG_INVALID', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseGatewayConfig(doc, path);
+}
+
+/** Validates a parsed config; one CONFIG_INVALID error listing every problem with its JSON path. */
+export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig {
+  const baseDir = dirname(resolve(source));
+  const problems: string[] = [];
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new SensorProxyError('CONFIG_INVALID', `${source}: the config must be a JSON object`);
+  }
+  const o = doc as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!TOP_LEVEL_KEYS.has(k)) problems.push(`$.${k}: unknown key (known: ${[...TOP_LEVEL_KEYS].join(', ')})`);
+  const str = (key: string): string | undefined => {
+    if (o[key] === undefined) return undefined;
+    if (typeof o[key] !== 'string' || o[key] === '') problems.push(`$.${key}: must be a non-empty string`);
+    return typeof o[key] === 'string' ? (o[key] as string) : undefined;
+  };
+  const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
+  const stateDir = abs(str('stateDir')) ?? defaultStateDir();
+  const workDir = abs(str('workDir')) ?? join(stateDir, 'work');
+  const logLevel = str('logLevel') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`$.logLevel: must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const enumerators: GatewayConfig['enumerators'] = [];
+  if (o.enumerators !== undefined) {
+    if (!Array.isArray(o.enumerators)) problems.push('$.enumerators: must be an array of {"type": ...} objects');
+    else
+      o.enumerators.forEach((e: unknown, i) => {
+        if (typeof e !== 'object' || e === null || typeof (e as { type?: unknown }).type !== 'string') {
+          problems.push(`$.enumerators[${i}]: must be an object with a string "type"`);
+        } else enumerators.push(e as { type: string });
+      });
+  }
+  const handlers: GatewayConfig['handlers'] = {};
+  if (o.handlers !== undefined) {
+    if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers)) problems.push('$.handlers: must be an object keyed by handler id');
+    else
+      for (const [id, v] of Object.entries(o.handlers)) {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push(`$.handlers["${id}"]: must be an object`);
+        else handlers[id] = v as Record<string, unknown>;
+      }
+  }
+  if (o.hub !== undefined && (typeof o.hub !== 'object' || o.hub === null)) problems.push('$.hub: must be an object');
+  if (problems.length > 0) {
+    throw new SensorProxyError('CONFIG_INVALID', `${source}: invalid gateway config:\n  ${problems.join('\n  ')}`, {
+      details: { source, problems },
+      hint: 'see "Gateway config" in the README and docs/gateway-config.schema.json',
+    });
+  }
+  const config: GatewayConfig = { stateDir, workDir, logLevel: logLevel as GatewayConfig['logLevel'], enumerators, handlers, baseDir };
+  if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
+  return config;
+}

@@ -1,0 +1,100 @@
+import type { Component } from '../model/component.js';
+import type { EventSink } from '../model/events.js';
+import type { StepContext } from '../model/handler.js';
+import type { Logger } from '../model/logger.js';
+import { Erc, ResultCode, isSuccess, result, type AducResult } from '../model/result-codes.js';
+import type { UpdateId } from '../model/update.js';
+import { resultFromError } from './error-map.js';
+import type { PlannedInlineStep } from './update-plan.js';
+
+type Action = 'isInstalled' | 'download' | 'backup' | 'install' | 'apply' | 'restore';
+
+/**
+ * Runs the handler actions of one inline step for one component (or the host), following the ADU
+ * steps handler (reference/adu-agent.md §2.4): IsInstalled first; Backup → Install → Apply,
+ * Restore (best effort) when Install or Apply fails.
+ */
+export class StepRunner {
+  constructor(
+    private readonly opts: { workflowId: string; signal: AbortSignal; log: Logger; emit: EventSink },
+  ) {}
+
+  context(planned: PlannedInlineStep, component: Component | undefined): StepContext {
+    const { step } = planned;
+    const ic = step.handlerProperties.installedCriteria;
+    const componentId = component?.id;
+    const log = this.opts.log.child({ step: planned.path, handler: step.handler, ...(componentId && { componentId }) });
+    return {
+      workflowId: this.opts.workflowId,
+      updateId: planned.update.updateId as UpdateId,
+      step: planned.path,
+      handlerId: step.handler,
+      handlerProperties: step.handlerProperties,
+      installedCriteria: typeof ic === 'string' && ic !== '' ? ic : undefined,
+      files: planned.files,
+      workFolder: planned.workFolder,
+      component,
+      signal: this.opts.signal,
+      log,
+      onProgress: (p) =>
+        this.opts.emit({ type: 'transfer.progress', step: planned.path, ...(componentId && { componentId }), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, ...(p.phase && { phase: p.phase }) }),
+    };
+  }
+
+  /** Calls one handler action; a throw becomes a failure result; abort calls the handler's Cancel. */
+  async call(planned: PlannedInlineStep, ctx: StepContext, action: Action): Promise<AducResult> {
+    const h = planned.handler;
+    if (ctx.signal.aborted) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, 'cancelled before ' + action);
+    const fn = h[action];
+    if (!fn) return result(action === 'backup' ? ResultCode.BackupSuccessUnsupported : ResultCode.RestoreSuccessUnsupported);
+    const onAbort = () => {
+      h.cancel(ctx).then(
+        (r) => ctx.log.info({ result: r }, 'handler cancel returned'),
+        (e: unknown) => ctx.log.warn({ err: e }, 'handler cancel failed'),
+      );
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await fn.call(h, ctx);
+      if (ctx.signal.aborted && isSuccess(r) && action !== 'isInstalled') {
+        // The action finished but the user cancelled meanwhile: stop here, report cancelled.
+        return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `cancelled after ${action}`);
+      }
+      return r;
+    } catch (e) {
+      return resultFromError(e, action);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** IsInstalled, with an exception counted as "not installed" as the ADU agent does. */
+  async isInstalled(planned: PlannedInlineStep, ctx: StepContext): Promise<AducResult> {
+    const r = await this.call(planned, ctx, 'isInstalled');
+    if (r.resultCode === ResultCode.IsInstalledInstalled || r.resultCode === ResultCode.IsInstalledNotInstalled) return r;
+    ctx.log.warn({ result: r }, 'IsInstalled gave neither 900 nor 901; treating the step as not installed');
+    return r;
+  }
+
+  /** Backup → Install → Apply. Returns the step's final result. */
+  async install(planned: PlannedInlineStep, ctx: StepContext): Promise<AducResult> {
+    const backup = await this.call(planned, ctx, 'backup');
+    if (!isSuccess(backup)) return backup;
+    const install = await this.call(planned, ctx, 'install');
+    if (!isSuccess(install)) return this.restoreAfter(planned, ctx, install);
+    if (install.resultCode === ResultCode.InstallSkippedUpdateAlreadyInstalled || install.resultCode === ResultCode.InstallSkippedNoMatchingComponents) {
+      return install;
+    }
+    const apply = await this.call(planned, ctx, 'apply');
+    if (!isSuccess(apply)) return this.restoreAfter(planned, ctx, apply);
+    return apply;
+  }
+
+  private async restoreAfter(planned: PlannedInlineStep, ctx: StepContext, failure: AducResult): Promise<AducResult> {
+    if (failure.resultCode === ResultCode.FailureCancelled) return failure;
+    // Best effort, as in ADU: the failure stands whatever Restore says.
+    const restore = await this.call(planned, ctx, 'restore');
+    ctx.log.info({ result: restore }, 'restore after failure');
+    return failure;
+  }
+}

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { SensorProxyError } from '../model/errors.js';
+import type { AducResult } from '../model/result-codes.js';
+import type { UpdateId } from '../model/update.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+
+export type WorkflowStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One step × component outcome; `key` is `<step path>@<component id or "host">`. */
+export interface StepRecord {
+  result: AducResult;
+  finishedAt: string;
+}
+
+/** What is persisted per workflow in `<stateDir>/workflows/<workflowId>.json`. */
+export interface WorkflowStateDoc {
+  version: 1;
+  workflowId: string;
+  updateId: UpdateId;
+  /** SHA-256 of the parent manifest: a resumed run must be of the very same update. */
+  manifestSha256: string;
+  status: WorkflowStatus;
+  startedAt: string;
+  finishedAt?: string;
+  /** Runs of this workflow so far (1 = first run; more after crashes/restarts). */
+  attempts: number;
+  steps: Record<string, StepRecord>;
+  /** Final report, set when status is terminal. */
+  lastInstallResult?: unknown;
+}
+
+export function stepKey(stepPath: string, componentId: string | undefined): string {
+  return `${stepPath}@${componentId ?? 'host'}`;
+}
+
+/**
+ * Durable workflow state. Every change is written atomically before the engine moves on, so a
+ * crash leaves the last completed step on disk. A run of a workflow whose previous run did not
+ * finish (status `running`, same manifest) resumes: its completed steps are not installed again.
+ */
+export class WorkflowStateStore {
+  private doc!: WorkflowStateDoc;
+  private readonly path: string;
+  /** Records of the interrupted previous run, when this run resumes one. */
+  private resumed: Record<string, StepRecord> = {};
+
+  constructor(stateDir: string, readonly workflowId: string) {
+    this.path = join(stateDir, 'workflows', `${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+  }
+
+  get file(): string {
+    return this.path;
+  }
+
+  /** Starts (or resumes) the run. Returns true when an interrupted run is being resumed. */
+  async begin(updateId: UpdateId, manifestSha256: string): Promise<boolean> {
+    const previous = await this.readPrevious();
+    const resuming = previous?.status === 'running' && previous.manifestSha256 === manifestSha256;
+    this.resumed = resuming ? previous.steps : {};
+    this.doc = {
+      version: 1,
+      workflowId: this.workflowId,
+      updateId,
+      manifestSha256,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      attempts: resuming ? previous.attempts + 1 : 1,
+      steps: resuming ? { ...previous.steps } : {},
+    };
+    await this.save();
+    return resuming;
+  }
+
+  /** The successful result recorded for this step × component by the interrupted run, if any. */
+  completedInPreviousRun(key: string): AducResult | undefined {
+    const r = this.resumed[key]?.result;
+    return r && r.resultCode > 0 ? r : undefined;
+  }
+
+  async record(key: string, result: AducResult): Promise<void> {
+    this.doc.steps[key] = { result, finishedAt: new Date().toISOString() };
+    await this.save();
+  }
+
+  async finish(status: Exclude<WorkflowStatus, 'running'>, lastInstallResult: unknown): Promise<void> {
+    this.doc.status = status;
+    this.doc.finishedAt = new Date().toISOString();
+    this.doc.lastInstallResult = lastInstallResult;
+    await this.save();
+  }
+
+  private async readPrevious(): Promise<WorkflowStateDoc | undefined> {
+    try {
+      const doc = await readJsonFile<WorkflowStateDoc>(this.path);
+      return doc?.version === 1 ? doc : undefined;
+    } catch (e) {
+      // Atomic writes make a torn file impossible; anything unreadable was edited by hand.
+      throw new SensorProxyError('WORKFLOW_STATE_CORRUPT', `workflow state ${this.path} is unreadable: ${(e as Error).message}`, {
+        hint: `delete ${this.path} to start this workflow afresh`,
+        cause: e,
+      });
+    }
+  }
+
+  private save(): Promise<void> {
+    return writeFileAtomic(this.path, JSON.stringify(this.doc, null, 2) + '\n');
+  }
+}

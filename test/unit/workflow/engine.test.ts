@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RecordingHandler } from '../../../hw-fixtures/handlers/recording-handler.js';
+import { components, engineHarness, writeParentChildUpdate } from '../../../hw-fixtures/updates/engine-fixture.js';
+import { ResultCode, result } from '../../../src/model/result-codes.js';
+import { WorkflowStateStore } from '../../../src/workflow/workflow-state.js';
+
+const H = 'test/recording:1';
+
+async function setup(nComponents = 2, childSteps = 3) {
+  const handler = new RecordingHandler(H);
+  const harness = await engineHarness([handler], [...components(nComponents, 'cameras'), ...components(1, 'motors')]);
+  const manifest = await writeParentChildUpdate(harness.dir, { handler: H, hostSteps: 1, childSteps, group: 'cameras' });
+  return { handler, harness, manifest };
+}
+
+const installs = (h: RecordingHandler) => h.calls.filter((c) => c.action === 'install').map((c) => `${c.step}@${c.componentId ?? 'host'}`);
+
+describe('workflow engine: multi-step ordered execution', () => {
+  it('runs host steps on the host, then child steps component-major for the selected group only', async () => {
+    const { handler, harness, manifest } = await setup();
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, true);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.equal(out.lastInstallResult.resultCode, ResultCode.ApplySuccess);
+    assert.deepEqual(Object.keys(out.lastInstallResult.stepResults), ['step_0', 'step_1']);
+    assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.ApplySuccess);
+    assert.equal(out.installedUpdateId, JSON.stringify({ provider: 'test', name: 'parent', version: '1.0' }));
+    // Downloads of every instance happen before the first install (ADU Download phase).
+    const firstInstall = handler.calls.findIndex((c) => c.action === 'install');
+    assert.equal(handler.calls.slice(firstInstall).filter((c) => c.action === 'download').length, 0);
+  });
+
+  it('asks IsInstalled with the step criteria and skips installed steps as 603', async () => {
+    const { handler, harness, manifest } = await setup();
+    await harness.run(await harness.plan(manifest));
+    handler.calls.length = 0;
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, true);
+    assert.deepEqual(installs(handler), []);
+    assert.equal(out.lastInstallResult.stepResults.step_0!.resultCode, ResultCode.InstallSkippedUpdateAlreadyInstalled);
+    assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.InstallSkippedUpdateAlreadyInstalled);
+    assert.ok(handler.calls.some((c) => c.action === 'isInstalled' && c.installedCriteria === 'child-1' && c.componentId === 'cameras-1'));
+  });
+
+  it('stops at the first failing step: later steps and components never run, update fails with the step ERC', async () => {
+    const { handler, harness, manifest } = await setup();
+    handler.override = (action, ctx) => (action === 'install' && ctx.step === '1.1' && ctx.component?.id === 'cameras-0' ? result(ResultCode.Failure, 0x30501001, 'flash refused') : undefined);
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, false);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.1@cameras-0']);
+    assert.equal(out.lastInstallResult.resultCode, ResultCode.Failure);
+    assert.equal(out.lastInstallResult.extendedResultCodes, '30501001');
+    assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.Failure);
+    assert.match(out.lastInstallResult.resultDetails, /cameras-0.*1\.1.*flash refused/);
+    assert.ok(handler.calls.some((c) => c.action === 'restore' && c.step === '1.1'), 'Restore is attempted after a failed install');
+    assert.equal(out.installedUpdateId, undefined);
+  });
+
+  it('reports 604 for a reference step whose compatibility selects no component, and succeeds', async () => {
+    const handler = new RecordingHandler(H);
+    const harness = await engineHarness([handler], components(2, 'motors'));
+    const manifest = await writeParentChildUpdate(harness.dir, { handler: H, hostSteps: 1, childSteps: 2, group: 'cameras' });
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, true);
+    assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.InstallSkippedNoMatchingComponents);
+    assert.deepEqual(installs(handler), ['0@host']);
+  });
+
+  it('cancels: the running install sees the signal, the handler Cancel is called, the result is -1', async () => {
+    const { handler, harness, manifest } = await setup();
+    const ac = new AbortController();
+    handler.duringInstall = (ctx) =>
+      ctx.step === '1.1' ? new Promise((_, reject) => { ac.abort(); ctx.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))); if (ctx.signal.aborted) reject(new DOMException('aborted', 'AbortError')); }) : Promise.resolve();
+    const out = await harness.run(await harness.plan(manifest), ac.signal);
+    assert.equal(out.succeeded, false);
+    assert.equal(out.cancelled, true);
+    assert.equal(out.lastInstallResult.resultCode, ResultCode.FailureCancelled);
+    assert.ok(handler.calls.some((c) => c.action === 'cancel'));
+    assert.ok(!installs(handler).includes('1.2@cameras-0'));
+  });
+
+  it('resumes an interrupted run without installing its finished steps again, even when IsInstalled cannot tell', async () => {
+    const { handler, harness, manifest } = await setup();
+    const plan = await harness.plan(manifest);
+    // A run that died after two steps: begun and recorded, never finished.
+    const crashed = new WorkflowStateStore(harness.stateDir, plan.workflowId);
+    await crashed.begin(plan.update.updateId, plan.manifestSha256);
+    await crashed.record('0@host', result(ResultCode.ApplySuccess));
+    await crashed.record('1.0@cameras-0', result(ResultCode.ApplySuccess));
+    const out = await harness.run(plan);
+    assert.equal(out.succeeded, true);
+    assert.equal(out.resumed, true);
+    assert.deepEqual(installs(handler), ['1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.ok(harness.events.some((e) => e.type === 'step.skipped' && e.reason === 'resumed' && e.step === '0'));
+    // A finished workflow is not resumed again: the next run starts fresh (and IsInstalled skips).
+    handler.calls.length = 0;
+    const again = await harness.run(await harness.plan(manifest));
+    assert.equal(again.resumed, false);
+    assert.deepEqual(installs(handler), []);
+  });
+
+  it('restricts child selection to --component ids and rejects unknown ids before anything runs', async () => {
+    const { handler, harness, manifest } = await setup();
+    const out = await harness.run(await harness.plan(manifest, ['cameras-1']));
+    assert.equal(out.succeeded, true);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    await assert.rejects(harness.plan(manifest, ['nope']), (e: Error & { code?: string }) => e.code === 'CLI_USAGE' && /nope/.test(e.message));
+  });
+});
