@@ -1,0 +1,249 @@
+import { ACK, BLOCK_128, CAN, CRC_REQUEST, NAK, type BlockSize } from './constants.js';
+
+/**
+ * The YMODEM-1K batch sender for one file as a pure state machine (no I/O, no timers): the runner
+ * ({@link YmodemSender}) feeds it received bytes one at a time and timeouts, and carries out the
+ * actions it returns. Wire rules from ymodem.txt (§ numbers) and bus-protocols.md §2.3:
+ *
+ * ```
+ * await-start ──'C'──▶ send block 0 ─▶ await-header-ack ──ACK──▶ await-data-start ──'C'──▶ block 1
+ * await-data-ack ──ACK──▶ next block … last ACK ─▶ EOT ─▶ await-eot-ack ──NAK──▶ EOT again (§2, fig. 3)
+ *     ──ACK──▶ await-final-start ──'C'──▶ null block 0 ─▶ await-final-ack ──ACK──▶ done
+ * NAK or timeout on a frame: resend it (≤ maxRetries, §7.3.1); CAN CAN anywhere: failed (§4.1)
+ * ```
+ *
+ * Leniency for real receivers (lrzsz `rb` ACKs the first EOT, bus-protocols.md §2.3): EOT accepts
+ * ACK or NAK; a missing 'C' or ACK at the end of the batch is a warning, not a failure, because the
+ * file is complete once its EOT is ACKed.
+ */
+
+export type SenderState =
+  | 'await-start'
+  | 'await-header-ack'
+  | 'await-data-start'
+  | 'await-data-ack'
+  | 'await-eot-ack'
+  | 'await-final-start'
+  | 'await-final-ack'
+  | 'done'
+  | 'failed';
+
+export type SenderInput =
+  /** One byte from the receiver. */
+  | { type: 'byte'; byte: number }
+  /** The wait given by {@link YmodemSenderMachine.timeoutMs} expired with nothing useful received. */
+  | { type: 'timeout' }
+  /** The user cancelled. */
+  | { type: 'abort' };
+
+export type SenderFailure = 'no-receiver' | 'timeout' | 'too-many-retries' | 'cancelled-by-receiver' | 'aborted';
+
+/** End-of-batch irregularities that leave the file delivered. */
+export type SenderWarning = 'no-end-of-batch-request' | 'end-of-batch-unanswered' | 'end-of-batch-rejected' | 'cancelled-after-eot';
+
+export type SenderAction =
+  | { type: 'send-header' }
+  /** Send data block `block` (1-based sequence; wire number is `block & 0xFF`) holding image bytes `[offset, offset+length)`. */
+  | { type: 'send-data'; block: number; offset: number; length: number; blockSize: BlockSize }
+  /** Send the last frame again, unchanged (§4.3: "must not change the length of an unacknowledged block"). */
+  | { type: 'resend' }
+  | { type: 'send-eot' }
+  | { type: 'send-end-of-batch' }
+  | { type: 'send-cancel' }
+  | { type: 'progress'; bytesDone: number; bytesTotal: number };
+
+export interface SenderMachineConfig {
+  /** Image size in bytes. */
+  size: number;
+  blockSize: BlockSize;
+  shortLastBlock: boolean;
+  endOfBatch: boolean;
+  maxRetries: number;
+  timeouts: { startMs: number; ackMs: number; endOfBatchMs: number };
+}
+
+export class YmodemSenderMachine {
+  private current: SenderState = 'await-start';
+  private failedIn: SenderState | undefined;
+  private failureReason: SenderFailure | undefined;
+  private readonly warningList: SenderWarning[] = [];
+  private seq = 0;
+  private offset = 0;
+  private length = 0;
+  private errors = 0;
+  private naks = 0;
+  private retransmissions = 0;
+  private cans = 0;
+
+  constructor(private readonly cfg: SenderMachineConfig) {}
+
+  get state(): SenderState {
+    return this.current;
+  }
+  get terminal(): boolean {
+    return this.current === 'done' || this.current === 'failed';
+  }
+  /** Why the transfer failed, once `state` is `failed`. */
+  get failure(): { reason: SenderFailure; phase: SenderState; block: number; attempts: number; naks: number } | undefined {
+    if (this.failureReason === undefined) return undefined;
+    return { reason: this.failureReason, phase: this.failedIn ?? this.current, block: this.seq, attempts: this.errors, naks: this.naks };
+  }
+  get warnings(): readonly SenderWarning[] {
+    return this.warningList;
+  }
+  /** Frames sent again after a NAK or a timeout, over the whole transfer. */
+  get retries(): number {
+    return this.retransmissions;
+  }
+  /** Image bytes ACKed so far. */
+  get bytesDone(): number {
+    return Math.min(this.offset, this.cfg.size);
+  }
+  /** Sequence number of the block in flight: 0 while the header is, n for data block n. */
+  get block(): number {
+    return this.seq;
+  }
+  /** How long the runner waits for the next byte in the current state, in ms. */
+  get timeoutMs(): number {
+    const t = this.cfg.timeouts;
+    if (this.current === 'await-start') return t.startMs;
+    if (this.current === 'await-final-start' || this.current === 'await-final-ack') return t.endOfBatchMs;
+    return t.ackMs;
+  }
+
+  step(input: SenderInput): SenderAction[] {
+    const out: SenderAction[] = [];
+    if (this.terminal) return out;
+    if (input.type === 'abort') {
+      this.fail('aborted', out);
+      return out;
+    }
+    if (input.type === 'timeout') {
+      this.onTimeout(out);
+      return out;
+    }
+    const b = input.byte & 0xff;
+    if (b === CAN) {
+      if (++this.cans >= 2) this.onReceiverCancel();
+      return out;
+    }
+    this.cans = 0;
+    this.onByte(b, out);
+    return out;
+  }
+
+  private onByte(b: number, out: SenderAction[]): void {
+    switch (this.current) {
+      case 'await-start':
+        // A NAK here asks for checksum mode, which YMODEM-1K does not use (§2, §4.3): keep waiting for 'C'.
+        if (b === CRC_REQUEST) this.sendFrame({ type: 'send-header' }, 'await-header-ack', out);
+        return;
+      case 'await-header-ack':
+        // A repeated 'C' is stale (sent before our block 0 arrived); a lost block 0 shows as NAK or timeout.
+        if (b === ACK) this.enter('await-data-start');
+        else if (b === NAK) this.retry(true, out);
+        return;
+      case 'await-data-start':
+        if (b === CRC_REQUEST) this.nextBlock(out);
+        return;
+      case 'await-data-ack':
+        if (b === ACK) {
+          this.offset += this.length;
+          out.push({ type: 'progress', bytesDone: this.bytesDone, bytesTotal: this.cfg.size });
+          this.nextBlock(out);
+        } else if (b === NAK) this.retry(true, out);
+        return;
+      case 'await-eot-ack':
+        if (b === ACK) {
+          if (this.cfg.endOfBatch) this.enter('await-final-start');
+          else this.enter('done');
+        } else if (b === NAK) this.retry(true, out);
+        return;
+      case 'await-final-start':
+        if (b === CRC_REQUEST || b === NAK) this.sendFrame({ type: 'send-end-of-batch' }, 'await-final-ack', out);
+        return;
+      case 'await-final-ack':
+        if (b === ACK) this.enter('done');
+        else if (b === NAK) this.retry(true, out);
+        return;
+    }
+  }
+
+  private onTimeout(out: SenderAction[]): void {
+    switch (this.current) {
+      case 'await-start':
+        this.fail('no-receiver', out);
+        return;
+      case 'await-data-start':
+        // The receiver ACKed block 0; it will ask again (NAK/'C') on its own 10 s timeout (§7.3.2).
+        if (++this.errors > this.cfg.maxRetries) this.fail('timeout', out);
+        return;
+      case 'await-final-start':
+        this.warn('no-end-of-batch-request');
+        return;
+      case 'await-final-ack':
+        this.warn('end-of-batch-unanswered');
+        return;
+      default:
+        this.retry(false, out);
+    }
+  }
+
+  private onReceiverCancel(): void {
+    if (this.current === 'await-final-start' || this.current === 'await-final-ack') {
+      this.warn('cancelled-after-eot');
+      return;
+    }
+    this.failedIn = this.current;
+    this.failureReason = 'cancelled-by-receiver';
+    this.current = 'failed';
+  }
+
+  private nextBlock(out: SenderAction[]): void {
+    const remaining = this.cfg.size - this.offset;
+    if (remaining <= 0) {
+      this.sendFrame({ type: 'send-eot' }, 'await-eot-ack', out);
+      return;
+    }
+    const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : this.cfg.blockSize;
+    this.seq++;
+    this.length = Math.min(blockSize, remaining);
+    this.sendFrame({ type: 'send-data', block: this.seq, offset: this.offset, length: this.length, blockSize }, 'await-data-ack', out);
+  }
+
+  private sendFrame(action: SenderAction, next: SenderState, out: SenderAction[]): void {
+    out.push(action);
+    this.enter(next);
+  }
+
+  private enter(next: SenderState): void {
+    this.current = next;
+    this.errors = 0;
+    this.naks = 0;
+  }
+
+  private retry(nak: boolean, out: SenderAction[]): void {
+    this.errors++;
+    if (nak) this.naks++;
+    if (this.errors <= this.cfg.maxRetries) {
+      this.retransmissions++;
+      out.push({ type: 'resend' });
+      return;
+    }
+    if (this.current === 'await-final-ack') this.warn('end-of-batch-rejected');
+    else this.fail(this.naks > 0 ? 'too-many-retries' : 'timeout', out);
+  }
+
+  private warn(w: SenderWarning): void {
+    this.warningList.push(w);
+    this.current = 'done';
+  }
+
+  private fail(reason: SenderFailure, out: SenderAction[]): void {
+    this.failedIn = this.current;
+    this.failureReason = reason;
+    // Tell a receiver that is still listening to stop (§4.1); one that never started gets nothing.
+    if (reason !== 'no-receiver') out.push({ type: 'send-cancel' });
+    this.current = 'failed';
+  }
+}
