@@ -51,7 +51,9 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
 
   const groups = instanceGroups(plan);
   const outcomes: ComponentOutcome[] = [];
-  let failure = await downloadPhase(groups.flat(), runner, state);
+  const downloadFailure = await downloadPhase(groups.flat(), runner, state);
+  let failure: { index: number; result: AducResult } | undefined = downloadFailure;
+  if (downloadFailure) outcomes.push(downloadFailure.outcome);
   const parentResults: (AducResult | undefined)[] = plan.steps.map(() => undefined);
 
   if (!failure) {
@@ -94,7 +96,11 @@ function instanceGroups(plan: UpdatePlan): Instance[][] {
 }
 
 /** ADU Download phase: IsInstalled, then the handler's Download, for every instance; stops at the first failure. */
-async function downloadPhase(instances: Instance[], runner: StepRunner, state: WorkflowStateStore): Promise<{ index: number; result: AducResult } | undefined> {
+async function downloadPhase(
+  instances: Instance[],
+  runner: StepRunner,
+  state: WorkflowStateStore,
+): Promise<{ index: number; result: AducResult; outcome: ComponentOutcome } | undefined> {
   for (const inst of instances) {
     if (state.completedInPreviousRun(stepKey(inst.planned.path, inst.component?.id))) continue;
     const ctx = runner.context(inst.planned, inst.component);
@@ -103,7 +109,17 @@ async function downloadPhase(instances: Instance[], runner: StepRunner, state: W
     const r = await runner.call(inst.planned, ctx, 'download');
     if (!isSuccess(r)) {
       ctx.log.error({ result: r }, 'download failed');
-      return { index: inst.parentIndex, result: { ...r, resultDetails: `download of step ${inst.planned.path}${inst.component ? ` for ${inst.component.id}` : ''}: ${r.resultDetails ?? ''}` } };
+      const { planned, component } = inst;
+      const detailed = { ...r, resultDetails: `download of step ${planned.path}${component ? ` for ${component.id}` : ''}: ${r.resultDetails ?? ''}` };
+      const outcome: ComponentOutcome = {
+        step: planned.path,
+        handler: planned.step.handler,
+        ...(component && { componentId: component.id }),
+        ...(planned.step.description && { description: planned.step.description }),
+        result: r,
+        outcome: r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed',
+      };
+      return { index: inst.parentIndex, result: detailed, outcome };
     }
   }
   return undefined;

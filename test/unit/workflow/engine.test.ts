@@ -93,11 +93,12 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.equal(out.resumed, true);
     assert.deepEqual(installs(handler), ['1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
     assert.ok(harness.events.some((e) => e.type === 'step.skipped' && e.reason === 'resumed' && e.step === '0'));
-    // A finished workflow is not resumed again: the next run starts fresh (and IsInstalled skips).
+    // A finished workflow is not resumed again: the next run starts fresh and only IsInstalled decides,
+    // so the two steps this handler never really installed (they were only recorded) run now.
     handler.calls.length = 0;
     const again = await harness.run(await harness.plan(manifest));
     assert.equal(again.resumed, false);
-    assert.deepEqual(installs(handler), []);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0']);
   });
 
   it('restricts child selection to --component ids and rejects unknown ids before anything runs', async () => {
