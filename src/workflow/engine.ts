@@ -49,6 +49,11 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   if (resumed) log.info({ stateFile: state.file }, 'resuming an interrupted run of this workflow');
   emit({ type: 'update.started', workflowId: plan.workflowId, updateId: plan.update.updateId, steps: plan.steps.length, dryRun: false });
 
+  for (const planned of plan.steps) {
+    if (planned.kind === 'reference') {
+      emit({ type: 'components.selected', step: planned.path, selector: planned.selectors[0] ?? {}, componentIds: planned.components.map((c) => c.id) });
+    }
+  }
   const groups = instanceGroups(plan);
   const outcomes: ComponentOutcome[] = [];
   const downloadFailure = await downloadPhase(groups.flat(), runner, state);
@@ -58,9 +63,6 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
 
   if (!failure) {
     for (const [i, planned] of plan.steps.entries()) {
-      if (planned.kind === 'reference') {
-        emit({ type: 'components.selected', step: planned.path, selector: planned.selectors[0] ?? {}, componentIds: planned.components.map((c) => c.id) });
-      }
       const mine: ComponentOutcome[] = [];
       for (const inst of groups[i]!) {
         const o = await installInstance(inst, runner, state, emit);

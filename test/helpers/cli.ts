@@ -30,10 +30,14 @@ export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<CliRu
     }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const events = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const events = stdout.split('\n').flatMap((l) => {
+        if (!l.startsWith('{')) return [];
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // a pretty-printed document (list --json), not an ndjson event
+        }
+      });
       resolve({ code, signal, stdout, stderr, events });
     });
   });
