@@ -1,0 +1,248 @@
+import type { Logger } from 'pino';
+import { BusError, isBusError, throwIfAborted } from '../../shared/errors.js';
+import type { ImageSource } from '../../shared/image-source.js';
+import type { SerialLink } from '../link.js';
+import { decodeBody, encodeBody, type SmpBody } from './cbor-body.js';
+import { DEFAULT_MAX_FRAME_SIZE, encodeConsoleFrames } from './console-framing.js';
+import { SmpConsoleReassembler } from './console-reassembler.js';
+import { decodeImageStates, type ImageSlotState } from './image-management.js';
+import { buildUploadRequest, fitChunkLength, nextUploadStep, sha256OfSource, type UploadPlan } from './image-upload.js';
+import { throwIfSmpError } from './smp-errors.js';
+import { decodeSmpPacket, encodeSmpPacket, ImageCmd, OsCmd, SmpGroup, SmpOp, type SmpOpValue, type SmpVersion } from './smp-header.js';
+
+/** Options of {@link SmpClient}. */
+export interface SmpClientOptions {
+  /**
+   * Largest SMP packet (8-byte header + CBOR) the device accepts, bytes. Default 256
+   * (Zephyr `CONFIG_MCUMGR_TRANSPORT_UART_MTU` default; reference/bus-protocols.md §2.2).
+   * Upload chunks are sized so each request fits.
+   */
+  mtu?: number;
+  /** Console frame limit incl. marker and newline, bytes. Default 127 (MCUmgr). */
+  maxFrameSize?: number;
+  /** SMP header `Ver`: 0 legacy, 1 SMP v2. Default 1; v1 error bodies are understood either way. */
+  version?: SmpVersion;
+  timeouts?: {
+    /** Wait for one response, ms. Default 2500 (no standard value; "a few seconds", §2.2 Retries). */
+    responseMs?: number;
+  };
+  attempts?: {
+    /** Sends of one request before `SMP_TIMEOUT` (new seq each time; uploads resend the same offset). Default 3. */
+    request?: number;
+  };
+  log?: Logger;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Overrides `timeouts.responseMs` for this request. */
+  timeoutMs?: number;
+  /** Overrides `attempts.request` for this request. */
+  attempts?: number;
+}
+
+export interface UploadOptions {
+  /** Image number (`image`). Default: left out (device assumes 0). */
+  image?: number;
+  upgrade?: boolean;
+  /** SHA-256 of the whole image, when already known; else computed by streaming the source. */
+  sha?: Uint8Array;
+  signal?: AbortSignal;
+  onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
+}
+
+export interface UploadResult {
+  bytesTotal: number;
+  /** Image bytes actually sent in this call (less than the total after a resume). */
+  bytesSent: number;
+  /** Offset the device told us to continue from on the first response (0 = fresh upload). */
+  resumedFrom: number;
+  /** Times the device went back to an earlier offset (e.g. `off: 0` after it lost its state). */
+  restarts: number;
+  requests: number;
+  /** The device's final `match` (undefined when it does not check). */
+  match: boolean | undefined;
+}
+
+/**
+ * MCUmgr SMP client over the serial console transport on any {@link SerialLink}.
+ * One request is in flight at a time: the expected response (same group, id, seq, op + 1) is
+ * awaited after the write; responses to earlier sequence numbers are dropped and logged.
+ * Errors: BusError `SMP_RC` (details `rc`, `name`, `group`, `rsn`), `SMP_TIMEOUT`, `SMP_BAD_*`,
+ * `SMP_UPLOAD_*`, the link's `SERIAL_*`, and CancelledError when a `signal` fires.
+ */
+export class SmpClient {
+  readonly mtu: number;
+  private readonly maxFrameSize: number;
+  private readonly version: SmpVersion;
+  private readonly responseMs: number;
+  private readonly attempts: number;
+  private readonly log: Logger | undefined;
+  private readonly rx: SmpConsoleReassembler;
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly link: SerialLink, options: SmpClientOptions = {}) {
+    this.mtu = options.mtu ?? 256;
+    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.version = options.version ?? 1;
+    this.responseMs = options.timeouts?.responseMs ?? 2500;
+    this.attempts = options.attempts?.request ?? 3;
+    if (!(this.mtu >= 64 && this.mtu <= 0xffff)) throw new RangeError(`SMP mtu ${this.mtu} out of range [64, 65535]`);
+    this.log = options.log?.child({ component: 'serial.smp', port: link.path });
+    this.rx = new SmpConsoleReassembler({ maxPacketSize: 0xffff, maxFrameSize: 4096, onDiscard: (d) => this.log?.debug(d, 'smp rx discarded bytes') });
+  }
+
+  /** Statistics of the receive side (packets, discards). */
+  get rxStats(): Readonly<SmpConsoleReassembler['stats']> {
+    return this.rx.stats;
+  }
+
+  /** Group 0 command 0: the device echoes `text`. */
+  async echo(text: string, opts: RequestOptions = {}): Promise<string> {
+    const rsp = await this.request(SmpOp.Write, SmpGroup.Os, OsCmd.Echo, { d: text }, opts);
+    return typeof rsp.r === 'string' ? rsp.r : '';
+  }
+
+  /** Group 0 command 7 (OS/application info, `uname`-like). `SMP_RC` ENOTSUP where unsupported. */
+  async osInfo(format?: string, opts: RequestOptions = {}): Promise<string> {
+    const rsp = await this.request(SmpOp.Read, SmpGroup.Os, OsCmd.Info, { format }, opts);
+    return typeof rsp.output === 'string' ? rsp.output : '';
+  }
+
+  /** Group 0 command 6: the device's SMP buffer size and count. */
+  async mcumgrParams(opts: RequestOptions = {}): Promise<{ bufSize: number; bufCount: number }> {
+    const rsp = await this.request(SmpOp.Read, SmpGroup.Os, OsCmd.McumgrParams, {}, opts);
+    return { bufSize: Number(rsp.buf_size ?? 0), bufCount: Number(rsp.buf_count ?? 0) };
+  }
+
+  /** Group 0 command 5: the device answers, then resets. */
+  async reset(opts: RequestOptions & { force?: boolean } = {}): Promise<void> {
+    await this.request(SmpOp.Write, SmpGroup.Os, OsCmd.Reset, opts.force ? { force: 1 } : {}, opts);
+  }
+
+  /** Group 1 command 0, read: state of every image slot. */
+  async imageStateRead(opts: RequestOptions = {}): Promise<ImageSlotState[]> {
+    return decodeImageStates(await this.request(SmpOp.Read, SmpGroup.Image, ImageCmd.State, {}, opts));
+  }
+
+  /**
+   * Group 1 command 0, write: `confirm: false` marks the image with `hash` for test (MCUboot
+   * swaps on the next reset and reverts unless confirmed); `confirm: true` makes it permanent
+   * (`hash` optional: the running image).
+   */
+  async imageStateWrite(state: { hash?: Uint8Array; confirm: boolean }, opts: RequestOptions = {}): Promise<ImageSlotState[]> {
+    return decodeImageStates(await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.State, { hash: state.hash, confirm: state.confirm }, opts));
+  }
+
+  /** Group 1 command 5: erases a slot (default 1). Synchronous on the device: give it time. */
+  async imageErase(slot?: number, opts: RequestOptions = {}): Promise<void> {
+    await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.Erase, { slot }, opts);
+  }
+
+  /**
+   * Group 1 command 1: uploads `source` to the secondary slot, chunked to the MTU, each next
+   * offset taken from the device's `off`. A device that kept an earlier partial upload with the
+   * same SHA-256 answers the first request with its offset and the upload continues there.
+   * Stops at a chunk boundary when `signal` fires (the image stays unconfirmed).
+   */
+  async imageUpload(source: ImageSource, opts: UploadOptions = {}): Promise<UploadResult> {
+    const plan: UploadPlan = { size: source.size, sha: opts.sha ?? (await sha256OfSource(source, opts.signal)), image: opts.image, upgrade: opts.upgrade };
+    const result: UploadResult = { bytesTotal: plan.size, bytesSent: 0, resumedFrom: 0, restarts: 0, requests: 0, match: undefined };
+    let off = 0;
+    let stalls = 0;
+    for (;;) {
+      throwIfAborted(opts.signal);
+      const len = fitChunkLength(plan, off, this.mtu);
+      const data = await source.readAt(off, len);
+      const rsp = await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.Upload, buildUploadRequest(plan, off, data), { signal: opts.signal });
+      result.requests++;
+      result.bytesSent += data.length;
+      const next = nextUploadStep(plan, off, data.length, rsp);
+      if (next.kind === 'done') {
+        result.match = next.match;
+        opts.onProgress?.({ bytesDone: plan.size, bytesTotal: plan.size });
+        this.log?.info({ ...result }, 'image upload complete');
+        return result;
+      }
+      if (result.requests === 1 && next.resumed) {
+        result.resumedFrom = next.off;
+        this.log?.info({ off: next.off, size: plan.size }, 'device continues an earlier upload of this image');
+      }
+      if (next.restarted) {
+        result.restarts++;
+        this.log?.warn({ sentOff: off, deviceOff: next.off }, 'device went back to an earlier offset');
+      }
+      stalls = next.off === off ? stalls + 1 : 0;
+      if (stalls >= this.attempts) {
+        throw new BusError('SMP_UPLOAD_STALLED', `device kept answering off=${off} (${stalls} times) without taking data`, { off, size: plan.size });
+      }
+      off = next.off;
+      opts.onProgress?.({ bytesDone: off, bytesTotal: plan.size });
+    }
+  }
+
+  /**
+   * Sends one request and returns the response body (errors in it thrown as `SMP_RC`).
+   * On no response within the timeout the request is sent again with a new sequence number,
+   * `attempts` times in all, then `SMP_TIMEOUT` (details `group`, `id`, `attempts`, `timeoutMs`).
+   */
+  request(op: SmpOpValue, group: number, id: number, body: SmpBody, opts: RequestOptions = {}): Promise<SmpBody> {
+    const run = this.queue.then(() => this.exchange(op, group, id, body, opts));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exchange(op: SmpOpValue, group: number, id: number, body: SmpBody, opts: RequestOptions): Promise<SmpBody> {
+    const timeoutMs = opts.timeoutMs ?? this.responseMs;
+    const attempts = opts.attempts ?? this.attempts;
+    const data = encodeBody(body);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      throwIfAborted(opts.signal);
+      const seq = this.seq;
+      this.seq = (this.seq + 1) & 0xff;
+      const packet = encodeSmpPacket({ op, version: this.version, flags: 0, group, seq, id }, data);
+      if (packet.length > this.mtu) {
+        throw new BusError('SMP_MSG_TOO_LARGE', `SMP request of ${packet.length} bytes exceeds the MTU of ${this.mtu}`, { length: packet.length, mtu: this.mtu, group, id });
+      }
+      if (this.log?.isLevelEnabled('debug')) this.log.debug({ op, group, id, seq, len: data.length, attempt }, 'smp request');
+      await this.link.write(encodeConsoleFrames(packet, this.maxFrameSize), opts.signal);
+      const rsp = await this.awaitResponse(op + 1, group, id, seq, timeoutMs, opts.signal);
+      if (rsp) {
+        throwIfSmpError(rsp, { group, id });
+        return rsp;
+      }
+      this.log?.warn({ group, id, seq, attempt, attempts, timeoutMs }, 'no SMP response; retrying');
+    }
+    throw new BusError('SMP_TIMEOUT', `no response to SMP group ${group} command ${id} after ${attempts} attempts of ${timeoutMs} ms`, { group, id, attempts, timeoutMs, path: this.link.path });
+  }
+
+  /** The matching response body, or undefined when `timeoutMs` passed without it. */
+  private async awaitResponse(op: number, group: number, id: number, seq: number, timeoutMs: number, signal?: AbortSignal): Promise<SmpBody | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) return undefined;
+      let chunk: Uint8Array;
+      try {
+        chunk = await this.link.read(4096, left, signal);
+      } catch (e) {
+        if (isBusError(e, 'SERIAL_TIMEOUT')) return undefined;
+        throw e;
+      }
+      for (const packet of this.rx.feed(chunk)) {
+        let decoded: ReturnType<typeof decodeSmpPacket>;
+        try {
+          decoded = decodeSmpPacket(packet);
+        } catch (e) {
+          if (!isBusError(e, 'SMP_BAD_PACKET')) throw e;
+          this.log?.warn({ err: e }, 'dropped malformed SMP packet');
+          continue;
+        }
+        const { header, data } = decoded;
+        if (header.op === op && header.group === group && header.id === id && header.seq === seq) return decodeBody(data);
+        this.log?.debug({ got: { op: header.op, group: header.group, id: header.id, seq: header.seq }, want: { op, group, id, seq } }, 'dropped SMP packet that answers another request');
+      }
+    }
+  }
+}
