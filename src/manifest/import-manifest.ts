@@ -16,7 +16,7 @@ import {
 } from './definitions.js';
 import { checkArray, checkNoUnknownKeys, checkObject, checkRequired, checkString } from './schema-checks.js';
 import { checkSteps } from './steps.js';
-import { childPath, Violations } from './violations.js';
+import { childPath, isPlainObject, Violations } from './violations.js';
 
 /**
  * Accepted `manifestVersion` values. The schema's const is "5.0"; the ADU PowerShell and Python
@@ -56,6 +56,18 @@ function checkImportFiles(v: unknown, path: string, out: Violations): Record<str
 }
 
 /**
+ * The names steps may reference: every entry's name as written (also a misspelled `fileName`, so
+ * one mistake is reported once). Names are unique case-insensitively, but steps must spell them
+ * exactly. Undefined when `files` is neither absent/null nor an array (nothing to check against).
+ */
+function importFileKeys(v: unknown): Set<string> | undefined {
+  if (v === undefined || v === null) return new Set();
+  if (!Array.isArray(v)) return undefined;
+  const names = v.map((f) => (isPlainObject(f) ? f.filename ?? f.fileName : undefined));
+  return new Set(names.filter((n): n is string => typeof n === 'string'));
+}
+
+/**
  * Validates an import manifest (already parsed JSON) and normalises it. Steps reference files by
  * name; the normalised file id is the file name. All violations are collected first.
  *
@@ -86,8 +98,7 @@ export function checkImportManifest(doc: unknown, root: string, out: Violations)
   const isDeployable = checkIsDeployable(doc.isDeployable, at('isDeployable'), out);
   const compatibility = doc.compatibility === undefined ? [] : checkCompatibility(doc.compatibility, at('compatibility'), out);
   const files = checkImportFiles(doc.files, at('files'), out);
-  // File names are checked for uniqueness case-insensitively, but steps must spell them exactly.
-  const fileKeys = new Set(Array.isArray(doc.files) ? doc.files.map((f) => (f as { filename?: unknown } | null)?.filename).filter((n): n is string => typeof n === 'string') : []);
+  const fileKeys = importFileKeys(doc.files);
   let steps: Update['steps'] = [];
   const instructions = doc.instructions;
   if (instructions !== undefined && checkObject(instructions, at('instructions'), out)) {

@@ -16,8 +16,11 @@ import { childPath, type Violations } from './violations.js';
 /** What differs between the manifest kinds. */
 export interface StepForm {
   kind: 'import' | 'update';
-  /** The keys of `files` (import: file names; update: file ids). */
-  fileKeys: ReadonlySet<string>;
+  /**
+   * The keys of `files` (import: file names; update: file ids), or undefined when `files` itself
+   * has the wrong type: then step references are not checked (that would only repeat the error).
+   */
+  fileKeys: ReadonlySet<string> | undefined;
 }
 
 const INLINE_KEYS = ['type', 'description', 'handler', 'files', 'handlerProperties'] as const;
@@ -46,7 +49,7 @@ function checkInline(step: Record<string, unknown>, path: string, out: Violation
       const at = childPath(filesAt, i);
       const ok = form.kind === 'import' ? checkFileNameValue(ref, at, out) !== undefined : checkString(ref, at, out, { min: 1 }) && ref.length > 0;
       if (!ok || typeof ref !== 'string') return;
-      if (!form.fileKeys.has(ref)) {
+      if (form.fileKeys && !form.fileKeys.has(ref)) {
         const what = form.kind === 'import' ? 'file name' : 'file id';
         out.add(at, 'exists in files', `${what} ${JSON.stringify(ref)} names no entry of $.files`);
         return;
@@ -75,7 +78,7 @@ function checkReference(step: Record<string, unknown>, path: string, out: Violat
     const at = childPath(path, 'detachedManifestFileId');
     const ref = step.detachedManifestFileId;
     if (checkString(ref, at, out, { min: 1 }) && ref.length > 0) {
-      if (form.fileKeys.has(ref)) result.detachedManifestFileId = ref;
+      if (!form.fileKeys || form.fileKeys.has(ref)) result.detachedManifestFileId = ref;
       else out.add(at, 'exists in files', `file id ${JSON.stringify(ref)} names no entry of $.files`);
     }
   }

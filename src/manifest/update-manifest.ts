@@ -91,7 +91,7 @@ export function checkUpdateManifest(doc: unknown, root: string, out: Violations)
   const instructions = doc.instructions;
   if (instructions !== undefined && checkObject(instructions, at('instructions'), out)) {
     checkRequired(instructions, ['steps'], at('instructions'), out);
-    const fileKeys = new Set(Object.keys(doc.files !== null && typeof doc.files === 'object' ? doc.files : {}));
+    const fileKeys = isPlainObject(doc.files) ? new Set(Object.keys(doc.files)) : undefined;
     if (instructions.steps !== undefined) steps = checkSteps(instructions.steps, childPath(at('instructions'), 'steps'), out, { kind: 'update', fileKeys });
   }
   const createdDateTime = doc.createdDateTime === undefined ? undefined : checkDateTime(doc.createdDateTime, at('createdDateTime'), out);
