@@ -36,19 +36,25 @@ async function waitFor(path: string, ms: number): Promise<void> {
   }
 }
 
+/** Starts `flash --json` of the three-step update and returns once step 1's slow flash is running. */
+async function startFlashInSlowStep(prefix: string) {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const manifest = await threeStepUpdate(root);
+  const log = join(root, 'script.log');
+  const marker = join(root, 'sleepy.pid');
+  const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log, SLEEPY_MARKER: marker };
+  const cli = startCli(['flash', manifest, '--json'], env);
+  const done = collect(cli);
+  await waitFor(marker, 60_000);
+  return { root, manifest, log, marker, env, cli, done };
+}
+
 const installsOf = async (log: string) =>
   (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes('--action-install')).map((l) => l.split(/\s/).at(-1));
 
 describe('flash: crash and cancel in the middle of a multi-step update', () => {
   it('a process killed mid-update is completed by a re-run without re-installing finished steps', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'sp-crash-'));
-    const manifest = await threeStepUpdate(root);
-    const log = join(root, 'script.log');
-    const marker = join(root, 'sleepy.pid');
-    const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log, SLEEPY_MARKER: marker };
-    const cli = startCli(['flash', manifest, '--json'], env);
-    const done = collect(cli);
-    await waitFor(marker, 60_000);
+    const { root, manifest, log, marker, env, cli, done } = await startFlashInSlowStep('sp-crash-');
     cli.kill('SIGKILL'); // power cut: no cleanup, no final report
     const killed = await done;
     assert.equal(killed.signal, 'SIGKILL');
@@ -69,14 +75,7 @@ describe('flash: crash and cancel in the middle of a multi-step update', () => {
   });
 
   it('Ctrl-C cancels the running script (its process group is killed) and reports cancelled', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'sp-cancel-'));
-    const manifest = await threeStepUpdate(root);
-    const log = join(root, 'script.log');
-    const marker = join(root, 'sleepy.pid');
-    const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log, SLEEPY_MARKER: marker };
-    const cli = startCli(['flash', manifest, '--json'], env);
-    const done = collect(cli);
-    await waitFor(marker, 60_000);
+    const { log, marker, cli, done } = await startFlashInSlowStep('sp-cancel-');
     cli.kill('SIGINT');
     const run = await done;
     assert.equal(run.code, 1, run.stderr);
