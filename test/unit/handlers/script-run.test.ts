@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { resolveScriptHandlerConfig } from '../../../src/handlers/script/config.js';
+import { firingTimers, scriptRig } from '../../../hw-fixtures/scripts/script-step-rig.js';
+import type { LogRecord, ScriptRig } from '../../../hw-fixtures/scripts/script-step-rig.js';
 import type { ScriptHandlerConfig } from '../../../src/handlers/script/config.js';
 import { STDIO_DRAIN_MS } from '../../../src/handlers/script/run-script.js';
 import type { Timers } from '../../../src/handlers/script/run-script.js';
 import { ScriptErc } from '../../../src/handlers/script/script-erc.js';
-import { ScriptHandler } from '../../../src/handlers/script/script-handler.js';
 import type { StepContext } from '../../../src/model/handler.js';
 import { Erc, ResultCode } from '../../../src/model/result-codes.js';
 
@@ -22,100 +18,27 @@ import { Erc, ResultCode } from '../../../src/model/result-codes.js';
  * instead of hanging).
  */
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'hw-fixtures', 'scripts', 'scripted-step.sh'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('hw-fixtures/scripts not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
-const SCRIPT = join(repoRoot(), 'hw-fixtures', 'scripts', 'scripted-step.sh');
 const TEST_DEADLINE = { timeout: 20_000 };
 
-/** Timers that fire at once for the listed durations (ms) and are real for every other one; records requests. */
-function firingTimers(fireAtOnce: number[]): Timers & { requested: number[] } {
-  const requested: number[] = [];
-  return {
-    requested,
-    setTimeout(fn, ms) {
-      requested.push(ms);
-      return fireAtOnce.includes(ms) ? { immediate: setImmediate(fn) } : { timeout: setTimeout(fn, ms) };
-    },
-    clearTimeout(handle) {
-      const h = handle as { immediate?: NodeJS.Immediate; timeout?: NodeJS.Timeout };
-      if (h.immediate) clearImmediate(h.immediate);
-      if (h.timeout) clearTimeout(h.timeout);
-    },
-  };
+const rigs: ScriptRig[] = [];
+/** A rig with scripted-step.sh placed; `ctx(args)` builds a step context running it with those arguments. */
+async function setup(config: Partial<ScriptHandlerConfig> = {}, timers?: Timers) {
+  const rig = await scriptRig(config, timers);
+  rigs.push(rig);
+  await rig.place('scripted-step.sh');
+  const ctx = (args: string, opts: { signal?: AbortSignal; timeoutSeconds?: unknown } = {}): StepContext =>
+    rig.ctx(
+      { scriptFileName: 'scripted-step.sh', arguments: args, ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}) },
+      opts.signal ? { signal: opts.signal } : {},
+    );
+  return { handler: rig.handler, wf: rig.wf, logs: rig.records, logged: rig.logged, ctx };
 }
 
-interface Setup {
-  wf: string;
-  handler: ScriptHandler;
-  logs: Record<string, unknown>[];
-  /** Resolves when a log line matches. */
-  logged(pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-  ctx(args: string, opts?: { signal?: AbortSignal; timeoutSeconds?: unknown }): StepContext;
-}
-
-const roots: string[] = [];
-async function setup(config: Partial<ScriptHandlerConfig> = {}, timers?: Timers): Promise<Setup> {
-  const dir = await mkdtemp(join(tmpdir(), 'script-run-'));
-  roots.push(dir);
-  const wf = join(dir, 'wf');
-  await mkdir(wf);
-  await copyFile(SCRIPT, join(wf, 'scripted-step.sh'));
-  await chmod(join(wf, 'scripted-step.sh'), 0o755);
-  const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
-  const log = pino(
-    { level: 'debug' },
-    {
-      write(line: string) {
-        const rec = JSON.parse(line) as Record<string, unknown>;
-        logs.push(rec);
-        for (const w of waiters.filter((x) => x.pred(rec))) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(rec);
-        }
-      },
-    },
-  );
-  const handler = new ScriptHandler({ log, ...resolveScriptHandlerConfig({ ...config }), ...(timers ? { timers } : {}) });
-  return {
-    wf,
-    handler,
-    logs,
-    logged(pred) {
-      const hit = logs.find(pred);
-      return hit ? Promise.resolve(hit) : new Promise((resolve) => waiters.push({ pred, resolve }));
-    },
-    ctx(args, opts = {}) {
-      return {
-        workflowId: 'wf',
-        updateId: { provider: 'p', name: 'n', version: '1' },
-        step: '0',
-        handlerId: 'microsoft/script:1',
-        handlerProperties: { scriptFileName: 'scripted-step.sh', arguments: args, ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}) },
-        installedCriteria: undefined,
-        files: [{ id: 's', fileName: 'scripted-step.sh', path: join(wf, 'scripted-step.sh'), sizeInBytes: 1, hashes: {} }],
-        workFolder: wf,
-        component: undefined,
-        signal: opts.signal ?? new AbortController().signal,
-        log,
-        onProgress: () => undefined,
-      };
-    },
-  };
-}
-
-const isStarted = (l: Record<string, unknown>) => l.msg === 'started' && l.stream === 'stdout';
+const isStarted = (l: LogRecord) => l.msg === 'started' && l.stream === 'stdout';
 
 describe('microsoft/script:1 handler: cancel, timeout, signals, output', () => {
   after(async () => {
-    for (const d of roots) await rm(d, { recursive: true, force: true });
+    for (const r of rigs) await r.dispose();
   });
 
   it('abort while `sleep 600` runs: SIGTERM to the group ends it and the result is -1 / WorkflowCancelled', TEST_DEADLINE, async () => {
