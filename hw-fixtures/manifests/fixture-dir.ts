@@ -1,7 +1,6 @@
 /**
  * Locating the manifest fixtures from source (`tsx`) and from the compiled tree (`dist/`): `tsc`
- * does not copy the JSON files, so this walks up from its own location until it finds the folder
- * `hw-fixtures/manifests/msoe` of the checkout.
+ * does not copy the JSON files, so this walks up until it finds `hw-fixtures/manifests/msoe`.
  *
  * Layout:
  * - `msoe/`: the seeds/002 examples as import manifests, with their payload files (a publisher's
@@ -16,17 +15,22 @@ import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
 
-/** Absolute path of `hw-fixtures/manifests` in the checkout. */
-export function manifestFixturesDir(): string {
-  if (cached) return cached;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
+function findAbove(start: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
     const candidate = join(dir, 'hw-fixtures', 'manifests');
-    if (existsSync(join(candidate, 'msoe'))) return (cached = candidate);
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`hw-fixtures/manifests not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
+    if (existsSync(join(candidate, 'msoe'))) return candidate;
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * Absolute path of `hw-fixtures/manifests` in the checkout: searched above this module, then above
+ * the working directory (for a build whose `outDir` is outside the checkout).
+ */
+export function manifestFixturesDir(): string {
+  cached ??= findAbove(dirname(fileURLToPath(import.meta.url))) ?? findAbove(process.cwd());
+  if (!cached) throw new Error(`hw-fixtures/manifests not found above ${fileURLToPath(import.meta.url)} or ${process.cwd()}`);
+  return cached;
 }
 
 /** Absolute path of a fixture, e.g. `fixturePath('msoe', 'apt-manifest-1.0.json')`. */
