@@ -73,7 +73,7 @@ export async function resultFromOutcome(outcome: ScriptRunOutcome, run: RunDescr
   switch (outcome.kind) {
     case 'spawn-failed': {
       const code = (outcome.error as NodeJS.ErrnoException).code;
-      return result(ResultCode.Failure, ScriptErc.SpawnFailed, capDetails(`cannot start ${run.what}: ${code ?? outcome.error.message} (is it executable, with a #! line?)`));
+      return result(ResultCode.Failure, ScriptErc.SpawnFailed, capDetails(`cannot start ${run.what}: ${code ?? outcome.error.message} (interpreter in its #! line missing, or no permission to run it?)`));
     }
     case 'aborted':
       return result(
