@@ -6,7 +6,6 @@
 import type { FixtureName } from './fixture-dir.js';
 
 /** A parsed JSON fixture under mutation; deliberately loose, fixtures are edited freely. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Doc = any;
 
 export interface BadCase {
