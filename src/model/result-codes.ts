@@ -104,8 +104,6 @@ export const Erc = {
   ScriptResultFileMissing: 0x30500205,
   /** 0x30500206: script wrote resultCode <= 0 with extendedResultCode 0 (ADU script handler). */
   ScriptResultErcZero: 0x30500206,
-  /** 0x30500003: `scriptFileName` names no file of the step (NOT_FOUND value of the script component). */
-  ScriptFileNotFound: 0x30500003,
   /** 0x4000000c: payload hash mismatch (ADU content downloader). */
   InvalidFileHash: 0x4000000c,
   /** 0x80300001: manifest validation failed (ADU update data parser). */

@@ -16,7 +16,6 @@ export const ScriptErc = {
   /**
    * 0x30500103 ADUC_ERC_SCRIPT_HANDLER_DOWNLOAD_FAILURE_GET_PRIMARY_FILE_ENTITY (value 259): `scriptFileName`
    * names no file of the step. This is what ADU returns when `workflow_get_update_file_by_name` fails.
-   * (`Erc.ScriptFileNotFound` = 0x30500003 is ADU's TOO_MANY_COMPONENTS, so it is not used here.)
    */
   ScriptFileNotInStep: makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.Script, 259),
   /** 0x30500204 ADUC_ERC_SCRIPT_HANDLER_INSTALL_FAILURE_MISSING_PRIMARY_SCRIPT_FILE (value 516): listed, but absent from the work folder. */
