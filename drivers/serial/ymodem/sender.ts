@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { withDeadline } from '../../shared/deadline.js';
-import { BusError, CancelledError, isBusError, isCancelled } from '../../shared/errors.js';
+import { BusError, CancelledError, isBusError, isCancelled, throwIfAborted } from '../../shared/errors.js';
 import type { ImageSource } from '../../shared/image-source.js';
 import type { SerialLink } from '../link.js';
 import { encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock } from './codec.js';
@@ -172,6 +172,8 @@ export class YmodemSender {
   }
 
   private async writeFrame(frame: Uint8Array, kind: SenderAction['type'], block: number, signal: AbortSignal | undefined): Promise<void> {
+    // Checked here because withDeadline returns early on an aborted signal, leaving the write's rejection unhandled.
+    throwIfAborted(signal);
     this.link.discardInput();
     if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', kind, block, len: frame.length }, 'ymodem tx');
     const ms = this.opts.timeouts.writeMs;
