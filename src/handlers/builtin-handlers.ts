@@ -1,9 +1,11 @@
 import type { HandlerFactory } from '../model/handler.js';
 import { createScriptHandler } from './script/script-handler.js';
+import { createSmpHandler } from './smp/smp-handler.js';
 
 /**
  * The handlers sensor-proxy ships, by ADU handler id. Each bus issue adds its line here.
  */
 export const builtinHandlers: Record<string, HandlerFactory> = {
   'microsoft/script:1': createScriptHandler,
+  'sensor-proxy/smp:1': createSmpHandler,
 };

@@ -1,0 +1,81 @@
+import type { SerialLink, SerialLinkOptions } from '../../../drivers/serial/link.js';
+import { openSerialLink } from '../../../drivers/serial/serialport-link.js';
+import { SmpClient } from '../../../drivers/serial/smp/smp-client.js';
+import { delay } from '../../../drivers/shared/deadline.js';
+import { BusError, isBusError, throwIfAborted } from '../../../drivers/shared/errors.js';
+import type { Logger } from '../../model/logger.js';
+import type { SmpHandlerConfig, SmpStepSettings } from './smp-config.js';
+
+/** Opens a serial link; the handler's seam for tests and other backends. */
+export type OpenLink = (options: SerialLinkOptions & { log?: Logger }) => Promise<SerialLink>;
+
+/** Link errors after which reopening the port may help (the device re-enumerated or rebooted). */
+const REOPENABLE = new Set(['SERIAL_DISCONNECTED', 'SERIAL_CLOSED', 'SERIAL_IO', 'SERIAL_OPEN_FAILED', 'SMP_TIMEOUT']);
+
+export function isReconnectable(e: unknown): boolean {
+  return isBusError(e) && REOPENABLE.has(e.code);
+}
+
+/**
+ * One device session of the handler: the port opened on demand, an {@link SmpClient} on it,
+ * and "wait until the device answers again" after a reset or a lost link.
+ */
+export class SmpConnection {
+  private link: SerialLink | undefined;
+  private smp: SmpClient | undefined;
+
+  constructor(
+    private readonly step: SmpStepSettings,
+    private readonly cfg: SmpHandlerConfig,
+    private readonly log: Logger,
+    private readonly openLink: OpenLink = openSerialLink,
+  ) {}
+
+  /** The client, opening the port first if needed. Throws `SERIAL_OPEN_FAILED`. */
+  async client(): Promise<SmpClient> {
+    if (this.smp) return this.smp;
+    this.link = await this.openLink({ path: this.step.port, baudRate: this.step.baudRate, assertControlLinesOnOpen: this.step.assertControlLines, log: this.log });
+    this.smp = new SmpClient(this.link, {
+      mtu: this.step.mtu,
+      timeouts: { responseMs: this.cfg.responseTimeoutMs },
+      attempts: { request: this.cfg.requestAttempts },
+      log: this.log,
+    });
+    return this.smp;
+  }
+
+  async close(): Promise<void> {
+    const link = this.link;
+    this.link = undefined;
+    this.smp = undefined;
+    await link?.close();
+  }
+
+  /**
+   * Polls until the device answers an echo, reopening the port when it vanished (USB CDC-ACM
+   * devices re-enumerate on reset). Throws BusError `SMP_DEVICE_NOT_BACK` (details `timeoutMs`,
+   * `lastError`) after `timeoutMs`; CancelledError on `signal`.
+   */
+  async waitForDevice(timeoutMs: number, signal: AbortSignal): Promise<SmpClient> {
+    const deadline = performance.now() + timeoutMs;
+    let lastError = '';
+    for (let tries = 1; ; tries++) {
+      throwIfAborted(signal);
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      try {
+        const c = await this.client();
+        await c.echo('sensor-proxy', { signal, attempts: 1, timeoutMs: Math.max(50, Math.min(this.cfg.responseTimeoutMs, left)) });
+        this.log.debug({ tries }, 'device answers');
+        return c;
+      } catch (e) {
+        if (!isReconnectable(e)) throw e;
+        lastError = `${(e as BusError).code}: ${(e as BusError).message}`;
+        if (!isBusError(e, 'SMP_TIMEOUT')) await this.close(); // the port is gone or never opened: reopen next time
+      }
+      await delay(Math.min(this.cfg.pollIntervalMs, Math.max(0, deadline - performance.now())), signal);
+    }
+    await this.close();
+    throw new BusError('SMP_DEVICE_NOT_BACK', `device on ${this.step.port} did not answer within ${timeoutMs} ms`, { timeoutMs, lastError, path: this.step.port });
+  }
+}
