@@ -57,7 +57,8 @@ export const DEFAULT_START_TIMEOUT_MS = 60_000;
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 /**
  * Wait for the receiver's 'C' after the EOT is ACKed, and for the ACK of the null block 0. Not in
- * the spec: receivers answer at once (lrzsz observation, bus-protocols.md §2.3) and many
- * bootloaders jump to the application instead, so the wait is short and its expiry is a warning.
+ * the spec. lrzsz `rb` 0.12.21 ACKs the EOT about 1 s after it and sends its 'C' about 1 s later
+ * (traced over a pty, test/integration/serial-ymodem-lrzsz.test.ts); many vendor bootloaders jump
+ * to the application instead and never answer, so the wait is short and its expiry only a warning.
  */
 export const DEFAULT_END_OF_BATCH_TIMEOUT_MS = 3_000;
