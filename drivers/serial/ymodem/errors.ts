@@ -18,6 +18,8 @@ import { BusError } from '../../shared/errors.js';
  *   Details `{ offset, expected, got }`.
  * - `YMODEM_INVALID_OPTIONS`: an option is out of range or the file name cannot go in block 0.
  *   Details `{ field }`.
+ * - `YMODEM_VERSION_NO_ANSWER` (`queryVersion`): no text matching `responsePattern` arrived
+ *   within `timeoutMs` after the request. Details `{ timeoutMs, received }` (last 80 characters).
  */
 export type YmodemErrorCode =
   | 'YMODEM_NO_RECEIVER'
@@ -26,7 +28,8 @@ export type YmodemErrorCode =
   | 'YMODEM_CANCELLED_BY_RECEIVER'
   | 'YMODEM_WRITE_TIMEOUT'
   | 'YMODEM_IMAGE_READ'
-  | 'YMODEM_INVALID_OPTIONS';
+  | 'YMODEM_INVALID_OPTIONS'
+  | 'YMODEM_VERSION_NO_ANSWER';
 
 /** Builds a {@link BusError} with a YMODEM code. */
 export function ymodemError(code: YmodemErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
