@@ -1,6 +1,7 @@
 import type { HandlerFactory } from '../model/handler.js';
 import { createScriptHandler } from './script/script-handler.js';
 import { createSmpHandler } from './smp/smp-handler.js';
+import { createYmodemHandler } from './ymodem/ymodem-handler.js';
 
 /**
  * The handlers sensor-proxy ships, by ADU handler id. Each bus issue adds its line here.
@@ -8,4 +9,5 @@ import { createSmpHandler } from './smp/smp-handler.js';
 export const builtinHandlers: Record<string, HandlerFactory> = {
   'microsoft/script:1': createScriptHandler,
   'sensor-proxy/smp:1': createSmpHandler,
+  'sensor-proxy/ymodem:1': createYmodemHandler,
 };
