@@ -32,7 +32,11 @@ export class MemoryLink implements SerialLink {
   /** Bytes written by this end, total. */
   bytesWritten = 0;
 
-  constructor(readonly path: string) {
+  /**
+   * @param persistent the end outlives its peer, like a device behind a tty that the host opens
+   *   and closes again and again (see {@link createMemoryPort}); default false.
+   */
+  constructor(readonly path: string, private readonly persistent = false) {
     this.rx = new ReceiveBuffer(path);
   }
 
@@ -120,6 +124,10 @@ export class MemoryLink implements SerialLink {
 
   private lost(): void {
     if (this.state !== 'open') return;
+    if (this.persistent) {
+      this.peer = undefined;
+      return;
+    }
     this.state = 'disconnected';
     this.rx.fail(() => new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected (peer closed)`, { path: this.path }));
   }
@@ -136,4 +144,24 @@ export function createMemoryLinkPair(paths: { host?: string; device?: string } =
   const device = new MemoryLink(paths.device ?? 'mem:device');
   MemoryLink.connect(host, device);
   return { host, device };
+}
+
+/**
+ * A device that stays put while the host opens and closes its port: `open()` returns a fresh host
+ * {@link MemoryLink} connected to the persistent `device` end (what a handler does per action).
+ * Bytes the device writes while no host has it open are lost.
+ */
+export function createMemoryPort(path = 'mem:port'): { device: MemoryLink; open: () => Promise<MemoryLink>; opens: () => number } {
+  const device = new MemoryLink(`${path}#device`, true);
+  let count = 0;
+  return {
+    device,
+    open: async () => {
+      count++;
+      const host = new MemoryLink(path);
+      MemoryLink.connect(host, device);
+      return host;
+    },
+    opens: () => count,
+  };
 }
