@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import { delay } from '../../drivers/shared/deadline.js';
-import { isCancelled } from '../../drivers/shared/errors.js';
+import { isCancelled, throwIfAborted } from '../../drivers/shared/errors.js';
 
 export interface PacedPortOptions {
   /** The simulator's end of the pty pair. */
@@ -18,6 +18,22 @@ export interface PacedPortOptions {
 
 /** Longest burst written to the pty in one go, in line time (ms): keeps the pacing smooth. */
 const SLICE_MS = 2;
+
+/** Timers fire up to ~1 ms late; the last stretch before a deadline is waited out on setImmediate. */
+const SPIN_MS = 1.5;
+
+/**
+ * Resolves at `target` (performance.now() ms) with sub-millisecond accuracy: a timer for the
+ * bulk, then event-loop turns for the last {@link SPIN_MS}. Rejects with CancelledError on abort.
+ */
+async function sleepUntil(target: number, signal: AbortSignal): Promise<void> {
+  const coarse = target - performance.now() - SPIN_MS;
+  if (coarse >= 1) await delay(coarse, signal);
+  while (performance.now() < target) {
+    throwIfAborted(signal);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
 
 /**
  * What a device simulator holds on its end of a pty pair: a `serialport` port whose output is
@@ -121,9 +137,10 @@ export class PacedPort {
       this.stats.bytesIn += data.length;
       for (const l of this.listeners) l(data);
     };
-    const wait = this.rxFreeAt - now;
-    if (wait < 1) deliver();
-    else setTimeout(deliver, wait);
+    if (this.rxFreeAt <= now) return deliver();
+    sleepUntil(this.rxFreeAt, signal).then(deliver, (e: unknown) => {
+      if (!isCancelled(e)) this.options.log?.error({ err: e }, 'paced port: receive pacing failed');
+    });
   }
 
   private async pacedWrite(data: Uint8Array, signal: AbortSignal): Promise<void> {
@@ -134,9 +151,8 @@ export class PacedPort {
       // A byte reaches the far end when its stop bit is done: wait out the line time, then hand it over.
       const now = performance.now();
       this.txFreeAt = Math.max(now, this.txFreeAt) + this.lineTimeMs(piece.length);
-      const wait = this.txFreeAt - now;
       try {
-        if (wait >= 1) await delay(wait, signal);
+        await sleepUntil(this.txFreeAt, signal);
         const port = this.port;
         if (!port || signal.aborted) return;
         await new Promise<void>((resolve, reject) => port.write(Buffer.from(piece), (err) => (err ? reject(err) : resolve())));

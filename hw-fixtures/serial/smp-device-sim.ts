@@ -159,7 +159,8 @@ export class SmpDeviceSim {
       this.record.uploadOffsets.push(off);
       const r = this.slots.uploadChunk({ off, data: body.data, len: typeof body.len === 'number' ? body.len : undefined, sha: body.sha instanceof Uint8Array ? body.sha : undefined });
       if ('err' in r) return this.respondError(h, r.err);
-      await delay((r.written * (this.options.flashUsPerByte ?? 10)) / 1000, this.life.signal);
+      const flashMs = (r.written * (this.options.flashUsPerByte ?? 10)) / 1000;
+      if (flashMs > 0) await delay(flashMs, this.life.signal);
       const reached = Number(r.ok.off);
       if (this.faults.rebootAtOffset !== undefined && reached >= this.faults.rebootAtOffset) {
         this.faults.rebootAtOffset = undefined;

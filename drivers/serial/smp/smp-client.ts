@@ -5,6 +5,7 @@ import type { SerialLink } from '../link.js';
 import { decodeBody, encodeBody, type SmpBody } from './cbor-body.js';
 import { DEFAULT_MAX_FRAME_SIZE, encodeConsoleFrames } from './console-framing.js';
 import { SmpConsoleReassembler } from './console-reassembler.js';
+import { ChunkReader } from './chunk-reader.js';
 import { decodeImageStates, type ImageSlotState } from './image-management.js';
 import { buildUploadRequest, fitChunkLength, nextUploadStep, sha256OfSource, type UploadPlan } from './image-upload.js';
 import { throwIfSmpError } from './smp-errors.js';
@@ -149,12 +150,13 @@ export class SmpClient {
   async imageUpload(source: ImageSource, opts: UploadOptions = {}): Promise<UploadResult> {
     const plan: UploadPlan = { size: source.size, sha: opts.sha ?? (await sha256OfSource(source, opts.signal)), image: opts.image, upgrade: opts.upgrade };
     const result: UploadResult = { bytesTotal: plan.size, bytesSent: 0, resumedFrom: 0, restarts: 0, requests: 0, match: undefined };
+    const reader = new ChunkReader(source);
     let off = 0;
     let stalls = 0;
     for (;;) {
       throwIfAborted(opts.signal);
       const len = fitChunkLength(plan, off, this.mtu);
-      const data = await source.readAt(off, len);
+      const data = await reader.read(off, len);
       const rsp = await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.Upload, buildUploadRequest(plan, off, data), { signal: opts.signal });
       result.requests++;
       result.bytesSent += data.length;

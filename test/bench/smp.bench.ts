@@ -1,0 +1,129 @@
+/**
+ * SMP image upload throughput through the real `serialport` package over a socat pty pair into
+ * the SMP device simulator, which runs in its own process and paces both directions at the baud
+ * rate (8N1, 10 bits per byte). Prints figures; asserts nothing about speed.
+ *
+ * Two references per line rate (reference/bus-protocols.md §6):
+ *  - line rate: baud / 10 bytes per second;
+ *  - SMP framing ceiling: image bytes / (request + response bytes on the wire) × line rate, with
+ *    the exact CBOR, header, length, CRC, base64 and frame markers of every request this client
+ *    sends and every response the device returns, one request in flight (the protocol's
+ *    request/response turnaround). Flash write time is 0 in this run, so the ceiling is the
+ *    protocol's own.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSerialLink } from '../../drivers/serial/serialport-link.js';
+import { encodeBody } from '../../drivers/serial/smp/cbor-body.js';
+import { framedSize, rawBytesPerFrame } from '../../drivers/serial/smp/console-framing.js';
+import { buildUploadRequest, fitChunkLength, sha256OfSource, type UploadPlan } from '../../drivers/serial/smp/image-upload.js';
+import { SmpClient } from '../../drivers/serial/smp/smp-client.js';
+import { FileImageSource } from '../../drivers/shared/image-source.js';
+import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
+import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
+
+const MTU = 256;
+
+/** Wire bytes of the whole upload, request and response directions, and the number of requests and frames. */
+function uploadWireCost(plan: UploadPlan): { requestBytes: number; responseBytes: number; requests: number; frames: number } {
+  let off = 0;
+  let requestBytes = 0;
+  let responseBytes = 0;
+  let requests = 0;
+  let frames = 0;
+  while (off < plan.size) {
+    const n = fitChunkLength(plan, off, MTU);
+    const packet = 8 + encodeBody(buildUploadRequest(plan, off, new Uint8Array(n))).length;
+    requestBytes += framedSize(packet);
+    frames += Math.ceil((packet + 4) / rawBytesPerFrame());
+    off += n;
+    const rsp = off === plan.size ? { off, match: true } : { off };
+    responseBytes += framedSize(8 + encodeBody(rsp).length);
+    requests++;
+  }
+  return { requestBytes, responseBytes, requests, frames };
+}
+
+/** Starts the simulator as a separate process so the host's CPU figures are the host's alone. */
+async function startSim(port: string, baud: number): Promise<() => Promise<void>> {
+  const here = fileURLToPath(import.meta.url);
+  const ts = here.endsWith('.ts');
+  const script = fileURLToPath(new URL(`../../hw-fixtures/serial/smp-device-sim.${ts ? 'ts' : 'js'}`, import.meta.url));
+  const child = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script, '--port', port, '--baud', String(baud), '--flash-us-per-byte', '0', '--mtu', String(MTU)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('simulator did not start within 15 s')), 15_000);
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (t: string) => {
+      err += t;
+      if (err.includes('smp-device-sim on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited (${code}): ${err}`));
+    });
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      child.removeAllListeners('exit');
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+async function run(baud: number, size: number, dir: string): Promise<void> {
+  const file = join(dir, `image-${baud}.bin`);
+  await writeFile(file, buildTestImage('9.9.9', size - 32, baud));
+  const source = await FileImageSource.open(file);
+  const pair = await openPtyPair();
+  const stopSim = await startSim(pair.b, baud);
+  const link = await openSerialLink({ path: pair.a, baudRate: baud, assertControlLinesOnOpen: false });
+  try {
+    const client = new SmpClient(link, { mtu: MTU, timeouts: { responseMs: 5000 } });
+    await client.echo('warm-up');
+    const sha = await sha256OfSource(source);
+    const cost = uploadWireCost({ size: source.size, sha });
+    let peakRss = process.memoryUsage().rss;
+    const rssStart = peakRss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await client.imageUpload(source, { sha });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    clearInterval(sampler);
+
+    const line = baud / 10;
+    const achieved = source.size / seconds;
+    const ceiling = (source.size / (cost.requestBytes + cost.responseBytes)) * line;
+    const streaming = (source.size / cost.requestBytes) * line;
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(`-- ${baud} baud, ${source.size} B image, MTU ${MTU}, ${r.requests} requests (${(source.size / r.requests).toFixed(0)} B of image each), match=${r.match}`);
+    console.log(`   time                      ${seconds.toFixed(2)} s`);
+    console.log(`   throughput                ${(achieved / 1000).toFixed(2)} kB/s`);
+    console.log(`   line rate (8N1)           ${(line / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / line).toFixed(1)} % of line rate`);
+    console.log(`   SMP framing ceiling       ${(ceiling / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / ceiling).toFixed(1)} % of ceiling (requests ${cost.requestBytes} B + responses ${cost.responseBytes} B on the wire)`);
+    console.log(`   (streaming ceiling, no turnaround: ${(streaming / 1000).toFixed(2)} kB/s = ${((100 * streaming) / line).toFixed(1)} % of line)`);
+    console.log(`   host CPU                  ${cpuMs.toFixed(0)} ms total, ${((1000 * cpuMs) / cost.frames).toFixed(0)} µs per request frame (${cost.frames} frames), ${((1000 * cpuMs) / r.requests).toFixed(0)} µs per request`);
+    console.log(`   host RSS                  ${(rssStart / 2 ** 20).toFixed(1)} MiB at start, ${(peakRss / 2 ** 20).toFixed(1)} MiB peak while streaming`);
+  } finally {
+    await link.close();
+    await stopSim();
+    await pair.close();
+    await source.close();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'smp-bench-'));
+try {
+  await run(115200, 64 * 1024, dir);
+  await run(921600, 256 * 1024, dir);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
