@@ -16,6 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SerialLink } from '../../drivers/serial/link.js';
 import { openSerialLink } from '../../drivers/serial/serialport-link.js';
 import { encodeBody } from '../../drivers/serial/smp/cbor-body.js';
 import { framedSize, rawBytesPerFrame } from '../../drivers/serial/smp/console-framing.js';
@@ -26,6 +27,31 @@ import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
 
 const MTU = 256;
+
+/** Wraps a link to time the host's own turnaround: last response byte read → next request written. */
+function timedLink(inner: SerialLink): SerialLink & { turnaroundsMs: number[] } {
+  let lastRead = 0;
+  const turnaroundsMs: number[] = [];
+  return {
+    path: inner.path,
+    turnaroundsMs,
+    async write(data, signal) {
+      await inner.write(data, signal);
+      if (lastRead > 0) turnaroundsMs.push(performance.now() - lastRead); // the first write has no response before it
+    },
+    async read(max, timeoutMs, signal) {
+      const d = await inner.read(max, timeoutMs, signal);
+      lastRead = performance.now();
+      return d;
+    },
+    readExactly: (n, t, s) => inner.readExactly(n, t, s),
+    discardInput: () => inner.discardInput(),
+    setControlLines: (l) => inner.setControlLines(l),
+    close: () => inner.close(),
+  };
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
 
 /** Wire bytes of the whole upload, request and response directions, and the number of requests and frames. */
 function uploadWireCost(plan: UploadPlan): { requestBytes: number; responseBytes: number; requests: number; frames: number } {
@@ -83,7 +109,7 @@ async function run(baud: number, size: number, dir: string): Promise<void> {
   const source = await FileImageSource.open(file);
   const pair = await openPtyPair();
   const stopSim = await startSim(pair.b, baud);
-  const link = await openSerialLink({ path: pair.a, baudRate: baud, assertControlLinesOnOpen: false });
+  const link = timedLink(await openSerialLink({ path: pair.a, baudRate: baud, assertControlLinesOnOpen: false }));
   try {
     const client = new SmpClient(link, { mtu: MTU, timeouts: { responseMs: 5000 } });
     await client.echo('warm-up');
@@ -92,6 +118,7 @@ async function run(baud: number, size: number, dir: string): Promise<void> {
     let peakRss = process.memoryUsage().rss;
     const rssStart = peakRss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+    link.turnaroundsMs.length = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await client.imageUpload(source, { sha });
@@ -110,6 +137,10 @@ async function run(baud: number, size: number, dir: string): Promise<void> {
     console.log(`   line rate (8N1)           ${(line / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / line).toFixed(1)} % of line rate`);
     console.log(`   SMP framing ceiling       ${(ceiling / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / ceiling).toFixed(1)} % of ceiling (requests ${cost.requestBytes} B + responses ${cost.responseBytes} B on the wire)`);
     console.log(`   (streaming ceiling, no turnaround: ${(streaming / 1000).toFixed(2)} kB/s = ${((100 * streaming) / line).toFixed(1)} % of line)`);
+    const hostMs = median(link.turnaroundsMs);
+    const perRequestLineMs = ((cost.requestBytes + cost.responseBytes) / r.requests / line) * 1000;
+    console.log(`   host turnaround           ${hostMs.toFixed(3)} ms median per request (response read → next request written and drained); with an instant device: ${((100 * perRequestLineMs) / (perRequestLineMs + hostMs)).toFixed(1)} % of ceiling`);
+    console.log(`   rig turnaround            ${(seconds * 1000 / r.requests - perRequestLineMs - hostMs).toFixed(3)} ms per request (socat hops + simulator process)`);
     console.log(`   host CPU                  ${cpuMs.toFixed(0)} ms total, ${((1000 * cpuMs) / cost.frames).toFixed(0)} µs per request frame (${cost.frames} frames), ${((1000 * cpuMs) / r.requests).toFixed(0)} µs per request`);
     console.log(`   host RSS                  ${(rssStart / 2 ** 20).toFixed(1)} MiB at start, ${(peakRss / 2 ** 20).toFixed(1)} MiB peak while streaming`);
   } finally {
