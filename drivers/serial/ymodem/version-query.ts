@@ -17,6 +17,37 @@ export interface VersionQuery {
   timeoutMs: number;
 }
 
+/** The JSON form of a {@link VersionQuery} in gateway config and manifests (`responsePattern` as a string). */
+export interface VersionQueryJson {
+  request: string;
+  responsePattern: string;
+  timeoutMs: number;
+}
+
+/** Default query: `VERSION?\r`, answer `v1.2.3`, 2 s. A convention of our simulator and many vendor apps, not a standard. */
+export const DEFAULT_VERSION_QUERY: Readonly<VersionQueryJson> = Object.freeze({ request: 'VERSION?\r', responsePattern: 'v(\\d+\\.\\d+\\.\\d+)', timeoutMs: 2000 });
+
+/**
+ * Reads the JSON form; keys left out come from {@link DEFAULT_VERSION_QUERY}.
+ * @throws BusError `YMODEM_INVALID_OPTIONS`, details `{ field }` = the bad key ('' for the whole value).
+ */
+export function versionQueryFromJson(v: unknown): VersionQuery {
+  const bad = (field: string, msg: string) => ymodemError('YMODEM_INVALID_OPTIONS', msg, { field });
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('', 'must be an object {request, responsePattern, timeoutMs}');
+  const o: Record<string, unknown> = { ...DEFAULT_VERSION_QUERY, ...(v as Record<string, unknown>) };
+  if (typeof o.request !== 'string') throw bad('request', 'must be a string');
+  if (typeof o.responsePattern !== 'string' || o.responsePattern === '') throw bad('responsePattern', 'must be a non-empty regular expression string');
+  let re: RegExp;
+  try {
+    re = new RegExp(o.responsePattern);
+  } catch (e) {
+    throw bad('responsePattern', `is not a valid regular expression: ${(e as Error).message}`);
+  }
+  const t = typeof o.timeoutMs === 'string' && o.timeoutMs.trim() !== '' ? Number(o.timeoutMs) : o.timeoutMs;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) throw bad('timeoutMs', 'must be an integer >= 1 (ms)');
+  return { request: o.request, responsePattern: re, timeoutMs: t };
+}
+
 /** Text kept while searching for the pattern, characters: a version line is short. */
 const MAX_TEXT = 4096;
 

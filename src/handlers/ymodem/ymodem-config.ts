@@ -1,5 +1,6 @@
 import type { LineAction } from '../../../drivers/serial/ymodem/line-action.js';
-import type { VersionQuery } from '../../../drivers/serial/ymodem/version-query.js';
+import { DEFAULT_VERSION_QUERY, versionQueryFromJson, type VersionQuery } from '../../../drivers/serial/ymodem/version-query.js';
+import { isBusError } from '../../../drivers/shared/errors.js';
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
 
@@ -47,18 +48,12 @@ export interface YmodemStepSettings extends YmodemSettings {
   port: string;
 }
 
-export const DEFAULT_VERSION_QUERY: Readonly<{ request: string; responsePattern: string; timeoutMs: number }> = Object.freeze({
-  request: 'VERSION?\r',
-  responsePattern: 'v(\\d+\\.\\d+\\.\\d+)',
-  timeoutMs: 2000,
-});
-
 export const DEFAULT_YMODEM_SETTINGS: Readonly<YmodemSettings> = Object.freeze<YmodemSettings>({
   baudRate: 115200,
   assertControlLines: false,
   bootloaderEntry: { type: 'none' },
   resetAfter: { type: 'none' },
-  versionQuery: { request: DEFAULT_VERSION_QUERY.request, responsePattern: new RegExp(DEFAULT_VERSION_QUERY.responsePattern), timeoutMs: DEFAULT_VERSION_QUERY.timeoutMs },
+  versionQuery: versionQueryFromJson(DEFAULT_VERSION_QUERY),
   // A bootloader sends its first 'C' within a second or two of the entry; the spec's 60 s is for a human starting the receiver.
   startTimeoutMs: 15_000,
   ackTimeoutMs: 10_000,
@@ -102,20 +97,16 @@ export function parseLineAction(v: unknown, field: string): LineAction {
   throw new InvalidSetting(`${field}.type`, 'must be "bytes", "dtr-pulse" or "none"');
 }
 
-/** Parses a version query; null disables it; missing keys come from the defaults. */
+/** Parses a version query (JSON form); null disables it; missing keys come from the defaults. */
 export function parseVersionQuery(v: unknown, field: string): VersionQuery | null {
   if (v === null) return null;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidSetting(field, 'must be an object {request, responsePattern, timeoutMs} or null');
-  const o = { ...DEFAULT_VERSION_QUERY, ...(v as Record<string, unknown>) };
-  if (typeof o.request !== 'string') throw new InvalidSetting(`${field}.request`, 'must be a string');
-  if (typeof o.responsePattern !== 'string' || o.responsePattern === '') throw new InvalidSetting(`${field}.responsePattern`, 'must be a non-empty regular expression string');
-  let re: RegExp;
   try {
-    re = new RegExp(o.responsePattern);
+    return versionQueryFromJson(v);
   } catch (e) {
-    throw new InvalidSetting(`${field}.responsePattern`, `is not a valid regular expression: ${(e as Error).message}`);
+    if (!isBusError(e, 'YMODEM_INVALID_OPTIONS')) throw e;
+    const sub = String(e.details.field ?? '');
+    throw new InvalidSetting(sub ? `${field}.${sub}` : field, e.message);
   }
-  return { request: o.request, responsePattern: re, timeoutMs: int(o.timeoutMs, `${field}.timeoutMs`, 1, 'ms') };
 }
 
 /** Applies the keys of `src` present (not undefined) over `base`; `prefix` names fields in errors. */
