@@ -1,0 +1,135 @@
+/**
+ * SmpClient against a scripted device on an in-memory serial cable: sequence matching, retries,
+ * abort, and the upload's use of the device's `off` (resume, restart, stall) — asserted on the
+ * requests the device received (smp_group_1.rst "Image upload").
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { decodeBody, encodeBody, type SmpBody } from '../../../drivers/serial/smp/cbor-body.js';
+import { encodeConsoleFrames } from '../../../drivers/serial/smp/console-framing.js';
+import { SmpConsoleReassembler } from '../../../drivers/serial/smp/console-reassembler.js';
+import { SmpClient } from '../../../drivers/serial/smp/smp-client.js';
+import { decodeSmpPacket, encodeSmpPacket, type SmpHeader, type SmpOpValue } from '../../../drivers/serial/smp/smp-header.js';
+import { CancelledError, isBusError } from '../../../drivers/shared/errors.js';
+import { BufferImageSource } from '../../../drivers/shared/image-source.js';
+import { createMemoryLinkPair } from '../../../hw-fixtures/serial/ymodem-memory-link.js';
+
+const T = { timeout: 10_000 };
+
+interface Seen {
+  header: SmpHeader;
+  body: SmpBody;
+  size: number;
+}
+
+/** A device that answers each request with whatever `answer` returns (undefined = stay silent). */
+function scriptedDevice(answer: (req: Seen, n: number) => SmpBody | undefined | { seq: number; body: SmpBody }[]) {
+  const { host, device } = createMemoryLinkPair();
+  const seen: Seen[] = [];
+  const rx = new SmpConsoleReassembler();
+  device.onData((d) => {
+    for (const packet of rx.feed(d)) {
+      const { header, data } = decodeSmpPacket(packet);
+      const req = { header, body: decodeBody(data), size: packet.length };
+      seen.push(req);
+      const out = answer(req, seen.length);
+      const replies = out === undefined ? [] : Array.isArray(out) ? out : [{ seq: header.seq, body: out }];
+      for (const r of replies) {
+        const rsp = encodeSmpPacket({ op: (header.op + 1) as SmpOpValue, version: header.version, flags: 0, group: header.group, seq: r.seq, id: header.id }, encodeBody(r.body));
+        void device.write(encodeConsoleFrames(rsp));
+      }
+    }
+  });
+  return { host, seen };
+}
+
+describe('SmpClient requests', () => {
+  it('drops a response to another sequence number and returns the matching one', T, async () => {
+    const { host } = scriptedDevice((req) => [
+      { seq: (req.header.seq + 7) & 0xff, body: { r: 'stale' } },
+      { seq: req.header.seq, body: { r: 'fresh' } },
+    ]);
+    assert.equal(await new SmpClient(host).echo('fresh'), 'fresh');
+  });
+
+  it('resends an unanswered request with a new sequence number', T, async () => {
+    const { host, seen } = scriptedDevice((req, n) => (n === 1 ? undefined : { r: req.body.d as string }));
+    assert.equal(await new SmpClient(host, { timeouts: { responseMs: 100 } }).echo('again'), 'again');
+    assert.equal(seen.length, 2);
+    assert.notEqual(seen[0]!.header.seq, seen[1]!.header.seq);
+  });
+
+  it('gives SMP_TIMEOUT after the attempts, and CancelledError on abort, without hanging', T, async () => {
+    const { host, seen } = scriptedDevice(() => undefined);
+    const c = new SmpClient(host, { timeouts: { responseMs: 50 }, attempts: { request: 3 } });
+    await assert.rejects(c.echo('x'), (e: unknown) => isBusError(e, 'SMP_TIMEOUT') && e.details.attempts === 3);
+    assert.equal(seen.length, 3);
+    const ac = new AbortController();
+    const pending = assert.rejects(c.echo('y', { signal: ac.signal, timeoutMs: 60_000 }), (e: unknown) => e instanceof CancelledError);
+    setImmediate(() => ac.abort(new Error('stop')));
+    await pending;
+  });
+});
+
+describe('SmpClient.imageUpload', () => {
+  const image = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13) & 0xff);
+
+  /** A device taking uploads like img_mgmt, with hooks to change its answer. */
+  function uploadDevice(mtu: number, tweak?: (req: SmpBody, n: number, next: number) => number) {
+    let off = 0;
+    return scriptedDevice((req, n) => {
+      assert.ok(req.size <= mtu, `request ${n} is ${req.size} bytes > MTU ${mtu}`);
+      const b = req.body;
+      const data = b.data as Uint8Array;
+      if (b.off === 0) off = 0;
+      if (b.off === off) off += data.length;
+      const next = tweak ? tweak(b, n, off) : off;
+      off = next;
+      return next === image.length ? { off: next, match: true } : { off: next };
+    });
+  }
+
+  it('fits every request in the MTU and sends first-packet fields only at offset 0', T, async () => {
+    const { host, seen } = uploadDevice(128);
+    const r = await new SmpClient(host, { mtu: 128 }).imageUpload(new BufferImageSource(image), { image: 0 });
+    assert.equal(r.match, true);
+    assert.deepEqual(Object.keys(seen[0]!.body).sort(), ['data', 'image', 'len', 'off', 'sha']);
+    assert.ok(seen.slice(1).every((s) => Object.keys(s.body).sort().join() === 'data,off'));
+    const sent = Buffer.concat(seen.map((s) => s.body.data as Uint8Array));
+    assert.deepEqual(new Uint8Array(sent), image);
+  });
+
+  it('continues at the offset the device reports on the first request (resume)', T, async () => {
+    const { host, seen } = uploadDevice(256, (_req, n, next) => (n === 1 ? 3000 : next));
+    const r = await new SmpClient(host).imageUpload(new BufferImageSource(image));
+    assert.equal(r.resumedFrom, 3000);
+    assert.equal(seen[1]!.body.off, 3000);
+    assert.deepEqual(seen[1]!.body.data, image.subarray(3000, 3000 + (seen[1]!.body.data as Uint8Array).length));
+    assert.ok(r.bytesSent < 2500, `sent ${r.bytesSent}`);
+  });
+
+  it('goes back to 0 with len and sha again when the device lost its state', T, async () => {
+    const { host, seen } = uploadDevice(256, (_req, n, next) => (n === 4 ? 0 : next));
+    const r = await new SmpClient(host).imageUpload(new BufferImageSource(image));
+    assert.equal(r.restarts, 1);
+    const again = seen[4]!.body;
+    assert.equal(again.off, 0);
+    assert.equal(again.len, image.length);
+    assert.ok(again.sha instanceof Uint8Array && again.sha.length === 32);
+  });
+
+  it('a device that keeps answering the same offset is SMP_UPLOAD_STALLED', T, async () => {
+    const { host } = uploadDevice(256, (_req, n, next) => (n >= 2 ? 231 : next));
+    await assert.rejects(new SmpClient(host).imageUpload(new BufferImageSource(image)), (e: unknown) => isBusError(e, 'SMP_UPLOAD_STALLED'));
+  });
+
+  it('abort stops between chunks with CancelledError', T, async () => {
+    const ac = new AbortController();
+    const { host, seen } = uploadDevice(256, (_req, n, next) => {
+      if (n === 3) ac.abort(new Error('user'));
+      return next;
+    });
+    await assert.rejects(new SmpClient(host).imageUpload(new BufferImageSource(image), { signal: ac.signal }), (e: unknown) => e instanceof CancelledError);
+    assert.ok(seen.length <= 4, `device saw ${seen.length} requests after abort`);
+  });
+});
