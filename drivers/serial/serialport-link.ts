@@ -28,13 +28,14 @@ const NO_MODEM_LINES = /Inappropriate ioctl for device|Invalid argument/i;
  * Opens a serial port through the `serialport` package and returns it as a {@link SerialLink}.
  *
  * `assertControlLinesOnOpen: false`: on Linux the kernel raises DTR/RTS inside `open(2)` whenever
- * the saved termios baud is not B0 (tty_port_block_til_ready), so user space cannot stop the edge
- * itself (reference/bus-protocols.md §4). What we do: open with `hupcl: false` (closing does not
- * drop the lines, so a reopen finds them unchanged and makes no second edge) and deassert DTR and
- * RTS right after open, which shrinks the pulse to the open→ioctl gap (tens of µs). Enough for
- * ESP32-style two-transistor auto-reset circuits, which need DTR and RTS in opposite states;
- * a board with a capacitor-coupled DTR reset (Arduino) may still see the edge. Verified on ptys
- * (no modem lines: the ioctl fails with ENOTTY and is skipped); not measured on real UARTs here.
+ * the port's termios baud is not B0 (`tty_port_block_til_ready`, also for the O_NONBLOCK open
+ * serialport does; serial_core and cdc-acm go through it), so user space cannot stop that edge
+ * (reference/bus-protocols.md §4). What works from user space: open with `hupcl: false`, so closing
+ * never drops the lines (no edge on close), and deassert DTR and RTS right after open, which
+ * shrinks the open pulse to the open→ioctl gap (tens of µs). That is enough for ESP32-style
+ * two-transistor auto-reset circuits (they need DTR and RTS in opposite states); a board with a
+ * capacitor-coupled DTR reset (Arduino) may still see the edge. Checked on ptys (no modem lines:
+ * the ioctl fails with ENOTTY and is skipped); not measured on a real UART here.
  *
  * Throws BusError `SERIAL_OPEN_FAILED` with details `{ path, errno, hint }`.
  */
