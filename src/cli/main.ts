@@ -15,6 +15,8 @@ usage:
                      [--component ID]... [--dry-run] [--json]
   sensor-proxy demo
 
+options: -v/--verbose shows info logs on stderr (SENSOR_PROXY_LOG_LEVEL=debug for more).
+
 exit codes: 0 success (incl. already installed, no matching components), 1 update failed or
 cancelled (validate: invalid), 2 usage or input error (nothing was run).`;
 
@@ -25,6 +27,7 @@ const OPTIONS = {
   component: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
     controller.abort(new Error('interrupted by the user'));
   });
   process.on('SIGTERM', () => controller.abort(new Error('terminated')));
-  const log = (level: string) => createCliLogger(v.json ? (level === 'info' ? 'warn' : level) : level);
+  // The CLI shows progress and results itself: logs below warn only with --verbose (or
+  // SENSOR_PROXY_LOG_LEVEL, or a config logLevel other than the default info).
+  const log = (level: string) => createCliLogger(level === 'info' && !v.verbose ? 'warn' : level);
   const need = (n: number, what: string): boolean => {
     if (rest.length === n) return true;
     process.stderr.write(`error [CLI_USAGE]: ${command} takes ${what}\n\n${USAGE}\n`);
