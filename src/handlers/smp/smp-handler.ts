@@ -77,6 +77,9 @@ export class SmpHandler implements StepHandler {
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
       const uploaded = states.find((s) => s.image === (step.value.image ?? 0) && s.slot === 1);
       if (!uploaded?.hash) return result(ResultCode.Failure, SmpErc.UploadedImageNotListed, `after the upload the device lists no image in slot 1 (image ${step.value.image ?? 0})`);
+      if (!versionsEqual(uploaded.version, newVersion)) {
+        return result(ResultCode.Failure, SmpErc.UploadedImageNotListed, `after the upload slot 1 holds ${uploaded.version}, not the file's ${newVersion}`);
+      }
       await (await conn.client()).imageStateWrite({ hash: uploaded.hash, confirm: false }, { signal: ctx.signal });
 
       phase = 'reset';
