@@ -103,7 +103,7 @@ export class MemoryLink implements SerialLink {
     this.state = 'closed';
     this.rx.fail(() => new BusError('SERIAL_CLOSED', `${this.path} is closed`, { path: this.path }), true);
     const peer = this.peer;
-    setImmediate(() => peer?.lost());
+    setImmediate(() => peer?.lost(this));
   }
 
   /** Fault injection: this end vanishes (device unplugged); same as `close()` seen from the peer. */
@@ -122,8 +122,8 @@ export class MemoryLink implements SerialLink {
     for (const l of this.lineListeners) l(lines, changed);
   }
 
-  private lost(): void {
-    if (this.state !== 'open') return;
+  private lost(from: MemoryLink): void {
+    if (this.state !== 'open' || this.peer !== from) return; // a newer peer has connected since
     if (this.persistent) {
       this.peer = undefined;
       return;

@@ -80,7 +80,8 @@ test('install with a DTR-pulse entry (memory link carries the lines): 901 → 60
       assert.equal(sim.stats.entries, 1);
       assert.equal(progress.at(-1)?.bytesDone, fw.data.length);
       assert.ok(progress.every((p) => p.phase === 'transfer' && p.bytesTotal === fw.data.length));
-      assert.equal((await h.isInstalled(ctx)).resultCode, ResultCode.IsInstalledInstalled);
+      const after = await h.isInstalled(ctx);
+      assert.equal(after.resultCode, ResultCode.IsInstalledInstalled, after.resultDetails);
     });
   } finally {
     await fw.done();
