@@ -122,7 +122,7 @@ timeout --foreground -k 10 "$timeout_s" "$qemu" -accel "$accel" -cpu "$cpu" -m "
   -append "console=ttyS0 panic=-1 oops=panic $quiet" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$out",mount_tag=out,security_model=none \
-  </dev/null | tr -d '\r'
+  </dev/null | sed -u 's/\r$//'
 qrc=${PIPESTATUS[0]}
 set -e
 [ "$qrc" = 124 ] && { echo "vm-run: guest exceeded ${timeout_s}s" >&2; exit 124; }

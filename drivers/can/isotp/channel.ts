@@ -1,0 +1,295 @@
+import type { Logger } from 'pino';
+import { CancelledError, isCancelled, type BusError } from '../../shared/errors.js';
+import type { CanBus } from '../bus.js';
+import { deadline, sleep, systemClock, type Clock } from '../clock.js';
+import type { CanFrame } from '../frame.js';
+import { isoTpError } from './errors.js';
+import { resolveIsoTpOptions, type IsoTpOptions, type ResolvedIsoTpOptions } from './options.js';
+import { decodePdu, encodeFlowControl, type FrameLayout } from './pci.js';
+import { IsoTpReceiver } from './receiver.js';
+import { IsoTpSender } from './sender.js';
+import { encodeStMin } from './st-min.js';
+
+/** Kind of an outgoing frame, for {@link IsoTpChannelHooks}. */
+export type IsoTpFrameKind = 'SF' | 'FF' | 'CF' | 'FC';
+
+/** Seams for simulators (fault injection); production code leaves them unset. */
+export interface IsoTpChannelHooks {
+  /** Called before each outgoing frame; may delay (await) it, and returns false to drop it. */
+  beforeSend?(data: Uint8Array, kind: IsoTpFrameKind): boolean | Promise<boolean>;
+}
+
+export interface IsoTpChannelEnv {
+  /** Protocol time source. Default real time. */
+  clock?: Clock;
+  log?: Logger;
+  hooks?: IsoTpChannelHooks;
+}
+
+/** Counters of one channel. */
+export interface IsoTpStats {
+  framesSent: number;
+  framesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+  /** Reception errors with no `receive` waiting (wrong SN, N_Cr, interrupted): logged, counted here. */
+  unclaimedErrors: number;
+}
+
+interface Waiter {
+  resolve(data: Uint8Array): void;
+  reject(e: Error): void;
+}
+
+const KIND_BY_PCI: IsoTpFrameKind[] = ['SF', 'FF', 'CF', 'FC'];
+
+/**
+ * One ISO 15765-2 connection over a {@link CanBus} (the runner around the pure {@link IsoTpSender}
+ * and {@link IsoTpReceiver}): supplies the bus, the clock, N_As/N_Bs/N_Cr timers, STmin gaps and the
+ * abort signal.
+ *
+ *   send(payload) ─▶ IsoTpSender ─frames─▶ CanBus ─▶ peer      peer FC ─▶ IsoTpSender
+ *   CanBus(rxId) ─▶ IsoTpReceiver ─FC─▶ CanBus; ─message─▶ receive()
+ *
+ * Received messages are queued until taken by {@link IsoTpChannel.receive}; {@link IsoTpChannel.discard}
+ * drops stale ones (call it before a request whose answer you then await).
+ */
+export class IsoTpChannel {
+  readonly options: ResolvedIsoTpOptions;
+  readonly stats: IsoTpStats = { framesSent: 0, framesReceived: 0, messagesSent: 0, messagesReceived: 0, unclaimedErrors: 0 };
+  private readonly clock: Clock;
+  private readonly log: Logger | undefined;
+  private readonly hooks: IsoTpChannelHooks;
+  private readonly layout: FrameLayout;
+  private readonly receiver: IsoTpReceiver;
+  private readonly unsubscribe: () => void;
+  private readonly inbox: Uint8Array[] = [];
+  private readonly waiters: Waiter[] = [];
+  private sender: IsoTpSender | undefined;
+  private fcWake: (() => void) | undefined;
+  private cancelCr: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    readonly bus: CanBus,
+    options: IsoTpOptions,
+    env: IsoTpChannelEnv = {},
+  ) {
+    this.options = resolveIsoTpOptions(options);
+    if (this.options.txDataLength > 8 && !bus.fdCapable) {
+      throw isoTpError('ISOTP_CONFIG', `txDataLength ${this.options.txDataLength} needs CAN FD but ${bus.name} is classic`, { field: 'txDataLength' });
+    }
+    this.clock = env.clock ?? systemClock;
+    this.log = env.log;
+    this.hooks = env.hooks ?? {};
+    this.layout = {
+      prefix: this.options.addressing === 'normal' ? undefined : this.options.txAddress,
+      txDataLength: this.options.txDataLength,
+      padding: this.options.padding,
+    };
+    this.receiver = new IsoTpReceiver({ layout: this.layout, blockSize: this.options.blockSize, maxMessageSize: this.options.maxMessageSize });
+    const mask = this.options.extendedIds ? 0x1fffffff : 0x7ff;
+    this.unsubscribe = bus.subscribe([{ id: this.options.rxId, mask, extended: this.options.extendedIds }], (f) => this.onFrame(f));
+  }
+
+  /**
+   * Sends one message (1 byte .. 2^32-1 bytes). Resolves when the last frame was handed to the bus.
+   * Rejects with `ISOTP_TIMEOUT_BS`, `ISOTP_TIMEOUT_AS`, `ISOTP_OVERFLOW`, `ISOTP_WAIT_LIMIT`,
+   * `ISOTP_BUSY`, `ISOTP_PAYLOAD_SIZE`, a CAN error, or CancelledError (honours `signal`).
+   */
+  async send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (this.closed) throw isoTpError('ISOTP_BUSY', 'channel is closed');
+    if (this.sender) throw isoTpError('ISOTP_BUSY', 'a send is already in progress on this channel', { txId: this.options.txId });
+    const sender = new IsoTpSender(payload, {
+      layout: this.layout,
+      maxWaitFrames: this.options.maxWaitFrames,
+      stMinOverrideUs: this.options.txStMinOverrideUs,
+    });
+    this.sender = sender;
+    try {
+      for (;;) {
+        const action = sender.next();
+        if (action.kind === 'done') break;
+        if (action.kind === 'await-fc') {
+          await this.awaitFlowControl(sender, signal);
+          continue;
+        }
+        if (action.gapUs > 0) await sleep(this.clock, action.gapUs, signal);
+        await this.sendFrame(action.data, signal);
+      }
+      this.stats.messagesSent++;
+    } catch (e) {
+      sender.fail();
+      throw e;
+    } finally {
+      this.sender = undefined;
+      this.fcWake = undefined;
+    }
+  }
+
+  /**
+   * The next complete message (queued ones first). Rejects with `ISOTP_RX_TIMEOUT` after
+   * `timeoutMs` of clock time, with a reception error (`ISOTP_WRONG_SN`, `ISOTP_TIMEOUT_CR`,
+   * `ISOTP_RX_INTERRUPTED`) of the message it was waiting for, or CancelledError.
+   */
+  receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const queued = this.inbox.shift();
+    if (queued) return Promise.resolve(queued);
+    let waiter!: Waiter;
+    const p = new Promise<Uint8Array>((resolve, reject) => {
+      waiter = { resolve, reject };
+      this.waiters.push(waiter);
+    });
+    const drop = () => {
+      const i = this.waiters.indexOf(waiter);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+    return deadline(
+      this.clock,
+      p,
+      timeoutMs * 1000,
+      () => {
+        drop();
+        return isoTpError('ISOTP_RX_TIMEOUT', `no ISO-TP message on 0x${this.options.rxId.toString(16)} within ${timeoutMs} ms`, {
+          rxId: this.options.rxId,
+          timeoutMs,
+          receiving: this.receiver.progress,
+        });
+      },
+      signal,
+    ).catch((e: unknown) => {
+      drop();
+      throw e;
+    });
+  }
+
+  /** Drops queued messages and any reception in progress. */
+  discard(): void {
+    this.inbox.length = 0;
+    this.receiver.reset();
+    this.cancelCr?.();
+  }
+
+  /** Stops listening; pending receives reject with CancelledError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.cancelCr?.();
+    for (const w of this.waiters.splice(0)) w.reject(new CancelledError('ISO-TP channel closed'));
+  }
+
+  private async awaitFlowControl(sender: IsoTpSender, signal?: AbortSignal): Promise<void> {
+    const nBs = this.options.timeouts.nBsMs;
+    // Each FC (CTS or WAIT) ends this wait; a WAIT leaves the sender in wait-fc, so N_Bs restarts.
+    await deadline(
+      this.clock,
+      new Promise<void>((resolve) => {
+        this.fcWake = resolve;
+      }),
+      nBs * 1000,
+      () =>
+        isoTpError('ISOTP_TIMEOUT_BS', `no flow control from 0x${this.options.rxId.toString(16)} within N_Bs ${nBs} ms (timeouts.nBsMs)`, {
+          txId: this.options.txId,
+          rxId: this.options.rxId,
+          bytesSent: sender.bytesSent,
+          timeoutMs: nBs,
+        }),
+      signal,
+    );
+    if (this.fcError) {
+      const e = this.fcError;
+      this.fcError = undefined;
+      throw e;
+    }
+  }
+
+  private fcError: BusError | undefined;
+
+  private async sendFrame(data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const kind = KIND_BY_PCI[(data[this.layout.prefix === undefined ? 0 : 1]! >> 4) & 3]!;
+    if (this.hooks.beforeSend && !(await this.hooks.beforeSend(data, kind))) return;
+    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', id: this.options.txId, len: data.length, hex: Buffer.from(data).toString('hex') }, 'isotp frame');
+    const nAs = this.options.timeouts.nAsMs;
+    const fd = this.options.txDataLength > 8;
+    await deadline(
+      this.clock,
+      this.bus.send({ id: this.options.txId, extended: this.options.extendedIds, data, fd, brs: fd && this.options.brs }, signal),
+      nAs * 1000,
+      () => isoTpError('ISOTP_TIMEOUT_AS', `frame not transmitted within N_As ${nAs} ms (timeouts.nAsMs)`, { txId: this.options.txId, timeoutMs: nAs }),
+      signal,
+    );
+    this.stats.framesSent++;
+  }
+
+  private onFrame(frame: CanFrame): void {
+    let pduBytes = frame.data;
+    if (this.layout.prefix !== undefined) {
+      if (frame.data[0] !== this.options.rxAddress) return;
+      pduBytes = frame.data.subarray(1);
+    }
+    this.stats.framesReceived++;
+    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'rx', id: frame.id, len: frame.data.length, hex: Buffer.from(frame.data).toString('hex') }, 'isotp frame');
+    const pdu = decodePdu(pduBytes, frame.data.length);
+    if (pdu.type === 'FC') {
+      const sender = this.sender;
+      if (!sender) return;
+      try {
+        if (!sender.onFlowControl(pdu)) return;
+      } catch (e) {
+        this.fcError = e as BusError;
+      }
+      const wake = this.fcWake;
+      this.fcWake = undefined;
+      wake?.();
+      return;
+    }
+    for (const out of this.receiver.onPdu(pdu, frame.data.length)) this.handleReceiverOutput(out);
+    this.armCr();
+  }
+
+  private armCr(): void {
+    this.cancelCr?.();
+    this.cancelCr = undefined;
+    if (this.receiver.state !== 'receiving') return;
+    const nCr = this.options.timeouts.nCrMs;
+    this.cancelCr = this.clock.schedule(nCr * 1000, () => {
+      this.cancelCr = undefined;
+      for (const out of this.receiver.onTimeout(nCr)) this.handleReceiverOutput(out);
+    });
+  }
+
+  private handleReceiverOutput(out: ReturnType<IsoTpReceiver['onPdu']>[number]): void {
+    switch (out.kind) {
+      case 'message': {
+        this.stats.messagesReceived++;
+        const w = this.waiters.shift();
+        if (w) w.resolve(out.data);
+        else this.inbox.push(out.data);
+        return;
+      }
+      case 'flow-control': {
+        const fc = encodeFlowControl(this.layout, out.status, this.options.blockSize, encodeStMin(this.options.stMinUs));
+        this.sendFrame(fc).catch((e: unknown) => {
+          if (isCancelled(e)) return;
+          const err = isoTpError('ISOTP_TIMEOUT_AS', `flow control could not be sent: ${(e as Error).message}`, { rxId: this.options.rxId }, e);
+          this.receiver.reset();
+          this.handleReceiverOutput({ kind: 'error', error: err });
+        });
+        return;
+      }
+      case 'error': {
+        const w = this.waiters.shift();
+        if (w) w.reject(out.error);
+        else {
+          this.stats.unclaimedErrors++;
+          this.log?.warn({ code: out.error.code, details: out.error.details }, 'ISO-TP reception failed');
+        }
+        return;
+      }
+      case 'ignored':
+        this.log?.debug({ reason: out.reason, rxId: this.options.rxId }, 'ISO-TP frame ignored');
+        return;
+    }
+  }
+}
