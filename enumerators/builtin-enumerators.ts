@@ -1,7 +1,9 @@
 import type { EnumeratorFactory } from './enumerator.js';
 import { createInventoryEnumerator } from './inventory/inventory-enumerator.js';
+import { createSerialEnumerator } from './serial/serial-enumerator.js';
 
 /** Enumerator factories by gateway-config `type`. Each bus issue adds its line here. */
 export const builtinEnumerators: Record<string, EnumeratorFactory> = {
   inventory: createInventoryEnumerator,
+  serial: createSerialEnumerator,
 };
