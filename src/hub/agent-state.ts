@@ -1,0 +1,70 @@
+/**
+ * What the agent must remember across restarts (`<stateDir>/hub/agent.json`, written atomically):
+ * per workflow delivery, whether state 6 was reported and, once finished, the terminal report.
+ * With it a restarted agent resumes an unfinished deployment (never leaving the twin at 6) and a
+ * re-delivered twin for a finished workflow re-reports nothing new: no flip back to "in progress"
+ * after a token refresh (ADU issues #609, #625; `reference/adu-agent.md` §8.1).
+ */
+import { join } from 'node:path';
+import { readJsonFile, writeFileAtomic } from '../workflow/atomic-file.js';
+import type { AgentReport } from './agent-reports.js';
+import type { WorkflowRef } from './service-request.js';
+
+export interface DeliveryRecord {
+  workflow: WorkflowRef;
+  status: 'running' | 'finished';
+  /** Terminal report(s) sent, last one last (255 then 0 on failure). */
+  terminal?: AgentReport[];
+  updatedAt: string;
+}
+
+interface AgentStateDoc {
+  version: 1;
+  deliveries: DeliveryRecord[];
+}
+
+/** Deliveries kept; older ones are forgotten (a re-delivery that old would run again). */
+const KEEP = 32;
+
+export class AgentStateStore {
+  private doc: AgentStateDoc = { version: 1, deliveries: [] };
+  readonly file: string;
+
+  constructor(stateDir: string) {
+    this.file = join(stateDir, 'hub', 'agent.json');
+  }
+
+  async load(): Promise<void> {
+    const doc = await readJsonFile<AgentStateDoc>(this.file);
+    if (doc?.version === 1 && Array.isArray(doc.deliveries)) this.doc = doc;
+  }
+
+  /** The record of workflow `id` (any retry token), newest first. */
+  find(id: string): DeliveryRecord | undefined {
+    return this.doc.deliveries.find((d) => d.workflow.id === id);
+  }
+
+  /** Deliveries that started and never reached a terminal report (agent crashed or was stopped). */
+  unfinished(): DeliveryRecord[] {
+    return this.doc.deliveries.filter((d) => d.status === 'running');
+  }
+
+  async started(workflow: WorkflowRef): Promise<void> {
+    this.doc.deliveries = [{ workflow, status: 'running' as const, updatedAt: new Date().toISOString() }, ...this.doc.deliveries.filter((d) => d.workflow.id !== workflow.id)].slice(0, KEEP);
+    await this.save();
+  }
+
+  async finished(workflow: WorkflowRef, terminal: AgentReport[]): Promise<void> {
+    this.doc.deliveries = [{ workflow, status: 'finished' as const, terminal, updatedAt: new Date().toISOString() }, ...this.doc.deliveries.filter((d) => d.workflow.id !== workflow.id)].slice(0, KEEP);
+    await this.save();
+  }
+
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Saves in order: one write at a time, the last state wins. */
+  private save(): Promise<void> {
+    const text = JSON.stringify(this.doc, null, 2) + '\n';
+    this.saving = this.saving.catch(() => undefined).then(() => writeFileAtomic(this.file, text));
+    return this.saving;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * One deployment from the twin, start to result: signature → manifest (full, or mini + detached
+ * file) → plan (downloads and hash checks, component selection) → workflow engine. Everything that
+ * can be wrong with the input fails before a handler runs. Transport-free: the agent reports.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ComponentInventory } from '../../enumerators/component-inventory.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import { isMiniManifest, parseDetachedManifestFile, parseMiniManifest, parseUpdateManifest } from '../manifest/index.js';
+import type { EventSink } from '../model/events.js';
+import type { Logger } from '../model/logger.js';
+import { ResultCode, result, type AducResult } from '../model/result-codes.js';
+import type { Update } from '../model/update.js';
+import { runWorkflow, type WorkflowOutcome } from '../workflow/engine.js';
+import { resultFromError } from '../workflow/error-map.js';
+import { planUpdate } from '../workflow/update-plan.js';
+import { WorkflowStateStore } from '../workflow/workflow-state.js';
+import type { HubConfig } from './hub-config.js';
+import { HubErc, HubError, isHubError } from './hub-error.js';
+import { HubFileSource } from './hub-file-source.js';
+import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
+import { UpdateAction, type ServiceRequest } from './service-request.js';
+
+export interface DeploymentDeps {
+  inventory: ComponentInventory;
+  handlers: HandlerRegistry;
+  stateDir: string;
+  workDir: string;
+  hub: Pick<HubConfig, 'download'>;
+  trust: SignatureTrust;
+  log: Logger;
+  emit: EventSink;
+}
+
+/** The end of a deployment: the engine's outcome, or a failure before any step ran. */
+export type DeploymentEnd =
+  | { kind: 'ran'; outcome: WorkflowOutcome; update: Update }
+  | { kind: 'rejected'; result: AducResult; cancelled: boolean; update?: Update };
+
+/** Error → result for failures before the engine: hub errors carry their ERC, the rest go through the engine's map. */
+export function resultOfError(e: unknown, phase: string): AducResult {
+  if (isHubError(e)) return result(ResultCode.Failure, e.erc, `${phase}: ${e.code}: ${e.message}`);
+  return resultFromError(e, phase);
+}
+
+/**
+ * Runs `req` (action 3). The workflow id names the persisted state and the work folder, so a run
+ * interrupted by a crash or restart resumes its downloads and skips its finished steps.
+ */
+export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, signal: AbortSignal): Promise<DeploymentEnd> {
+  const log = deps.log.child({ workflowId: req.workflow.id });
+  let update: Update | undefined;
+  try {
+    if (req.workflow.action !== UpdateAction.ProcessDeployment) {
+      throw new HubError('HUB_SERVICE_INVALID', `workflow.action ${req.workflow.action} is not supported (3 process deployment, 255 cancel)`, { erc: HubErc.UnsupportedAction });
+    }
+    if (req.updateManifest === undefined || req.updateManifestSignature === undefined) {
+      throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service has no updateManifest or no updateManifestSignature', { erc: HubErc.MissingDetachedManifest });
+    }
+    const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, deps.trust);
+    log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
+    const fileSource = new HubFileSource({ fileUrls: req.fileUrls, log: log.child({ component: 'hub.download' }), ...deps.hub.download });
+    const workFolder = join(deps.workDir, req.workflow.id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    update = await resolveManifest(req.updateManifest, fileSource, workFolder, signal);
+    const plan = await planUpdate({
+      workflowId: req.workflow.id,
+      update,
+      manifestSha256: sig.manifestSha256,
+      workDir: deps.workDir,
+      fileSource,
+      inventory: deps.inventory,
+      handlers: deps.handlers,
+      signal,
+    });
+    const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);
+    const outcome = await runWorkflow({ plan, state, signal, log, emit: deps.emit });
+    return { kind: 'ran', outcome, update };
+  } catch (e) {
+    const r = resultOfError(e, 'deployment rejected before any step ran');
+    log.error({ err: e, result: r }, 'deployment failed before the workflow ran');
+    return { kind: 'rejected', result: r, cancelled: r.resultCode === ResultCode.FailureCancelled || signal.aborted, ...(update && { update }) };
+  }
+}
+
+/**
+ * The twin's manifest string as an update: a full update manifest, or a mini manifest whose one
+ * file (downloaded, hash-checked against the signed mini manifest) holds the full one (§5.2).
+ */
+async function resolveManifest(text: string, files: HubFileSource, workFolder: string, signal: AbortSignal): Promise<Update> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return parseUpdateManifest(text, 'updateManifest'); // throws MANIFEST_INVALID_JSON with the position
+  }
+  if (!isMiniManifest(doc)) return parseUpdateManifest(doc, 'updateManifest');
+  const mini = parseMiniManifest(doc, 'updateManifest');
+  const path = await files.materialize(mini.file, workFolder, signal);
+  return parseDetachedManifestFile(JSON.parse(await readFile(path, 'utf8')), path);
+}
+
+export { manifestDigest };

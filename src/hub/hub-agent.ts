@@ -1,0 +1,215 @@
+/**
+ * The `deviceUpdate` PnP component's behaviour (`reference/adu-agent.md` §6, §8): ACK each desired
+ * `service`, run one deployment at a time, report 6 then a terminal state, handle cancel,
+ * replacement (new id), retry (same id, new `retryTimestamp`) and duplicates (same delivery:
+ * nothing new is reported, ADU issues #609/#625), and finish deployments interrupted by a restart.
+ * Transport-free: it talks to a {@link HubLink}.
+ */
+import type { EventSink, WorkflowEvent } from '../model/events.js';
+import type { Logger } from '../model/logger.js';
+import { ResultCode } from '../model/result-codes.js';
+import {
+  AgentState, endedReport, failureResult, inProgressReport, reportPatch, startupPatch, succeededReport,
+  type AgentReport, type DeviceInfo,
+} from './agent-reports.js';
+import { AgentStateStore } from './agent-state.js';
+import { runDeployment, type DeploymentDeps, type DeploymentEnd } from './deployment.js';
+import type { HubLink, LinkSink } from './hub-link.js';
+import { Reporter } from './reporter.js';
+import { AckCode, COMPONENT, UpdateAction, parseServiceRequest, sameDelivery, serviceAckPatch, type ServiceRequest, type WorkflowRef } from './service-request.js';
+
+export interface HubAgentOptions {
+  link: HubLink;
+  deployment: Omit<DeploymentDeps, 'log' | 'emit'>;
+  device: DeviceInfo;
+  log: Logger;
+  /** Workflow events of every deployment (progress, step results), e.g. for a renderer. */
+  emit?: EventSink;
+  /** Back-off before re-sending an unsent reported patch, ms. Default 2000. */
+  reportRetryMs?: number;
+}
+
+interface Running {
+  req: ServiceRequest;
+  controller: AbortController;
+  /** Set when a newer delivery replaced this run: its end is not reported. */
+  superseded: boolean;
+}
+
+export class HubAgent implements LinkSink {
+  private readonly log: Logger;
+  private readonly reporter: Reporter;
+  private readonly state: AgentStateStore;
+  private current: Running | undefined;
+  private next: ServiceRequest | undefined;
+  private loop: Promise<void> | undefined;
+  private ready = false;
+  private early: Array<[Record<string, unknown>, number]> = [];
+  private lastAck: string | undefined;
+  /** Workflow ids whose terminal report this process has sent (re-deliveries then report nothing). */
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly o: HubAgentOptions) {
+    this.log = o.log.child({ component: 'hub' });
+    this.reporter = new Reporter(o.link, this.log, o.reportRetryMs);
+    this.state = new AgentStateStore(o.deployment.stateDir);
+  }
+
+  /** Loads the persisted state, connects, sends the startup message, then processes the desired twin. */
+  async start(signal: AbortSignal): Promise<void> {
+    await this.state.load();
+    await this.o.link.start(this, signal);
+    await this.reporter.send(startupPatch(this.o.device));
+    this.ready = true;
+    for (const [d, v] of this.early.splice(0)) this.onDesired(d, v);
+  }
+
+  /** Cancels a running deployment (its end is reported unless `quiet`), waits for it, closes the link. */
+  async stop(): Promise<void> {
+    this.next = undefined;
+    this.current?.controller.abort(new Error('agent stopping'));
+    await this.loop;
+    await this.reporter.flush();
+    this.reporter.close();
+    await this.o.link.close();
+  }
+
+  /** Resolves when no deployment is running or queued (tests, demo). */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+    await this.reporter.flush();
+  }
+
+  onReconnected(): void {
+    this.log.info('hub connection back; flushing reported properties');
+    void this.reporter.flush();
+  }
+
+  onDesired(desired: Record<string, unknown>, version: number): void {
+    if (!this.ready) {
+      this.early.push([desired, version]);
+      return;
+    }
+    const du = desired[COMPONENT] as Record<string, unknown> | undefined;
+    if (typeof du !== 'object' || du === null || du.service === undefined) return;
+    const ackKey = `${version}:${JSON.stringify(du.service)}`;
+    let req: ServiceRequest;
+    try {
+      req = parseServiceRequest(du.service);
+    } catch (e) {
+      this.log.error({ err: e, version }, 'desired deviceUpdate.service is unusable');
+      if (ackKey !== this.lastAck) void this.reporter.send(serviceAckPatch(du.service, version, AckCode.BadRequest, (e as Error).message));
+      this.lastAck = ackKey;
+      return;
+    }
+    if (ackKey !== this.lastAck) void this.reporter.send(serviceAckPatch(du.service, version));
+    this.lastAck = ackKey;
+    this.onService(req);
+  }
+
+  private onService(req: ServiceRequest): void {
+    const wf = req.workflow;
+    const log = this.log.child({ workflowId: wf.id, action: wf.action });
+    if (wf.action === UpdateAction.Cancel) {
+      this.next = undefined;
+      if (this.current) {
+        log.info({ cancelling: this.current.req.workflow.id }, 'cancel requested');
+        this.current.controller.abort(new Error('cancelled by the service'));
+      } else {
+        void this.cancelUnfinished(log);
+      }
+      return;
+    }
+    if (this.current && sameDelivery(this.current.req.workflow, wf)) {
+      log.debug('deployment already in progress; duplicate delivery ignored');
+      return;
+    }
+    if (this.current) {
+      log.info({ replacing: this.current.req.workflow.id }, wf.id === this.current.req.workflow.id ? 'retry requested' : 'replacement deployment');
+      this.current.superseded = true;
+      this.current.controller.abort(new Error(`replaced by workflow ${wf.id}`));
+      this.next = req;
+      return;
+    }
+    const rec = this.state.find(wf.id);
+    if (rec?.status === 'finished' && sameDelivery(rec.workflow, wf)) {
+      if (!this.reported.has(wf.id) && rec.terminal?.length) {
+        // After a restart: make sure the twin holds the terminal report (never state 6 again).
+        log.info('finished workflow re-delivered; re-sending its terminal report');
+        this.reported.add(wf.id);
+        for (const r of rec.terminal) void this.reporter.send(reportPatch(r));
+      } else log.debug('finished workflow re-delivered; nothing to report');
+      return;
+    }
+    this.next = req;
+    this.loop ??= this.drain().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  /** Cancel with nothing running: deliveries a crash left unfinished get a cancelled terminal report. */
+  private async cancelUnfinished(log: Logger): Promise<void> {
+    const unfinished = this.state.unfinished();
+    if (unfinished.length === 0) {
+      log.info('cancel received with no operation in progress');
+      return;
+    }
+    for (const d of unfinished) {
+      const r = endedReport(d.workflow, AgentState.Idle, failureResult(ResultCode.FailureCancelled, 0, 'cancelled while the agent was not running'));
+      await this.finish(d.workflow, [r]);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.next) {
+      const req = this.next;
+      this.next = undefined;
+      await this.run(req);
+    }
+  }
+
+  private async run(req: ServiceRequest): Promise<void> {
+    const wf = req.workflow;
+    const running: Running = { req, controller: new AbortController(), superseded: false };
+    this.current = running;
+    const rec = this.state.find(wf.id);
+    const resuming = rec?.status === 'running' && sameDelivery(rec.workflow, wf);
+    await this.state.started(wf);
+    if (resuming) this.log.info({ workflowId: wf.id }, 'resuming a deployment interrupted by an agent restart');
+    else await this.reporter.send(reportPatch(inProgressReport(wf)));
+    const emit = (e: WorkflowEvent) => this.o.emit?.(e);
+    let end: DeploymentEnd;
+    try {
+      end = await runDeployment(req, { ...this.o.deployment, log: this.log, emit }, running.controller.signal);
+    } finally {
+      this.current = undefined;
+    }
+    if (running.superseded) {
+      this.log.info({ workflowId: wf.id }, 'deployment superseded; its end is not reported');
+      await this.state.finished(wf, []);
+      return;
+    }
+    await this.finish(wf, terminalReports(wf, end));
+  }
+
+  private async finish(wf: WorkflowRef, reports: AgentReport[]): Promise<void> {
+    await this.state.finished(wf, reports);
+    this.reported.add(wf.id);
+    for (const r of reports) await this.reporter.send(reportPatch(r));
+    const last = reports[reports.length - 1];
+    this.log.info({ workflowId: wf.id, state: last?.state, resultCode: last?.lastInstallResult.resultCode, installedUpdateId: last?.installedUpdateId }, 'deployment finished');
+  }
+}
+
+/** Success → Idle + installedUpdateId; cancel → Idle (-1); failure → Failed then Idle, without installedUpdateId (§4.4). */
+export function terminalReports(wf: WorkflowRef, end: DeploymentEnd): AgentReport[] {
+  if (end.kind === 'ran') {
+    const { outcome } = end;
+    if (outcome.succeeded && outcome.installedUpdateId) return [succeededReport(wf, outcome.installedUpdateId, outcome.lastInstallResult)];
+    if (outcome.cancelled) return [endedReport(wf, AgentState.Idle, outcome.lastInstallResult)];
+    return [endedReport(wf, AgentState.Failed, outcome.lastInstallResult), endedReport(wf, AgentState.Idle, outcome.lastInstallResult)];
+  }
+  const last = failureResult(end.cancelled ? ResultCode.FailureCancelled : end.result.resultCode, end.result.extendedResultCode, end.result.resultDetails ?? '');
+  if (end.cancelled) return [endedReport(wf, AgentState.Idle, last)];
+  return [endedReport(wf, AgentState.Failed, last), endedReport(wf, AgentState.Idle, last)];
+}
