@@ -13,6 +13,7 @@ usage:
   sensor-proxy validate <manifest.json> [--files DIR] [--json]
   sensor-proxy flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...
                      [--component ID]... [--dry-run] [--json]
+  sensor-proxy agent [--config F] [--inventory FILE]...
   sensor-proxy demo
 
 options: -v/--verbose shows info logs on stderr (SENSOR_PROXY_LOG_LEVEL=debug for more).
@@ -83,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
         },
         controller.signal,
       );
+    case 'agent': {
+      if (!need(0, 'no positional arguments')) return ExitCode.Usage;
+      const { agentCommand } = await import('./agent-command.js');
+      return agentCommand({ ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log }, controller.signal);
+    }
     case 'demo': {
       const { demoCommand } = await import('./demo-command.js');
       return demoCommand(controller.signal);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { hubConfigProblems } from '../hub/hub-config.js';
 import { SensorProxyError } from '../model/errors.js';
 
 /**
@@ -18,7 +19,7 @@ export interface GatewayConfig {
   enumerators: Array<{ type: string } & Record<string, unknown>>;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
-  /** IoT Hub agent settings (issue 6); passed through unvalidated until then. */
+  /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
   hub?: Record<string, unknown>;
   /** Folder of the config file; relative paths in enumerator settings resolve against it. */
   baseDir: string;
@@ -97,7 +98,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         else handlers[id] = v as Record<string, unknown>;
       }
   }
-  if (o.hub !== undefined && (typeof o.hub !== 'object' || o.hub === null)) problems.push('$.hub: must be an object');
+  if (o.hub !== undefined) problems.push(...hubConfigProblems(o.hub));
   if (problems.length > 0) {
     throw new SensorProxyError('CONFIG_INVALID', `${source}: invalid gateway config:\n  ${problems.join('\n  ')}`, {
       details: { source, problems },

@@ -34,6 +34,8 @@ interface Running {
   controller: AbortController;
   /** Set when a newer delivery replaced this run: its end is not reported. */
   superseded: boolean;
+  /** Set by {@link HubAgent.stop}: the run stays `running` on disk and resumes at the next start. */
+  interrupted: boolean;
 }
 
 export class HubAgent implements LinkSink {
@@ -64,10 +66,16 @@ export class HubAgent implements LinkSink {
     for (const [d, v] of this.early.splice(0)) this.onDesired(d, v);
   }
 
-  /** Cancels a running deployment (its end is reported unless `quiet`), waits for it, closes the link. */
+  /**
+   * Interrupts a running deployment without reporting it (it stays unfinished on disk and resumes
+   * at the next start, like after a crash), flushes reports, closes the link.
+   */
   async stop(): Promise<void> {
     this.next = undefined;
-    this.current?.controller.abort(new Error('agent stopping'));
+    if (this.current) {
+      this.current.interrupted = true;
+      this.current.controller.abort(new Error('agent stopping'));
+    }
     await this.loop;
     await this.reporter.flush();
     this.reporter.close();
@@ -170,7 +178,7 @@ export class HubAgent implements LinkSink {
 
   private async run(req: ServiceRequest): Promise<void> {
     const wf = req.workflow;
-    const running: Running = { req, controller: new AbortController(), superseded: false };
+    const running: Running = { req, controller: new AbortController(), superseded: false, interrupted: false };
     this.current = running;
     const rec = this.state.find(wf.id);
     const resuming = rec?.status === 'running' && sameDelivery(rec.workflow, wf);
@@ -183,6 +191,10 @@ export class HubAgent implements LinkSink {
       end = await runDeployment(req, { ...this.o.deployment, log: this.log, emit }, running.controller.signal);
     } finally {
       this.current = undefined;
+    }
+    if (running.interrupted) {
+      this.log.info({ workflowId: wf.id }, 'deployment interrupted by shutdown; it resumes at the next start');
+      return;
     }
     if (running.superseded) {
       this.log.info({ workflowId: wf.id }, 'deployment superseded; its end is not reported');

@@ -1,0 +1,235 @@
+/**
+ * A local IoT Hub for the unchanged `azure-iot-device` SDK: MQTT 3.1.1 over TLS on loopback
+ * (aedes + a generated test CA), SAS tokens checked, twin GET / reported PATCH / desired pushes,
+ * device-to-cloud messages recorded. Protocol facts: `reference/iothub-emulator.md` (topics table,
+ * "How the SDK treats answers", "Restarts and drops").
+ *
+ * Twin traffic is published straight to the requesting client (never through broker routing) and
+ * desired pushes go to the device's live connection whatever its subscriptions, since the SDK
+ * never re-subscribes twin topics after a reconnect. Fault switches: drop every device connection
+ * gracefully (`dropConnections('close')`) or with a TCP reset (`'reset'`).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:tls';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { createTestPki, type TestPki } from './test-pki.js';
+import { DeviceTwin, mergePatch, type JsonObject } from './twin-store.js';
+
+export interface D2cMessage {
+  deviceId: string;
+  topic: string;
+  properties: Record<string, string>;
+  body: Buffer;
+}
+
+export interface EmulatorOptions {
+  /** Listen address. Default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Host name written into connection strings (must be covered by the server cert). Default `localhost`. */
+  hostName?: string;
+  pki?: TestPki;
+}
+
+interface Device {
+  id: string;
+  key: string;
+  twin: DeviceTwin;
+  client: Client | undefined;
+  /** Model id from the last CONNECT username (`model-id=`). */
+  modelId: string | undefined;
+  connects: number;
+}
+
+type Waiter = { pred: () => boolean; resolve: () => void };
+
+export class IotHubEmulator {
+  readonly devices = new Map<string, Device>();
+  readonly d2c: D2cMessage[] = [];
+  private readonly sockets = new Set<Socket>();
+  private waiters: Waiter[] = [];
+  port = 0;
+
+  private constructor(private readonly broker: Aedes, private readonly server: Server, readonly pki: TestPki, readonly hostName: string) {}
+
+  /** Generates (or takes) the PKI, starts aedes behind a TLS listener, resolves once listening. */
+  static async start(o: EmulatorOptions = {}): Promise<IotHubEmulator> {
+    const pki = o.pki ?? (await createTestPki([o.hostName ?? 'localhost']));
+    const broker = await Aedes.createBroker();
+    const server = createServer({ key: pki.serverKey, cert: pki.serverCert }, (s) => broker.handle(s));
+    const hub = new IotHubEmulator(broker, server, pki, o.hostName ?? 'localhost');
+    hub.install();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    hub.port = typeof addr === 'object' && addr ? addr.port : 0;
+    return hub;
+  }
+
+  /** Registers a device with a fresh random key; returns its connection string (`HostName=<host>:<port>`). */
+  addDevice(id: string): string {
+    const key = randomBytes(32).toString('base64');
+    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0 });
+    return this.connectionString(id);
+  }
+
+  connectionString(id: string): string {
+    const d = this.device(id);
+    return `HostName=${this.hostName}:${this.port};DeviceId=${id};SharedAccessKey=${d.key}`;
+  }
+
+  device(id: string): Device {
+    const d = this.devices.get(id);
+    if (!d) throw new Error(`no device ${id} on the emulator`);
+    return d;
+  }
+
+  twin(id: string): DeviceTwin {
+    return this.device(id).twin;
+  }
+
+  /**
+   * Patches the desired document and pushes the patch to the device when connected. Keys listed in
+   * `replace` (dotted paths) are deleted first, so the new value replaces rather than merges
+   * (the Device Update service rewrites `deviceUpdate.service` as a whole).
+   */
+  setDesired(id: string, patch: JsonObject, replace: string[] = []): number {
+    const twin = this.twin(id);
+    for (const path of replace) {
+      const parts = path.split('.');
+      let node: JsonObject | undefined = twin.desired;
+      for (const p of parts.slice(0, -1)) node = node && typeof node[p] === 'object' && node[p] !== null ? (node[p] as JsonObject) : undefined;
+      if (node) delete node[parts[parts.length - 1]!];
+    }
+    const pushed = twin.patchDesired(patch);
+    const client = this.device(id).client;
+    if (client?.connected) this.send(client, `$iothub/twin/PATCH/properties/desired/?$version=${pushed.$version}`, JSON.stringify(pushed));
+    this.notify();
+    return twin.desiredVersion;
+  }
+
+  /** Resolves when `pred` holds (checked after every twin change and D2C message), rejects after `timeoutMs`. */
+  waitFor(pred: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { pred, resolve: () => { clearTimeout(t); resolve(); } };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`emulator: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** Fault switch: ends every device connection, gracefully (FIN/close_notify) or with a TCP reset. */
+  dropConnections(how: 'close' | 'reset'): void {
+    for (const s of this.sockets) {
+      if (how === 'reset') s.resetAndDestroy();
+      else s.end();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private notify(): void {
+    for (const w of this.waiters.filter((x) => x.pred())) {
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.resolve();
+    }
+  }
+
+  private send(client: Client, topic: string, body: string): void {
+    client.publish({ cmd: 'publish', topic, payload: Buffer.from(body), qos: 0, retain: false, dup: false }, (err) => {
+      if (err) client.emit('error', err);
+    });
+  }
+
+  private install(): void {
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.broker.authenticate = (client, username, password, done) => this.authenticate(client, username, password, done);
+    this.broker.authorizePublish = (client, packet, cb) => {
+      if (packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS/ topics are reserved'));
+      if (client) this.onDevicePublish(client, packet.topic, Buffer.from(packet.payload as Buffer));
+      cb(null);
+    };
+    this.broker.on('clientDisconnect', (client) => {
+      const d = this.devices.get(client.id);
+      if (d?.client === client) d.client = undefined;
+    });
+  }
+
+  /** CONNECT: username `<host>/<id>/?api-version=…&model-id=…`, password a SAS token for `<host>/devices/<id>`. */
+  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (e: AuthenticateError | null, ok: boolean | null) => void): void {
+    const refuse = (why: string) => {
+      const e = new Error(`not authorized: ${why}`) as AuthenticateError;
+      e.returnCode = 5;
+      done(e, false);
+    };
+    const d = this.devices.get(client.id);
+    if (!d) return refuse('unknown device');
+    const q = (username ?? '').indexOf('/?');
+    const [host, id] = (username ?? '').slice(0, q < 0 ? undefined : q).split('/');
+    if (id !== d.id || host !== `${this.hostName}:${this.port}`) return refuse('bad username');
+    if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key)) return refuse('bad SAS token');
+    d.modelId = new URLSearchParams((username ?? '').slice(q + 2)).get('model-id') ?? undefined;
+    d.client = client;
+    d.connects++;
+    done(null, true);
+  }
+
+  private onDevicePublish(client: Client, topic: string, body: Buffer): void {
+    const d = this.devices.get(client.id);
+    if (!d) return;
+    const rid = /[?&]\$rid=([^&]+)/.exec(topic)?.[1] ?? '';
+    if (topic.startsWith('$iothub/twin/GET/')) {
+      this.send(client, `$iothub/twin/res/200/?$rid=${rid}`, JSON.stringify(d.twin.document()));
+    } else if (topic.startsWith('$iothub/twin/PATCH/properties/reported/')) {
+      let patch: JsonObject;
+      try {
+        patch = JSON.parse(body.toString('utf8')) as JsonObject;
+      } catch {
+        // The SDK fails a request only on a JSON body with errorCode.
+        this.send(client, `$iothub/twin/res/400/?$rid=${rid}`, JSON.stringify({ errorCode: 400, message: 'reported patch is not JSON' }));
+        return;
+      }
+      const v = d.twin.patchReported(patch);
+      this.send(client, `$iothub/twin/res/204/?$rid=${rid}&$version=${v}`, '');
+      this.notify();
+    } else if (topic.startsWith(`devices/${d.id}/messages/events/`)) {
+      const props = Object.fromEntries(new URLSearchParams(topic.slice(`devices/${d.id}/messages/events/`.length)));
+      this.d2c.push({ deviceId: d.id, topic, properties: props, body });
+      this.notify();
+    }
+  }
+}
+
+/** `SharedAccessSignature sr=<url-encoded resource>&sig=<url-encoded base64>&se=<unix s>`: HMAC-SHA256 keyed by the decoded key over `sr\nse`. */
+export function checkSas(token: string, resource: string, key: string): boolean {
+  if (!token.startsWith('SharedAccessSignature ')) return false;
+  const fields = new Map<string, string>();
+  for (const kv of token.slice('SharedAccessSignature '.length).split('&')) {
+    const i = kv.indexOf('=');
+    fields.set(kv.slice(0, i), kv.slice(i + 1));
+  }
+  const sr = fields.get('sr');
+  const sig = fields.get('sig');
+  const se = fields.get('se');
+  if (!sr || !sig || !se) return false;
+  if (decodeURIComponent(sr) !== resource || Number(se) * 1000 < Date.now()) return false;
+  const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(`${sr}\n${se}`).digest();
+  const given = Buffer.from(decodeURIComponent(sig), 'base64');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export { mergePatch };
