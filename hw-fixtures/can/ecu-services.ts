@@ -80,8 +80,13 @@ export class EcuServices {
     this.download = undefined;
   }
 
+  private lastSid = 0;
+  private previousSid = 0;
+
   async handle(req: Uint8Array, functional: boolean): Promise<void> {
     const sid = req[0]!;
+    const previous = this.lastSid;
+    this.lastSid = sid;
     const storm = this.sim.faults.responsePendingStorm;
     if (storm && storm.count > 0 && (storm.sid === undefined || storm.sid === sid)) {
       const n = storm.count;
@@ -92,6 +97,7 @@ export class EcuServices {
       }
     }
     const suppress = [0x10, 0x11, 0x27, 0x31, 0x3e].includes(sid) && req.length > 1 && (req[1]! & 0x80) !== 0;
+    this.previousSid = previous;
     const resp = await this.dispatch(sid, req);
     if (resp === undefined) return;
     if (resp[0] === 0x7f) {
@@ -162,6 +168,8 @@ export class EcuServices {
         return this.transferData(req);
       case 0x37: {
         const d = this.download;
+        // A repeat right after a completed exit (tester retry after a lost response) is acknowledged again.
+        if (!d && this.lastDownload && this.previousSid === 0x37) return Uint8Array.of(0x77);
         if (!d || d.received !== d.size) return this.nrc(sid, Nrc.requestSequenceError);
         this.cfg.flash.seal(d.address, d.size);
         this.lastDownload = { address: d.address, size: d.size };

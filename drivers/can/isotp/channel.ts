@@ -244,8 +244,13 @@ export class IsoTpChannel {
       wake?.();
       return;
     }
-    for (const out of this.receiver.onPdu(pdu, frame.data.length)) this.handleReceiverOutput(out);
-    this.armCr();
+    const outputs = this.receiver.onPdu(pdu, frame.data.length);
+    for (const out of outputs) this.handleReceiverOutput(out);
+    // N_Cr runs from "FC sent or CF received" (ISO 15765-2 §9.8.2): after an FC it is armed once the FC is out.
+    if (outputs.some((o) => o.kind === 'flow-control')) {
+      this.cancelCr?.();
+      this.cancelCr = undefined;
+    } else this.armCr();
   }
 
   private armCr(): void {
@@ -270,12 +275,15 @@ export class IsoTpChannel {
       }
       case 'flow-control': {
         const fc = encodeFlowControl(this.layout, out.status, this.options.blockSize, encodeStMin(this.options.stMinUs));
-        this.sendFrame(fc).catch((e: unknown) => {
+        this.sendFrame(fc).then(
+          () => this.armCr(),
+          (e: unknown) => {
           if (isCancelled(e)) return;
           const err = isoTpError('ISOTP_TIMEOUT_AS', `flow control could not be sent: ${(e as Error).message}`, { rxId: this.options.rxId }, e);
-          this.receiver.reset();
-          this.handleReceiverOutput({ kind: 'error', error: err });
-        });
+            this.receiver.reset();
+            this.handleReceiverOutput({ kind: 'error', error: err });
+          },
+        );
         return;
       }
       case 'error': {
