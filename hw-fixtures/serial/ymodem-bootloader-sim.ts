@@ -53,8 +53,11 @@ export interface YmodemBootloaderSimOptions {
 
 export type SimMode = 'app' | 'bootloader' | 'booting' | 'gone' | 'stopped';
 
-/** One batch as the simulator saw it. */
-export type TransferRecord = BatchOutcome & { stats: BatchStats };
+/**
+ * One batch as the simulator saw it. `startedAt`/`endedAt` (`performance.now()`): first file header
+ * received intact / batch ended; for throughput figures measured at the device.
+ */
+export type TransferRecord = BatchOutcome & { stats: BatchStats; startedAt: number | undefined; endedAt: number };
 
 /** Default entry sequence: DEL, "BOOT", CR. */
 export const DEFAULT_ENTRY_BYTES: Uint8Array = new TextEncoder().encode('\x7fBOOT\r');
@@ -210,7 +213,8 @@ export class YmodemBootloaderSim {
       const before = { ...this.receiver.stats };
       const outcome = await this.receiver.receiveBatch();
       const s = this.receiver.stats;
-      const record: TransferRecord = { ...outcome, stats: { blocks: s.blocks - before.blocks, naks: s.naks - before.naks, duplicates: s.duplicates - before.duplicates } };
+      const stats = { blocks: s.blocks - before.blocks, naks: s.naks - before.naks, duplicates: s.duplicates - before.duplicates };
+      const record: TransferRecord = { ...outcome, stats, startedAt: this.receiver.headerAt, endedAt: performance.now() };
       this.transfers.push(record);
       this.o.log?.info({ outcome: outcome.kind, files: outcome.files.map((f) => f.fileName) }, 'ymodem sim: batch');
       const file = outcome.files[0];

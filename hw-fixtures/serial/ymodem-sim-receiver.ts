@@ -86,6 +86,8 @@ const MAX_IMAGE = 64 * 1024 * 1024;
 
 export class YmodemSimReceiver {
   readonly stats: BatchStats = { blocks: 0, naks: 0, duplicates: 0 };
+  /** `performance.now()` when the first file header of the current batch arrived intact. */
+  headerAt: number | undefined;
   private readonly pending: { corrupt: number; drop: number; storm: number; stall: boolean; disappear: boolean };
 
   constructor(private readonly io: ReceiverIo, private readonly t: ReceiverTiming, private readonly faults: YmodemSimFaults = {}) {
@@ -101,6 +103,7 @@ export class YmodemSimReceiver {
   /** Receives one batch: 'C' until block 0, the files, the null block 0. */
   async receiveBatch(): Promise<BatchOutcome> {
     const files: ReceivedFile[] = [];
+    this.headerAt = undefined;
     const stop = (why: Abort): BatchOutcome =>
       why === 'cancelled' || why === 'gone' ? { kind: why, files } : { kind: 'failed', reason: why, files };
     let header = await this.receiveHeader(true);
@@ -139,6 +142,7 @@ export class YmodemSimReceiver {
         await this.io.write(Uint8Array.of(ACK));
         return 'end';
       }
+      this.headerAt ??= performance.now();
       if (this.t.eraseMs > 0) await this.io.sleep(this.t.eraseMs);
       await this.io.write(Uint8Array.of(ACK));
       const { end: _end, ...info } = h;
@@ -170,7 +174,7 @@ export class YmodemSimReceiver {
       if (f.t === 'eot') {
         if ((this.faults.nakFirstEot ?? true) && !eotNaked) {
           eotNaked = true;
-          await this.nak();
+          await this.nak(false); // a lone EOT: nothing to purge
           continue;
         }
         await this.io.write(Uint8Array.of(ACK));

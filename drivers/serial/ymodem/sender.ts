@@ -7,6 +7,7 @@ import { encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock } from './codec.j
 import { CANCEL_SEQUENCE, EOT } from './constants.js';
 import { ymodemError } from './errors.js';
 import { resolveYmodemSenderOptions, type ResolvedYmodemSenderOptions, type YmodemSenderOptions } from './sender-options.js';
+import { ReadAhead } from './read-ahead.js';
 import { YmodemSenderMachine, type SenderAction, type SenderWarning } from './sender-machine.js';
 
 /** Progress of one transfer: image bytes the receiver has ACKed. */
@@ -44,7 +45,8 @@ const CANCEL_WRITE_MS = 1_000;
 /**
  * YMODEM-1K batch sender of one file over a {@link SerialLink}: runs {@link YmodemSenderMachine}
  * with the link, the clock and the signal. Streams the image block by block from its
- * {@link ImageSource}; only the frame in flight is held in memory.
+ * {@link ImageSource}; only the frame in flight and the next block (read ahead while the frame
+ * awaits its ACK) are held in memory.
  *
  * Before each frame it drops unread input ("the sender tosses any characters in its UART buffer",
  * ymodem.txt §7.4), and after a frame it ignores the rest of the read that triggered it, so stale
@@ -80,6 +82,7 @@ export class YmodemSender {
     const m = new YmodemSenderMachine({ size: image.size, blockSize: o.blockSize, shortLastBlock: o.shortLastBlock, endOfBatch: o.endOfBatch, maxRetries: o.maxRetries, timeouts: o.timeouts });
     let lastFrame: Uint8Array = header;
     let blocks = 0;
+    const ahead = new ReadAhead(image, o.blockSize);
 
     // Carries out the machine's actions; true when a frame went out (the rest of the read is stale).
     const run = async (actions: SenderAction[]): Promise<boolean> => {
@@ -97,7 +100,7 @@ export class YmodemSender {
         else if (a.type === 'send-eot') lastFrame = Uint8Array.of(EOT);
         else if (a.type === 'send-end-of-batch') lastFrame = encodeEndOfBatchBlock();
         else if (a.type === 'send-data') {
-          const data = await image.readAt(a.offset, a.length);
+          const data = await ahead.read(a.offset, a.length);
           if (data.length !== a.length) {
             await this.sendCancel();
             throw ymodemError('YMODEM_IMAGE_READ', `image source returned ${data.length} of ${a.length} bytes at offset ${a.offset}`, { offset: a.offset, expected: a.length, got: data.length });
@@ -106,6 +109,7 @@ export class YmodemSender {
           blocks++;
         }
         await this.writeFrame(lastFrame, a.type, m.block, signal);
+        if (a.type === 'send-data') ahead.prefetch(a.offset + a.length);
         sent = true;
       }
       return sent;
