@@ -41,6 +41,8 @@ interface Device {
   /** Model id from the last CONNECT username (`model-id=`). */
   modelId: string | undefined;
   connects: number;
+  /** Twin GET requests answered. */
+  twinGets: number;
 }
 
 type Waiter = { pred: () => boolean; resolve: () => void };
@@ -73,7 +75,7 @@ export class IotHubEmulator {
   /** Registers a device with a fresh random key; returns its connection string (`HostName=<host>:<port>`). */
   addDevice(id: string): string {
     const key = randomBytes(32).toString('base64');
-    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0 });
+    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0 });
     return this.connectionString(id);
   }
 
@@ -193,6 +195,8 @@ export class IotHubEmulator {
     if (!d) return;
     const rid = /[?&]\$rid=([^&]+)/.exec(topic)?.[1] ?? '';
     if (topic.startsWith('$iothub/twin/GET/')) {
+      d.twinGets++;
+      this.notify();
       this.send(client, `$iothub/twin/res/200/?$rid=${rid}`, JSON.stringify(d.twin.document()));
     } else if (topic.startsWith('$iothub/twin/PATCH/properties/reported/')) {
       let patch: JsonObject;

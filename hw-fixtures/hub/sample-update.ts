@@ -1,0 +1,76 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoPath } from '../repo-root.js';
+import { copyScript, writeImportManifest } from '../updates/import-manifest-builder.js';
+
+/**
+ * A two-level update for hub tests, runnable on any Linux through `microsoft/script:1`:
+ * parent `sp-test/hub-parent/<version>` = a host step, then a reference step to the child
+ * `sp-test/hub-cameras/<version>` (group `cameras`, one firmware step per camera). The firmware
+ * step's installedCriteria is `cam-<version>`, so a second deployment finds everything installed.
+ * With `sleepy`, the firmware install runs `sleepy-installscript.sh` (hangs while `$SLEEPY_MARKER`
+ * is set: a long transfer to cancel or to kill the agent in).
+ */
+export interface SampleUpdateOptions {
+  version?: string;
+  sleepy?: boolean;
+  /** Size of the firmware payload in bytes (default: a small JSON file). */
+  firmwareBytes?: number;
+}
+
+export interface SampleUpdate {
+  dir: string;
+  parent: string;
+  child: string;
+  firmwareName: string;
+}
+
+export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}): Promise<SampleUpdate> {
+  const version = o.version ?? '1.0';
+  await copyScript(repoPath('hw-fixtures', 'scripts', 'component-installscript.sh'), dir, 'component-installscript.sh');
+  await copyScript(repoPath('hw-fixtures', 'scripts', 'sleepy-installscript.sh'), dir, 'sleepy-installscript.sh');
+  const firmwareName = `camera-firmware-${version}.bin`;
+  if (o.firmwareBytes !== undefined) {
+    const block = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
+    const { open } = await import('node:fs/promises');
+    const fh = await open(join(dir, firmwareName), 'w');
+    for (let left = o.firmwareBytes; left > 0; left -= block.length) await fh.write(block.subarray(0, Math.min(left, block.length)));
+    await fh.close();
+  } else {
+    await writeFile(join(dir, firmwareName), JSON.stringify({ version, description: 'camera firmware' }) + '\n');
+  }
+  const script = o.sleepy ? 'sleepy-installscript.sh' : 'component-installscript.sh';
+  const childId = { provider: 'sp-test', name: 'hub-cameras', version };
+  const child = await writeImportManifest(dir, `hub-cameras-${version}.importmanifest.json`, {
+    updateId: childId,
+    isDeployable: false,
+    compatibility: [{ group: 'cameras' }],
+    steps: [
+      {
+        description: 'camera firmware',
+        handler: 'microsoft/script:1',
+        files: [...new Set([script, 'component-installscript.sh']), firmwareName],
+        handlerProperties: {
+          scriptFileName: script,
+          arguments: `--firmware-file ${firmwareName} --component-name --component-name-val --component-prop path --component-prop-val path`,
+          installedCriteria: `cam-${version}`,
+        },
+      },
+    ],
+  });
+  const parent = await writeImportManifest(dir, `hub-parent-${version}.importmanifest.json`, {
+    updateId: { provider: 'sp-test', name: 'hub-parent', version },
+    compatibility: [{ manufacturer: 'sp-test', model: 'gateway' }],
+    steps: [
+      {
+        description: 'host configuration',
+        handler: 'microsoft/script:1',
+        files: ['component-installscript.sh'],
+        handlerProperties: { scriptFileName: 'component-installscript.sh', arguments: '', installedCriteria: `host-${version}` },
+      },
+      { type: 'reference', description: 'cameras', updateId: childId },
+    ],
+  });
+  return { dir, parent, child, firmwareName };
+}
