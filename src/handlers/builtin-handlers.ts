@@ -1,6 +1,7 @@
 import type { HandlerFactory } from '../model/handler.js';
 import { createScriptHandler } from './script/script-handler.js';
 import { createSmpHandler } from './smp/smp-handler.js';
+import { createUdsHandler } from './uds/uds-handler.js';
 import { createYmodemHandler } from './ymodem/ymodem-handler.js';
 
 /**
@@ -9,5 +10,6 @@ import { createYmodemHandler } from './ymodem/ymodem-handler.js';
 export const builtinHandlers: Record<string, HandlerFactory> = {
   'microsoft/script:1': createScriptHandler,
   'sensor-proxy/smp:1': createSmpHandler,
+  'sensor-proxy/uds:1': (env) => createUdsHandler(env),
   'sensor-proxy/ymodem:1': createYmodemHandler,
 };
