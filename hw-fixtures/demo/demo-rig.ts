@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { copyScript, writeImportManifest } from '../updates/import-manifest-builder.js';
+import { startSmpRig, type SmpRig } from '../serial/smp-rig.js';
+import { buildTestImage } from '../serial/test-image.js';
+import { startYmodemRig, type YmodemRig } from '../serial/ymodem-rig.js';
+import { copyScript, writeImportManifest, type ImportManifestSpec } from '../updates/import-manifest-builder.js';
 import { SCRIPT, writeCameraInventory } from '../updates/seed-updates.js';
 
 export interface DemoRig {
@@ -10,33 +14,99 @@ export interface DemoRig {
   close(): Promise<void>;
 }
 
+/** One simulated bus in the demo: its sensors, how the gateway finds them, and the child update for them. */
+interface DemoBus {
+  label: string;
+  /** The gateway-config enumerator that finds it, and its entry (for serial: one rule). */
+  enumerator: { type: 'serial'; rule: Record<string, unknown> };
+  child: ImportManifestSpec;
+  close(): Promise<void>;
+}
+
+const SERIAL_BAUD = 115200;
+
+/** An MCUmgr/MCUboot sensor on a pty pair, found by the serial enumerator, flashed with sensor-proxy/smp:1. */
+async function smpBus(updates: string): Promise<DemoBus> {
+  const rig: SmpRig = await startSmpRig({ baudRate: SERIAL_BAUD, primaryImage: buildTestImage('1.0.0', 8 * 1024, 1), flashUsPerByte: 2 });
+  await writeFile(join(updates, 'env-sensor-2.0.0.img'), buildTestImage('2.0.0', 40 * 1024, 2));
+  return {
+    label: `SMP sensor on ${rig.port} (${SERIAL_BAUD} baud)`,
+    enumerator: { type: 'serial', rule: { match: { path: rig.port }, protocol: 'smp', baudRate: SERIAL_BAUD, component: { group: 'env-sensors', name: 'env-sensor', manufacturer: 'contoso', model: 'env-s1' } } },
+    child: {
+      updateId: { provider: 'contoso', name: 'env-sensor-fw', version: '2.0.0' },
+      isDeployable: false,
+      compatibility: [{ group: 'env-sensors' }],
+      steps: [{ description: 'MCUboot image 2.0.0 over SMP', handler: 'sensor-proxy/smp:1', files: ['env-sensor-2.0.0.img'], handlerProperties: { installedCriteria: '2.0.0' } }],
+    },
+    close: () => rig.close(),
+  };
+}
+
+/** A YMODEM bootloader sensor on a pty pair, flashed with sensor-proxy/ymodem:1. */
+async function ymodemBus(updates: string): Promise<DemoBus> {
+  const rig: YmodemRig = await startYmodemRig({ baudRate: SERIAL_BAUD, version: '1.0.0' });
+  const body = randomBytes(32 * 1024);
+  body.set(Buffer.from('VER:2.0.0'), 64);
+  await writeFile(join(updates, 'display-2.0.0.bin'), body);
+  return {
+    label: `YMODEM bootloader on ${rig.port} (${SERIAL_BAUD} baud)`,
+    enumerator: { type: 'serial', rule: { match: { path: rig.port }, protocol: 'ymodem', baudRate: SERIAL_BAUD, component: { group: 'displays', name: 'display', manufacturer: 'contoso', model: 'disp-y1' } } },
+    child: {
+      updateId: { provider: 'contoso', name: 'display-fw', version: '2.0.0' },
+      isDeployable: false,
+      compatibility: [{ group: 'displays' }],
+      steps: [
+        {
+          description: 'Display firmware 2.0.0 over YMODEM-1K',
+          handler: 'sensor-proxy/ymodem:1',
+          files: ['display-2.0.0.bin'],
+          handlerProperties: { installedCriteria: '2.0.0', bootloaderEntry: { type: 'bytes', hex: '7f424f4f540d' } },
+        },
+      ],
+    },
+    close: () => rig.close(),
+  };
+}
+
 /**
- * Everything `sensor-proxy demo` needs: simulated sensors, a gateway config that enumerates them,
- * and a parent update with a host step and one child update per sensor group.
+ * Everything `sensor-proxy demo` needs: simulated sensors on the buses this machine can offer,
+ * a gateway config that enumerates them, and a parent update with a host step and one child
+ * update per sensor group.
  */
 export async function startDemoRig(root: string): Promise<DemoRig> {
   const updates = join(root, 'updates');
   await mkdir(updates, { recursive: true });
+  const buses: DemoBus[] = [];
+  try {
+    buses.push(await smpBus(updates));
+    buses.push(await ymodemBus(updates));
+  } catch (e) {
+    await Promise.all(buses.map((b) => b.close()));
+    throw e;
+  }
   const inventory = await writeCameraInventory(join(root, 'sensors'));
   await copyScript(SCRIPT(), updates, 'host-installscript.sh');
   await copyScript(SCRIPT(), updates, 'camera-installscript.sh');
   await writeFile(join(updates, 'gateway-config-1.1.json'), JSON.stringify({ gateway: 'demo', version: '1.1' }) + '\n');
   await writeFile(join(updates, 'camera-firmware-2.0.json'), JSON.stringify({ version: '2.0', description: 'camera firmware' }) + '\n');
   const cameraArgs = '--firmware-file camera-firmware-2.0.json --component-name --component-name-val --component-group --component-group-val --component-prop path --component-prop-val path';
-  const cameras = { provider: 'contoso', name: 'demo-cameras', version: '2.0' };
-  await writeImportManifest(updates, 'contoso.demo-cameras.2.0.importmanifest.json', {
-    updateId: cameras,
+  const cameras: ImportManifestSpec = {
+    updateId: { provider: 'contoso', name: 'demo-cameras', version: '2.0' },
     isDeployable: false,
     compatibility: [{ group: 'cameras' }],
     steps: [
       {
-        description: 'Camera firmware 2.0',
+        description: 'Camera firmware 2.0 (script)',
         handler: 'microsoft/script:1',
         files: ['camera-installscript.sh', 'camera-firmware-2.0.json'],
         handlerProperties: { scriptFileName: 'camera-installscript.sh', arguments: cameraArgs, installedCriteria: 'camera-2.0' },
       },
     ],
-  });
+  };
+  const children = [...buses.map((b) => b.child), cameras];
+  for (const child of children) {
+    await writeImportManifest(updates, `${child.updateId.provider}.${child.updateId.name}.${child.updateId.version}.importmanifest.json`, child);
+  }
   const parentManifest = await writeImportManifest(updates, 'contoso.demo-gateway.1.1.importmanifest.json', {
     updateId: { provider: 'contoso', name: 'demo-gateway', version: '1.1' },
     compatibility: [{ manufacturer: 'contoso', model: 'demo-gateway' }],
@@ -47,13 +117,26 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
         files: ['host-installscript.sh', 'gateway-config-1.1.json'],
         handlerProperties: { scriptFileName: 'host-installscript.sh', arguments: '--firmware-file gateway-config-1.1.json', installedCriteria: 'gateway-config-1.1' },
       },
-      { type: 'reference', description: 'Cameras', updateId: cameras },
+      ...children.map((c) => ({ type: 'reference' as const, description: c.steps[0] && 'description' in c.steps[0] ? c.steps[0].description!.slice(0, 64) : c.updateId.name, updateId: c.updateId })),
     ],
   });
   const configPath = join(root, 'gateway.json');
-  await writeFile(
+  const serialRules = buses.filter((b) => b.enumerator.type === 'serial').map((b) => b.enumerator.rule);
+  const config = {
+    stateDir: join(root, 'state'),
+    logLevel: 'info',
+    enumerators: [
+      { type: 'inventory', files: [inventory] },
+      { type: 'serial', rules: serialRules },
+    ],
+  };
+  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
+  return {
+    description: [...buses.map((b) => b.label), 'two script-handled cameras (inventory enumerator)'].join('; '),
+    parentManifest,
     configPath,
-    JSON.stringify({ stateDir: join(root, 'state'), logLevel: 'warn', enumerators: [{ type: 'inventory', files: [inventory] }] }, null, 2) + '\n',
-  );
-  return { description: 'script-handled cameras (inventory enumerator)', parentManifest, configPath, close: async () => {} };
+    close: async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    },
+  };
 }
