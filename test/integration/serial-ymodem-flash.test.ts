@@ -41,7 +41,7 @@ const handler = new YmodemHandler(
     maxRetries: 4,
     bootTimeoutMs: 3000,
     pollIntervalMs: 50,
-    versionQuery: { timeoutMs: 300 },
+    versionQuery: { timeoutMs: 1000 },
   }),
   log,
 );

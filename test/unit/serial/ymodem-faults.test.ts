@@ -13,7 +13,9 @@ import { YmodemBootloaderSim, type YmodemSimFaults } from '../../../hw-fixtures/
  * clear YMODEM/serial error: never a hang (each test has a deadline well above its timeouts).
  */
 
-const SENDER: YmodemSenderOptions = { timeouts: { startMs: 2000, ackMs: 250, endOfBatchMs: 250, writeMs: 2000 }, attempts: { maxRetries: 5 } };
+/** Good paths never wait for a timeout, so the ACK deadline can be generous; tests that need a timeout set their own. */
+const SENDER: YmodemSenderOptions = { timeouts: { startMs: 3000, ackMs: 1500, endOfBatchMs: 250, writeMs: 2000 }, attempts: { maxRetries: 5 } };
+const SHORT_ACK: YmodemSenderOptions = { ...SENDER, timeouts: { ...SENDER.timeouts, ackMs: 400 } };
 const TIMING = { cIntervalMs: 50, blockTimeoutMs: 1000, interByteTimeoutMs: 40, bootMs: 5 };
 const IMAGE = randomBytes(8 * 1024 + 300);
 
@@ -60,13 +62,14 @@ test('stall shorter than the ACK timeout: delivered without a resend', { timeout
 });
 
 test('stall longer than the ACK timeout: the resend is lost in the stall, the late ACK carries on', { timeout: 10_000 }, async () => {
-  const x = await run({ stall: { block: 4, ms: 400 } });
+  // Resend at 400 ms (lost in the stall), ACK at 600 ms, next timeout at 800 ms: 200 ms margins.
+  const x = await run({ stall: { block: 4, ms: 600 } }, true, SHORT_ACK);
   assertDelivered(x);
   assert.ok(x.outcome.ok && x.outcome.r.retries >= 2);
 });
 
 test('stall forever: YMODEM_TIMEOUT naming the block, after maxRetries resends', { timeout: 10_000 }, async () => {
-  const x = await run({ stall: { block: 4, ms: Infinity } }, false);
+  const x = await run({ stall: { block: 4, ms: Infinity } }, false, { ...SHORT_ACK, timeouts: { ...SHORT_ACK.timeouts, ackMs: 200 } });
   assert.equal(x.sim.transfers.length, 0);
   assert.ok(!x.outcome.ok);
   assert.ok(isBusError(x.outcome.e, 'YMODEM_TIMEOUT'), String(x.outcome.e));

@@ -18,7 +18,8 @@ import { createMemoryPort } from '../../../hw-fixtures/serial/ymodem-memory-link
 import { YmodemBootloaderSim, type YmodemBootloaderSimOptions } from '../../../hw-fixtures/serial/ymodem-bootloader-sim.js';
 
 const log = pino({ level: 'silent' });
-const FAST = { startTimeoutMs: 1000, ackTimeoutMs: 300, endOfBatchTimeoutMs: 300, bootTimeoutMs: 1000, pollIntervalMs: 20, versionQuery: { timeoutMs: 150 } };
+/** Deadlines generous enough for a loaded CI machine; only the no-answer paths wait them out. */
+const FAST = { startTimeoutMs: 1000, ackTimeoutMs: 2000, endOfBatchTimeoutMs: 500, bootTimeoutMs: 3000, pollIntervalMs: 20, versionQuery: { timeoutMs: 500 } };
 const SIM_TIMING = { cIntervalMs: 30, blockTimeoutMs: 500, interByteTimeoutMs: 40, bootMs: 30 };
 
 async function firmware(version: string, size = 5000): Promise<{ path: string; data: Buffer; done: () => Promise<void> }> {

@@ -10,8 +10,8 @@ import { ACK, CAN, CRC_REQUEST, EOT, NAK } from '../../../drivers/serial/ymodem/
 import { createMemoryLinkPair } from '../../../hw-fixtures/serial/ymodem-memory-link.js';
 import { YmodemBootloaderSim, type YmodemBootloaderSimOptions } from '../../../hw-fixtures/serial/ymodem-bootloader-sim.js';
 
-/** Short timeouts so fault paths finish quickly; they are deadlines, not asserted timings. */
-const FAST: YmodemSenderOptions = { timeouts: { startMs: 2000, ackMs: 300, endOfBatchMs: 300, writeMs: 2000 } };
+/** Deadlines, not asserted timings: long enough that a loaded CI machine never times out on a good path. */
+const FAST: YmodemSenderOptions = { timeouts: { startMs: 3000, ackMs: 2000, endOfBatchMs: 1000, writeMs: 2000 } };
 const SIM_TIMING = { cIntervalMs: 50, blockTimeoutMs: 1000, interByteTimeoutMs: 50, bootMs: 5 };
 
 async function withSim<T>(simOpts: Partial<YmodemBootloaderSimOptions>, fn: (sender: YmodemSender, sim: YmodemBootloaderSim) => Promise<T>, senderOpts: YmodemSenderOptions = FAST): Promise<T> {
