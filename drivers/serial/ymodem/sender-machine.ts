@@ -15,6 +15,10 @@ import { ACK, BLOCK_128, CAN, CRC_REQUEST, NAK, type BlockSize } from './constan
  * Leniency for real receivers (lrzsz `rb` ACKs the first EOT, bus-protocols.md §2.3): EOT accepts
  * ACK or NAK; a missing 'C' or ACK at the end of the batch is a warning, not a failure, because the
  * file is complete once its EOT is ACKed.
+ *
+ * Known limit: a 'C' inside text a bootloader prints before it listens (a banner: "Copyright…")
+ * starts block 0 early; the bootloader misses it and block 0 goes again after `ackMs`. Only 'C'
+ * starts data after block 0 (a NAK there would ask for checksum mode, which is not supported).
  */
 
 export type SenderState =
