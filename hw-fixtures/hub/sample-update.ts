@@ -28,7 +28,22 @@ export interface SampleUpdate {
 export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}): Promise<SampleUpdate> {
   const version = o.version ?? '1.0';
   await copyScript(repoPath('hw-fixtures', 'scripts', 'component-installscript.sh'), dir, 'component-installscript.sh');
-  await copyScript(repoPath('hw-fixtures', 'scripts', 'sleepy-installscript.sh'), dir, 'sleepy-installscript.sh');
+  // Like hw-fixtures/scripts/sleepy-installscript.sh, but runs its companion through `sh`: files
+  // downloaded from the hub are not executable (only the step's scriptFileName is made so).
+  await writeFile(
+    join(dir, 'sleepy-installscript.sh'),
+    [
+      '#!/bin/sh',
+      '# Hangs in --action-install while $SLEEPY_MARKER is set (writes its pid there first); otherwise component-installscript.sh.',
+      'dir=$(dirname "$0")',
+      'if [ -n "${SLEEPY_MARKER:-}" ]; then',
+      '  case " $* " in *" --action-install "*) echo $$ > "$SLEEPY_MARKER"; exec sleep 600 ;; esac',
+      'fi',
+      'exec sh "$dir/component-installscript.sh" "$@"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const firmwareName = `camera-firmware-${version}.bin`;
   if (o.firmwareBytes !== undefined) {
     const block = Buffer.alloc(1024 * 1024);
