@@ -1,0 +1,133 @@
+import { isBusError } from '../shared/errors.js';
+import { usbError, type UsbErrorCode } from './usb-errors.js';
+import type { UsbBackend, UsbControlSetup, UsbDevice, UsbDeviceInfo } from './usb-device.js';
+
+/** The part of npm `usb` 3.x's WebUSB device (napi-rs build) this backend uses. */
+interface NativeUsbDevice {
+  vendorId: number;
+  productId: number;
+  deviceVersionMajor: number;
+  deviceVersionMinor: number;
+  deviceVersionSubminor: number;
+  bus: string;
+  ports: number[];
+  readonly manufacturerName: string | null;
+  readonly productName: string | null;
+  readonly serialNumber: string | null;
+  readonly opened: boolean;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  reset(): Promise<void>;
+  claimInterface(n: number): Promise<void>;
+  selectAlternateInterface(n: number, alt: number): Promise<void>;
+  nativeControlTransferIn(setup: UsbControlSetup, timeout: number, length: number): Promise<Uint8Array | null>;
+  nativeControlTransferOut(setup: UsbControlSetup, timeout: number, data?: Uint8Array | null): Promise<number>;
+}
+interface UsbModule {
+  WebUSB: new (o: { allowAllDevices: boolean }) => { getDevices(): Promise<NativeUsbDevice[]> };
+}
+
+let loaded: Promise<UsbModule> | undefined;
+
+/** Loads npm `usb` on first use, so a gateway without it still runs the other buses. */
+function loadUsb(): Promise<UsbModule> {
+  const name = 'usb';
+  loaded ??= (import(name) as Promise<UsbModule>).catch((e: unknown) => {
+    loaded = undefined;
+    throw usbError('USB_NOT_AVAILABLE', 'npm package "usb" is not installed or failed to load (npm ci installs it; prebuilt for linux x64/arm64/armhf)', {}, e);
+  });
+  return loaded;
+}
+
+/**
+ * Maps an error of the native library to a code, once, at the backend boundary. The napi build
+ * reports only messages (no errno), so this is the one place that reads them.
+ */
+function wrap(e: unknown, what: string, info: UsbDeviceInfo): never {
+  if (isBusError(e)) throw e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const code: UsbErrorCode = /stall/i.test(msg)
+    ? 'USB_STALL'
+    : /disconnect|no such device|not found|NoDevice/i.test(msg)
+      ? 'USB_DISCONNECTED'
+      : /timed out|timeout|cancel/i.test(msg)
+        ? 'USB_TIMEOUT'
+        : /permission|access|busy/i.test(msg) && /open|claim/.test(what)
+          ? 'USB_OPEN_FAILED'
+          : 'USB_IO';
+  throw usbError(code, `${what}: ${msg}`, { device: `${info.vendorId.toString(16)}:${info.productId.toString(16)}`, serialNumber: info.serialNumber }, e);
+}
+
+class WebUsbDevice implements UsbDevice {
+  readonly info: UsbDeviceInfo;
+  private closed = false;
+
+  constructor(private readonly dev: NativeUsbDevice) {
+    this.info = {
+      vendorId: dev.vendorId,
+      productId: dev.productId,
+      bcdDevice: (dev.deviceVersionMajor << 8) | (dev.deviceVersionMinor << 4) | dev.deviceVersionSubminor,
+      manufacturer: dev.manufacturerName ?? undefined,
+      product: dev.productName ?? undefined,
+      serialNumber: dev.serialNumber ?? undefined,
+      portPath: `${dev.bus}-${dev.ports.join('.')}`,
+    };
+  }
+
+  private check(): void {
+    if (this.closed) throw usbError('USB_CLOSED', 'USB device handle is closed');
+  }
+
+  async open(): Promise<void> {
+    this.closed = false;
+    if (!this.dev.opened) await this.dev.open().catch((e: unknown) => wrap(e, 'open', this.info));
+  }
+  async claimInterface(n: number): Promise<void> {
+    this.check();
+    await this.dev.claimInterface(n).catch((e: unknown) => wrap(e, `claim interface ${n}`, this.info));
+  }
+  async selectAlternateInterface(n: number, alt: number): Promise<void> {
+    this.check();
+    await this.dev.selectAlternateInterface(n, alt).catch((e: unknown) => wrap(e, `select alt ${alt}`, this.info));
+  }
+  async controlIn(setup: UsbControlSetup, length: number, timeoutMs: number): Promise<Uint8Array> {
+    this.check();
+    const r = await this.dev.nativeControlTransferIn(setup, timeoutMs, length).catch((e: unknown) => wrap(e, `control IN ${setup.request}`, this.info));
+    if (r === null) throw usbError('USB_STALL', `control IN ${setup.request}: stalled`, { request: setup.request });
+    return new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+  }
+  async controlOut(setup: UsbControlSetup, data: Uint8Array, timeoutMs: number): Promise<void> {
+    this.check();
+    // `usb` 3.1.0 needs an empty Uint8Array (not undefined) for a request without data stage (reference §7).
+    const n = await this.dev.nativeControlTransferOut(setup, timeoutMs, data).catch((e: unknown) => wrap(e, `control OUT ${setup.request}`, this.info));
+    if (n < 0) throw usbError('USB_STALL', `control OUT ${setup.request}: stalled`, { request: setup.request });
+  }
+  async reset(): Promise<void> {
+    this.check();
+    await this.dev.reset().catch((e: unknown) => wrap(e, 'reset', this.info));
+  }
+  /** Closes the handle; `open()` may open it again. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.dev.opened) {
+      await this.dev.close().catch((e: unknown) => {
+        // Closing a device that already left the bus fails; the handle is gone either way.
+        if (!/disconnect|no such device|not found/i.test(e instanceof Error ? e.message : String(e))) throw e;
+      });
+    }
+  }
+}
+
+/** npm `usb` 3.x (WebUSB API, libusb-free napi build that reads sysfs and usbfs). */
+export class WebUsbBackend implements UsbBackend {
+  readonly name = 'usb';
+
+  async list(): Promise<UsbDevice[]> {
+    const { WebUSB } = await loadUsb();
+    const devices = await new WebUSB({ allowAllDevices: true }).getDevices().catch((e: unknown) => {
+      throw usbError('USB_NOT_AVAILABLE', `listing USB devices failed: ${e instanceof Error ? e.message : String(e)}`, {}, e);
+    });
+    return devices.map((d) => new WebUsbDevice(d));
+  }
+}
