@@ -26,7 +26,11 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError(signal.reason));
+    if (signal?.aborted) {
+      // The caller no longer waits for `promise`; keep its later rejection from going unhandled.
+      promise.catch(() => {});
+      return reject(new CancelledError(signal.reason));
+    }
     const cleanup = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
