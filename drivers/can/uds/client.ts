@@ -59,6 +59,8 @@ interface RequestOptions {
   functional?: boolean;
   /** Resend on a lost response (default true). */
   retry?: boolean;
+  /** P2 for this request only (e.g. short polls after a reset), ms. */
+  p2Ms?: number;
 }
 
 /** ISO-TP reception errors that mean "the response was lost": safe to ask again. */
@@ -121,7 +123,7 @@ export class UdsClient {
     this.opts.log?.debug({ service: service.name, sid: service.sid, len: request.length, functional: o.functional === true }, 'UDS request');
     phys.discard();
     await tx.send(request, o.signal);
-    let waitMs = this.current.p2Ms;
+    let waitMs = o.p2Ms ?? this.current.p2Ms;
     let pending = 0;
     for (;;) {
       let resp: Uint8Array;

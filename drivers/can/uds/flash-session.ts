@@ -52,9 +52,13 @@ export interface UdsFlashOptions {
   programmingSession?: number;
   /** ECUReset type after programming. Default 0x01 hardReset. */
   resetType?: number;
-  /** How long the ECU may stay silent after the reset (TesterPresent polled every `resetPollMs`, default 100). Default 5000 ms. */
+  /**
+   * How long the ECU may stay silent after the reset: TesterPresent is polled every `resetPollMs`
+   * (default 100), each poll waiting at most `resetPollTimeoutMs` (default 500, capped by P2). Default 5000 ms.
+   */
   resetTimeoutMs?: number;
   resetPollMs?: number;
+  resetPollTimeoutMs?: number;
   /** DID holding the software version. Default 0xF189. */
   versionDid?: number;
   /** The version the new image must report; unset = read and return it without comparing. */
@@ -185,7 +189,7 @@ async function waitUntilBack(o: UdsFlashOptions, clock: Clock): Promise<void> {
   let last: unknown;
   while (clock.now() - start < limitUs) {
     try {
-      await o.client.testerPresent({ signal: o.signal, retry: false });
+      await o.client.testerPresent({ signal: o.signal, retry: false, p2Ms: Math.min(o.client.timing.p2Ms, o.resetPollTimeoutMs ?? 500) });
       return;
     } catch (e) {
       if (!isBusError(e) || e.code === 'CANCELLED') throw e;
