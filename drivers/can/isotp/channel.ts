@@ -106,8 +106,11 @@ export class IsoTpChannel {
       stMinOverrideUs: this.options.txStMinOverrideUs,
     });
     this.sender = sender;
+    this.fcError = undefined;
     try {
       for (;;) {
+        // An FC may arrive while the previous frame's send is still being confirmed.
+        this.throwFcError();
         const action = sender.next();
         if (action.kind === 'done') break;
         if (action.kind === 'await-fc') {
@@ -197,6 +200,10 @@ export class IsoTpChannel {
         }),
       signal,
     );
+    this.throwFcError();
+  }
+
+  private throwFcError(): void {
     if (this.fcError) {
       const e = this.fcError;
       this.fcError = undefined;
