@@ -22,6 +22,9 @@ mount -t tmpfs tmp /mnt/tmp
 mount -t tmpfs run /mnt/run
 mkdir -p /mnt/run/sp-vm-out
 mount -t 9p -o trans=virtio,version=9p2000.L out /mnt/run/sp-vm-out || fail "mounting the run folder failed"
+cwd=$(cat /mnt/run/sp-vm-out/cwd)
+mkdir -p "/mnt$cwd" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose cwd "/mnt$cwd" || fail "mounting the working folder $cwd failed"
 ip link set lo up 2>/dev/null
 
 modules=$(cat /mnt/run/sp-vm-out/modules)

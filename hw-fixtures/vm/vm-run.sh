@@ -110,6 +110,9 @@ trap 'rm -rf "$out"' EXIT
   printf '%q ' "$@"; echo
 } > "$out/cmd.sh"
 echo "$modules" > "$out/modules"
+# The guest mounts tmpfs on /tmp and /run: a checkout there (CI clones anywhere) would be hidden,
+# so the working folder is also shared on its own and mounted back at its path.
+echo "$cwd" > "$out/cwd"
 
 accel="${SP_VM_ACCEL:-tcg}"
 cpu="${SP_VM_CPU:-max}"; [ "$accel" = kvm ] && cpu="${SP_VM_CPU:-kvm64}"
@@ -122,6 +125,7 @@ timeout --foreground -k 10 "$timeout_s" "$qemu" -accel "$accel" -cpu "$cpu" -m "
   -append "console=ttyS0 panic=-1 oops=panic $quiet" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$out",mount_tag=out,security_model=none \
+  -virtfs local,path="$cwd",mount_tag=cwd,security_model=none,readonly=on,multidevs=remap \
   </dev/null | sed -u 's/\r$//'
 qrc=${PIPESTATUS[0]}
 set -e
