@@ -39,6 +39,8 @@ export interface UsbDevice {
   open(): Promise<void>;
   claimInterface(interfaceNumber: number): Promise<void>;
   selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void>;
+  /** Releases a claimed interface (another handle or process may then claim it). */
+  releaseInterface(interfaceNumber: number): Promise<void>;
   /**
    * Control IN transfer of up to `length` bytes.
    * @param timeoutMs transfer timeout (ms).

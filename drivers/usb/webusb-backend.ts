@@ -19,6 +19,7 @@ interface NativeUsbDevice {
   close(): Promise<void>;
   reset(): Promise<void>;
   claimInterface(n: number): Promise<void>;
+  releaseInterface(n: number): Promise<void>;
   selectAlternateInterface(n: number, alt: number): Promise<void>;
   nativeControlTransferIn(setup: UsbControlSetup, timeout: number, length: number): Promise<Uint8Array | null>;
   nativeControlTransferOut(setup: UsbControlSetup, timeout: number, data?: Uint8Array | null): Promise<number>;
@@ -85,6 +86,10 @@ class WebUsbDevice implements UsbDevice {
   async claimInterface(n: number): Promise<void> {
     this.check();
     await this.dev.claimInterface(n).catch((e: unknown) => wrap(e, `claim interface ${n}`, this.info));
+  }
+  async releaseInterface(n: number): Promise<void> {
+    this.check();
+    await this.dev.releaseInterface(n).catch((e: unknown) => wrap(e, `release interface ${n}`, this.info));
   }
   async selectAlternateInterface(n: number, alt: number): Promise<void> {
     this.check();

@@ -65,7 +65,7 @@ export class DfuDeviceModel {
   private afterBusy: number = DfuState.dfuDNLOAD_IDLE;
   private uploadOffset = 0;
   private dfuseLeave = false;
-  private faultsUsed = { stall: 0, error: 0 };
+  private faultsUsed = { stall: 0, error: 0, sequence: 0 };
 
   constructor(partial: Partial<DfuSimOptions> = {}, private readonly now: () => number = () => performance.now()) {
     this.options = resolveDfuSimOptions(partial);
@@ -187,6 +187,12 @@ export class DfuDeviceModel {
         if (f.errorAfterBlock && block === f.errorAfterBlock.block && this.faultsUsed.error < (f.errorAfterBlock.times ?? 1)) {
           this.faultsUsed.error++;
           this.fail(DfuStatus[f.errorAfterBlock.status as DfuStatusName]);
+          break;
+        }
+        const next = f.errorSequence?.[this.faultsUsed.sequence];
+        if (next && block === next.block) {
+          this.faultsUsed.sequence++;
+          this.fail(DfuStatus[next.status]);
           break;
         }
         this.state = DfuState.dfuDNBUSY;

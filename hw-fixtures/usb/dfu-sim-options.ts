@@ -54,6 +54,8 @@ export interface DfuSimFaults {
   stallAfterBlock?: { block: number; times?: number };
   /** The GETSTATUS after this block reports `status` and dfuERROR (`times` downloads, default 1). */
   errorAfterBlock?: { block: number; status: DfuStatusName; times?: number };
+  /** Like errorAfterBlock, one entry per download attempt in turn (every bStatus in one device session). */
+  errorSequence?: { block: number; status: DfuStatusName }[];
   /** The device vanishes from the bus after taking this block (unplug, power cut). */
   disconnectAfterBlock?: number;
 }

@@ -48,6 +48,8 @@ export class GadgetfsDfuDevice {
   private pendingAction: BusAction | undefined;
   /** Control requests aborted under the device (see {@link guarded}); tests require 0. */
   aborted = 0;
+  /** Requests answered with a stall. */
+  stalls = 0;
 
   constructor(private readonly model: DfuDeviceModel, private readonly opts: GadgetOptions) {
     model.onBusAction = (a) => {
@@ -151,7 +153,9 @@ export class GadgetfsDfuDevice {
       op();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? (e as { errno?: number }).errno;
-      if (code === 'EIDRM' || code === 'ECANCELED' || code === 'ESRCH' || (e as { errno?: number }).errno === -43) {
+      const errno = (e as { errno?: number }).errno;
+      // EIDRM -43 and ECANCELED -125 have no libuv names either (code UNKNOWN).
+      if (code === 'EIDRM' || code === 'ECANCELED' || code === 'ESRCH' || errno === -43 || errno === -125) {
         this.aborted++;
         this.opts.report({ event: 'setup-aborted', code, aborted: this.aborted });
         return;
@@ -165,7 +169,10 @@ export class GadgetfsDfuDevice {
     try {
       op();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EL2HLT') throw e;
+      // libuv has no name for EL2HLT (errno 51): Node reports code UNKNOWN, errno -51.
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'EL2HLT' && err.errno !== -51) throw e;
     }
+    this.stalls++;
   }
 }

@@ -93,6 +93,9 @@ class MemoryDfuHandle implements UsbDevice {
   async claimInterface(): Promise<void> {
     this.check();
   }
+  async releaseInterface(): Promise<void> {
+    this.check();
+  }
   async selectAlternateInterface(): Promise<void> {
     this.check();
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { DfuStatus, type DfuStatusName } from '../../drivers/usb/dfu/constants.js';
@@ -65,11 +65,15 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
   after(async () => {
     await gadget?.stop();
   });
+  afterEach((t) => {
+    if (gadget?.stderr) t.diagnostic(`gadget stderr: ${gadget.stderr}`);
+  });
 
   it('dfu-util lists the simulator and flashes 1 MiB into it (the simulator is right before our host is tested)', async (t) => {
     if (!rig(t)) return;
     const dump = join(dir, 'dfu-util.dump');
     const g = await startGadget({ serialNumber: 'SN-VM-DU' }, dump);
+    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-DU', 'gadget enumerated', { timeoutMs: scaled(1000), intervalMs: 200, sleep: delay });
     const list = await run('dfu-util', ['-l'], { timeout: scaled(2000) });
     assert.match(list.stdout, /Found Runtime: \[1209:0001\] ver=0100.*serial="SN-VM-DU"/);
     const img = writeImage('du.bin', MIB, 0x0201);

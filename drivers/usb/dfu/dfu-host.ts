@@ -203,7 +203,12 @@ export class DfuHost {
     }
   }
 
+  /** Releases the interface (when the device is still there) and closes the handle. */
   async close(): Promise<void> {
+    await this.device.releaseInterface(this.iface.interfaceNumber).catch((e: unknown) => {
+      if (!(isBusError(e) && e.code.startsWith('USB_'))) throw e;
+      this.log?.debug({ err: e }, 'release interface: device gone or handle closed');
+    });
     await this.device.close();
   }
 }
