@@ -66,7 +66,7 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     await gadget?.stop();
   });
   afterEach((t) => {
-    if (gadget?.stderr) t.diagnostic(`gadget stderr: ${gadget.stderr}`);
+    if (gadget?.stderr && 'diagnostic' in t) t.diagnostic(`gadget stderr: ${gadget.stderr}`);
   });
 
   it('dfu-util lists the simulator and flashes 1 MiB into it (the simulator is right before our host is tested)', async (t) => {
