@@ -10,7 +10,7 @@ import { CancelledError } from '../shared/errors.js';
 export interface Clock {
   /** Monotonic time in µs. */
   now(): number;
-  /** Calls `fn` once after `us` µs (≤ 0: as soon as possible, never synchronously). Returns a cancel function. */
+  /** Calls `fn` once after `us` µs (≤ 0: as soon as possible, never synchronously; Infinity: never). Returns a cancel function. */
   schedule(us: number, fn: () => void): () => void;
 }
 
@@ -22,6 +22,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.now() * 1000,
   schedule(us, fn) {
+    // An infinite wait (e.g. a server waiting for requests) arms no timer at all.
+    if (!Number.isFinite(us)) return () => {};
     const deadline = performance.now() * 1000 + us;
     let timer: NodeJS.Timeout | undefined;
     let immediate: NodeJS.Immediate | undefined;

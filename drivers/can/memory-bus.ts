@@ -18,6 +18,13 @@ export interface MemoryCanNetworkOptions {
   timing?: BitTiming;
   /** Time source for the timing model and timestamps. Default {@link systemClock}. */
   clock?: Clock;
+  /**
+   * With a timing model: frames a member may have queued for the wire before `send` waits (like a
+   * controller's tx queue, `qlen 10` on Linux CAN netdevs, reference §1.1). `send` resolves when its
+   * frame is queued, as a SocketCAN write does. 0 = resolve only when the frame has been transmitted.
+   * Default 10.
+   */
+  txQueueLength?: number;
 }
 
 /** Counters of one memory wire, for benchmarks. */
@@ -42,13 +49,16 @@ export class MemoryCanNetwork {
   readonly clock: Clock;
   readonly stats: MemoryWireStats = { frames: 0, dataBytes: 0, busyUs: 0 };
   private readonly members = new Set<MemoryCanBus>();
+  readonly txQueueLength: number;
   private busyUntil = 0;
   private busOff = false;
+  private readonly queued = new Map<MemoryCanBus, { count: number; waiters: (() => void)[] }>();
 
   constructor(readonly name: string, options: MemoryCanNetworkOptions = {}) {
     this.fd = options.fd ?? true;
     this.timing = options.timing;
     this.clock = options.clock ?? systemClock;
+    this.txQueueLength = options.txQueueLength ?? 10;
   }
 
   /**
@@ -88,35 +98,61 @@ export class MemoryCanNetwork {
     this.members.delete(bus);
   }
 
-  /** @internal Serialises `frame` on the wire and delivers it; resolves when transmitted. */
+  /** @internal Serialises `frame` on the wire and delivers it; resolves when queued (see txQueueLength) or transmitted. */
   carry(frame: CanFrame, from: MemoryCanBus, signal?: AbortSignal): Promise<void> {
     if (this.busOff) return Promise.reject(canError('CAN_BUS_OFF', `${this.name} is bus-off`, { iface: this.name }));
+    if (signal?.aborted) return Promise.reject(new CancelledError(signal.reason));
     this.stats.frames++;
     this.stats.dataBytes += frame.data.length;
-    return new Promise<void>((resolve, reject) => {
-      const deliver = () => {
-        signal?.removeEventListener('abort', onAbort);
-        const stamped: CanFrame = { ...frame, timestamp: this.clock.now() };
-        for (const m of this.members) if (m !== from || m.receiveOwn) m.receiveFrame(stamped);
-        resolve();
-      };
-      let cancel: (() => void) | undefined;
-      const onAbort = () => {
-        cancel?.();
-        reject(new CancelledError(signal?.reason));
-      };
+    return new Promise<void>((resolve) => {
       if (!this.timing) {
-        queueMicrotask(deliver);
+        queueMicrotask(() => {
+          this.fanOut(frame, from);
+          resolve();
+        });
         return;
       }
-      const now = this.clock.now();
       const duration = frameDurationUs(frame, this.timing);
       this.stats.busyUs += duration;
-      const start = Math.max(now, this.busyUntil);
-      this.busyUntil = start + duration;
-      cancel = this.clock.schedule(this.busyUntil - now, deliver);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      this.busyUntil = Math.max(this.clock.now(), this.busyUntil) + duration;
+      const q = this.queued.get(from) ?? { count: 0, waiters: [] };
+      this.queued.set(from, q);
+      q.count++;
+      const queuedOnly = this.txQueueLength > 0;
+      this.wire.push({ frame, from, at: this.busyUntil, done: queuedOnly ? undefined : resolve });
+      if (this.wire.length === 1) this.pumpWire();
+      // Accepted into the tx queue: resolve now, or when one of this member's frames has left it.
+      if (queuedOnly) {
+        if (q.count <= this.txQueueLength) resolve();
+        else q.waiters.push(resolve);
+      }
     });
+  }
+
+  /** Frames on the wire in transmission order, each delivered at its end-of-frame time. */
+  private readonly wire: { frame: CanFrame; from: MemoryCanBus; at: number; done: (() => void) | undefined }[] = [];
+
+  /** One timer for the head of the wire, so frames arrive strictly in order even when timers fire late. */
+  private pumpWire(): void {
+    const head = this.wire[0];
+    if (!head) return;
+    this.clock.schedule(head.at - this.clock.now(), () => {
+      const now = this.clock.now();
+      while (this.wire.length > 0 && this.wire[0]!.at <= now) {
+        const w = this.wire.shift()!;
+        this.fanOut(w.frame, w.from);
+        const q = this.queued.get(w.from)!;
+        q.count--;
+        q.waiters.shift()?.();
+        w.done?.();
+      }
+      this.pumpWire();
+    });
+  }
+
+  private fanOut(frame: CanFrame, from: MemoryCanBus): void {
+    const stamped: CanFrame = { ...frame, timestamp: this.clock.now() };
+    for (const m of this.members) if (m !== from || m.receiveOwn) m.receiveFrame(stamped);
   }
 }
 

@@ -114,7 +114,7 @@ export class EcuSimulator {
     while (!this.abort.signal.aborted) {
       let req: Uint8Array;
       try {
-        req = await ch.receive(3_600_000, this.abort.signal);
+        req = await ch.receive(Infinity, this.abort.signal);
       } catch (e) {
         if (isCancelled(e) || this.abort.signal.aborted) return;
         // Reception errors (wrong SN after a dropped frame, N_Cr) lose the request, as on a real ECU.

@@ -34,6 +34,7 @@ export class VirtualClock implements Clock {
   }
 
   schedule(us: number, fn: () => void): () => void {
+    if (!Number.isFinite(us)) return () => {};
     const timer: Timer = { at: this.t + Math.max(0, us), seq: this.seq++, fn };
     this.timers.push(timer);
     this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);

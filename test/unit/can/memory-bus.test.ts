@@ -78,7 +78,7 @@ test('bit timing: 8-byte classic frame is 111 bits plus stuffing; frames are ser
   assert.ok(t > 250 && t < 400, `${t} µs for a 64-byte FD frame at 500k/2M (reference §6: ~345 µs)`);
 
   const clock = new VirtualClock();
-  const net = new MemoryCanNetwork('t6', { timing: BIT_TIMING_PRESETS.classic500k, clock });
+  const net = new MemoryCanNetwork('t6', { timing: BIT_TIMING_PRESETS.classic500k, clock, txQueueLength: 0 });
   const [a, b] = [net.join(), net.join()];
   const at: number[] = [];
   b.subscribe(undefined, (x) => at.push(x.timestamp!));
