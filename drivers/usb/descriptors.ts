@@ -104,3 +104,8 @@ export function decodeStringDescriptor(b: Uint8Array): string {
   const len = Math.min(b[0]!, b.length) & ~1;
   return Buffer.from(b.buffer, b.byteOffset + 2, Math.max(0, len - 2)).toString('utf16le');
 }
+
+/** bcdDevice as `M.mm` (USB 2.0 §9.6.1: binary-coded decimal; 0x0102 → "1.02"). */
+export function formatBcd(bcd: number): string {
+  return `${(bcd >> 8).toString(16)}.${(bcd & 0xff).toString(16).padStart(2, '0')}`;
+}

@@ -1,11 +1,9 @@
+import { formatBcd } from '../../../drivers/usb/descriptors.js';
 import { DfuHost } from '../../../drivers/usb/dfu/dfu-host.js';
 import type { UsbDevice, UsbDeviceInfo } from '../../../drivers/usb/usb-device.js';
 import type { DfuSettings } from './dfu-config.js';
 
-/** bcdDevice as `M.mm` (USB 2.0 §9.6.1: binary-coded decimal; 0x0102 → "1.02"). */
-export function formatBcd(bcd: number): string {
-  return `${(bcd >> 8).toString(16)}.${(bcd & 0xff).toString(16).padStart(2, '0')}`;
-}
+export { formatBcd };
 
 /**
  * Compares a version read from the device with `installedCriteria`: `0x0102` compares as bcdDevice;

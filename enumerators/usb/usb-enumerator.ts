@@ -1,0 +1,130 @@
+import { formatBcd } from '../../drivers/usb/descriptors.js';
+import { DfuHost } from '../../drivers/usb/dfu/dfu-host.js';
+import { isDfuse } from '../../drivers/usb/dfu/functional-descriptor.js';
+import { openUsbBackend } from '../../drivers/usb/open-backend.js';
+import type { UsbBackend, UsbDevice } from '../../drivers/usb/usb-device.js';
+import { isBusError, throwIfAborted } from '../../drivers/shared/errors.js';
+import type { Component, ComponentEnumerator, EnumeratorFactory } from '../enumerator.js';
+import type { Logger } from '../../src/model/logger.js';
+import { resolveUsbEnumeratorConfig, type UsbEnumeratorConfig, type UsbRule } from './usb-config.js';
+
+const hex = (v: number) => v.toString(16).padStart(4, '0');
+
+/** A matching device with what its descriptors say (mode from its DFU interfaces). */
+interface Seen {
+  device: UsbDevice;
+  rule: UsbRule;
+  mode: 'runtime' | 'dfu' | 'none' | 'unknown';
+  dfuInterfaces: Record<string, unknown>[];
+}
+
+function ruleFor(d: UsbDevice, rules: readonly UsbRule[]): UsbRule | undefined {
+  const i = d.info;
+  return rules.find((r) => {
+    const m = r.match;
+    if (m.vid !== i.vendorId) return false;
+    if ((m.pid !== undefined || m.dfuPid !== undefined) && i.productId !== m.pid && i.productId !== m.dfuPid) return false;
+    if (m.serialPattern && !m.serialPattern.test(i.serialNumber ?? '')) return false;
+    return true;
+  });
+}
+
+/**
+ * The `usb` enumerator: lists USB devices through the configured backend, keeps those a rule
+ * matches, reads their DFU interfaces (run-time fe/01/01 or DFU mode fe/01/02, functional
+ * descriptor, alt names) and maps them to ADU components. The run-time and DFU-mode appearances
+ * of one device (same serial number, else same port) become one component; run-time wins for
+ * `version` (bcdDevice as `M.mm`), a device only in DFU mode has no version.
+ *
+ * Component properties (read by `sensor-proxy/dfu:1`): `bus: "usb"`, `vid`, `pid` (run-time IDs
+ * when known), `dfuPid`, `serialNumber`, `portPath`, `bcdDevice`, `dfuMode`
+ * (`runtime` | `dfu` | `none` | `unknown` when the device could not be opened), `product`,
+ * `manufacturerString`, `dfuInterfaces` (`[{ interface, alt, mode, transferSize, canDownload,
+ * canUpload, manifestationTolerant, willDetach, dfuse }]`).
+ */
+export class UsbEnumerator implements ComponentEnumerator {
+  readonly type = 'usb';
+  private readonly log: Logger;
+
+  constructor(private readonly cfg: UsbEnumeratorConfig, log: Logger, private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus)) {
+    this.log = log.child({ component: 'enum.usb' });
+  }
+
+  async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
+    const seen: Seen[] = [];
+    for (const device of await this.backend.list()) {
+      throwIfAborted(signal);
+      const rule = ruleFor(device, this.cfg.rules);
+      if (!rule) continue;
+      seen.push({ device, rule, ...(await this.describe(device)) });
+    }
+    const byKey = new Map<string, Seen[]>();
+    for (const s of seen) {
+      const key = s.device.info.serialNumber ? `sn:${s.device.info.serialNumber}` : `port:${s.device.info.portPath}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), s]);
+    }
+    return [...byKey.values()].map((group) => this.component(group));
+  }
+
+  private async describe(device: UsbDevice): Promise<Pick<Seen, 'mode' | 'dfuInterfaces'>> {
+    try {
+      const probe = await DfuHost.probe(device, this.cfg.probeTimeoutMs);
+      const dfuInterfaces: Record<string, unknown>[] = [];
+      for (const i of probe.interfaces) {
+        const f = i.functional;
+        dfuInterfaces.push({
+          interface: i.interfaceNumber,
+          alt: i.alternateSetting,
+          mode: i.mode,
+          transferSize: f?.transferSize,
+          canDownload: f?.canDownload,
+          canUpload: f?.canUpload,
+          manifestationTolerant: f?.manifestationTolerant,
+          willDetach: f?.willDetach,
+          dfuse: isDfuse(f),
+        });
+      }
+      return { mode: probe.mode, dfuInterfaces };
+    } catch (e) {
+      if (!(isBusError(e) && e.code.startsWith('USB_'))) throw e;
+      this.log.warn({ err: e, serialNumber: device.info.serialNumber, portPath: device.info.portPath }, 'cannot read the DFU interfaces (permissions: udev uaccess rule?)');
+      return { mode: 'unknown', dfuInterfaces: [] };
+    } finally {
+      await device.close().catch((e: unknown) => this.log.debug({ err: e }, 'closing a probed device failed'));
+    }
+  }
+
+  private component(group: Seen[]): Component {
+    const main = group.find((s) => s.mode === 'runtime') ?? group.find((s) => s.mode !== 'dfu') ?? group[0]!;
+    const dfu = group.find((s) => s.mode === 'dfu');
+    const i = main.device.info;
+    const rule = main.rule;
+    const runtimePid = main.mode === 'dfu' ? rule.match.pid ?? i.productId : i.productId;
+    const id = `usb:${hex(i.vendorId)}:${i.serialNumber ?? i.portPath}`;
+    const c: Component = {
+      id,
+      name: rule.component.name ?? i.serialNumber ?? `${hex(i.vendorId)}:${hex(runtimePid)}@${i.portPath}`,
+      group: rule.component.group,
+      manufacturer: rule.component.manufacturer ?? i.manufacturer ?? hex(i.vendorId),
+      model: rule.component.model ?? i.product ?? hex(runtimePid),
+      properties: {
+        bus: 'usb',
+        vid: i.vendorId,
+        pid: runtimePid,
+        dfuPid: dfu?.device.info.productId ?? rule.match.dfuPid,
+        serialNumber: i.serialNumber,
+        portPath: i.portPath,
+        bcdDevice: i.bcdDevice,
+        dfuMode: main.mode,
+        product: i.product,
+        manufacturerString: i.manufacturer,
+        dfuInterfaces: [...main.dfuInterfaces, ...(dfu && dfu !== main ? dfu.dfuInterfaces : [])],
+      },
+    };
+    if (main.mode !== 'dfu') c.version = formatBcd(i.bcdDevice);
+    return c;
+  }
+}
+
+/** Factory for the registry (`type: "usb"`). */
+export const createUsbEnumerator: EnumeratorFactory = (settings, env) => new UsbEnumerator(resolveUsbEnumeratorConfig(settings), env.log);
