@@ -34,7 +34,7 @@ export function createMemoryDfuRig(options: Partial<DfuSimOptions> = {}, host: D
   const clock = new FakeClock();
   const bus = new MemoryUsbBus();
   const device = new MemoryDfuDevice(bus, { reenumerateDelayMs: 0, ...options }, { now: clock.now });
-  return { bus, device, clock, hostOptions: { sleep: clock.sleep, ...host } };
+  return { bus, device, clock, hostOptions: { sleep: clock.sleep, now: clock.now, ...host } };
 }
 
 /** A deterministic test image of `size` bytes carrying the simulator's version marker. */

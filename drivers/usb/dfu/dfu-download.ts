@@ -2,6 +2,7 @@ import { isBusError, isCancelled, throwIfAborted } from '../../shared/errors.js'
 import type { ImageSource } from '../../shared/image-source.js';
 import { DfuState } from './constants.js';
 import type { DfuHost } from './dfu-host.js';
+import { ReadAheadSource } from './read-ahead.js';
 
 /** Progress of a download, upload or erase (bytes of the image). */
 export interface DfuProgress {
@@ -63,8 +64,9 @@ export async function withDfuRecovery<T>(host: DfuHost, what: string, signal: Ab
  * `image`. Then the zero-length DNLOAD and manifestation (see {@link manifest}).
  * @throws BusError DFU_STATUS_ERROR (named bStatus), DFU_BUSY_TIMEOUT, DFU_NOT_SUPPORTED, USB_*, CANCELLED.
  */
-export async function dfuDownload(host: DfuHost, image: ImageSource, opts: DfuTransferOptions = {}): Promise<DfuDownloadResult> {
+export async function dfuDownload(host: DfuHost, source: ImageSource, opts: DfuTransferOptions = {}): Promise<DfuDownloadResult> {
   const { signal, onProgress } = opts;
+  const image = new ReadAheadSource(source);
   const t = host.transferSize;
   const busy = host.options.timeouts.busyMs;
   return withDfuRecovery(host, 'download', signal, async (restarts) => {

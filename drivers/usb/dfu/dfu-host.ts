@@ -145,6 +145,7 @@ export class DfuHost {
     for (let polls = 0; ; polls++) {
       throwIfAborted(signal);
       const r = await this.getStatus();
+      const answeredAt = this.options.now();
       if (r.state === DfuState.dfuERROR || r.status !== DfuStatus.OK) {
         throw dfuError('DFU_STATUS_ERROR', `${what}: device reports ${r.statusName} in ${r.stateName}`, { ...ctx, status: r.status, statusName: r.statusName, state: r.state, stateName: r.stateName });
       }
@@ -152,7 +153,10 @@ export class DfuHost {
       if (slept + r.pollTimeoutMs > budgetMs || polls > 100_000) {
         throw dfuError('DFU_BUSY_TIMEOUT', `${what}: still ${r.stateName} after ${slept} ms`, { ...ctx, stateName: r.stateName, waitedMs: slept });
       }
-      await this.options.sleep(r.pollTimeoutMs, signal);
+      // bwPollTimeout is the minimum time from this answer to the next GETSTATUS: time already spent
+      // since the answer counts, so only the remainder is slept (none on a slow host).
+      const rest = Math.ceil(r.pollTimeoutMs - (this.options.now() - answeredAt));
+      if (rest > 0) await this.options.sleep(rest, signal);
       slept += Math.max(1, r.pollTimeoutMs);
     }
   }

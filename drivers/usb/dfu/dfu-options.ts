@@ -27,6 +27,8 @@ export interface DfuHostOptions {
   transferSize: number | undefined;
   /** Injected sleep (tests pass a fake clock); honours the signal. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Injected monotonic clock (ms), paired with `sleep`. */
+  now: () => number;
   log: Logger | undefined;
 }
 
@@ -40,6 +42,7 @@ export const DEFAULT_DFU_HOST_OPTIONS: Readonly<DfuHostOptions> = Object.freeze<
   attempts: { restarts: 2 },
   transferSize: undefined,
   sleep: delay,
+  now: () => performance.now(),
   log: undefined,
 });
 

@@ -4,6 +4,7 @@ import { DfuState } from './constants.js';
 import type { DfuTransferOptions } from './dfu-download.js';
 import { dfuError } from './dfu-errors.js';
 import type { DfuHost } from './dfu-host.js';
+import { ReadAheadSource } from './read-ahead.js';
 
 /**
  * Reads the firmware back with UPLOAD (DFU 1.1 §6.2; block numbers 0, 1, 2…; a short block ends
@@ -11,7 +12,8 @@ import type { DfuHost } from './dfu-host.js';
  * Needs bitCanUpload and a device in dfuIDLE (after a tolerant manifestation).
  * @throws BusError DFU_NOT_SUPPORTED, DFU_VERIFY_FAILED (details.offset), USB_*, CANCELLED.
  */
-export async function dfuVerifyByUpload(host: DfuHost, image: ImageSource, opts: DfuTransferOptions = {}): Promise<void> {
+export async function dfuVerifyByUpload(host: DfuHost, source: ImageSource, opts: DfuTransferOptions = {}): Promise<void> {
+  const image = new ReadAheadSource(source);
   if (!host.functional.canUpload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot upload (bitCanUpload clear)');
   await host.ensureIdle(opts.signal);
   const t = host.transferSize;

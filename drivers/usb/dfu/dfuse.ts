@@ -4,6 +4,7 @@ import { DfuseCommand, DfuState, DFUSE_DATA_BLOCK_BASE } from './constants.js';
 import { manifest, withDfuRecovery, type DfuTransferOptions, type ManifestOutcome } from './dfu-download.js';
 import { dfuError } from './dfu-errors.js';
 import type { DfuHost } from './dfu-host.js';
+import { ReadAheadSource } from './read-ahead.js';
 
 /** One segment of a DfuSe memory map (reference §3.2, dfu-util `src/dfuse_mem.c`). */
 export interface DfuseSegment {
@@ -73,8 +74,9 @@ export interface DfuseDownloadResult {
  * wValue 2; then optionally leave. Pages come from the alt setting's memory map.
  * @throws BusError DFU_ADDRESS_RANGE, DFU_STATUS_ERROR, DFU_BUSY_TIMEOUT, USB_*, CANCELLED.
  */
-export async function dfuseDownload(host: DfuHost, image: ImageSource, opts: DfuseDownloadOptions): Promise<DfuseDownloadResult> {
+export async function dfuseDownload(host: DfuHost, source: ImageSource, opts: DfuseDownloadOptions): Promise<DfuseDownloadResult> {
   const { address, signal, onProgress } = opts;
+  const image = new ReadAheadSource(source);
   const map = parseDfuseMemoryMap(host.altName);
   const end = address + image.size;
   const pages = map.filter((s) => s.start < end && s.end > address);
@@ -115,7 +117,8 @@ export async function dfuseDownload(host: DfuHost, image: ImageSource, opts: Dfu
  * and compares them with the image.
  * @throws BusError DFU_VERIFY_FAILED, DFU_NOT_SUPPORTED, USB_*, CANCELLED.
  */
-export async function dfuseVerify(host: DfuHost, image: ImageSource, address: number, opts: DfuTransferOptions = {}): Promise<void> {
+export async function dfuseVerify(host: DfuHost, source: ImageSource, address: number, opts: DfuTransferOptions = {}): Promise<void> {
+  const image = new ReadAheadSource(source);
   if (!host.functional.canUpload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot upload (bitCanUpload clear)');
   await host.ensureIdle(opts.signal);
   await dfuseSetAddress(host, address, opts.signal);
