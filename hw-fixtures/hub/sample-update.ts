@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoPath } from '../repo-root.js';
 import { copyScript, writeImportManifest } from '../updates/import-manifest-builder.js';
@@ -14,8 +14,11 @@ import { copyScript, writeImportManifest } from '../updates/import-manifest-buil
 export interface SampleUpdateOptions {
   version?: string;
   sleepy?: boolean;
-  /** Size of the firmware payload in bytes (default: a small JSON file). */
-  firmwareBytes?: number;
+  /**
+   * Adds a binary image of this many bytes to the camera step (downloaded and verified, not
+   * copied by the script: the inventory reads `firmware.json` back, so that stays small JSON).
+   */
+  imageBytes?: number;
 }
 
 export interface SampleUpdate {
@@ -23,6 +26,8 @@ export interface SampleUpdate {
   parent: string;
   child: string;
   firmwareName: string;
+  /** The binary image's file name, when `imageBytes` was given. */
+  imageName?: string;
 }
 
 export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}): Promise<SampleUpdate> {
@@ -44,16 +49,15 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
     ].join('\n'),
     { mode: 0o755 },
   );
-  const firmwareName = `camera-firmware-${version}.bin`;
-  if (o.firmwareBytes !== undefined) {
+  const firmwareName = `camera-firmware-${version}.json`;
+  await writeFile(join(dir, firmwareName), JSON.stringify({ version, description: 'camera firmware' }) + '\n');
+  const imageName = o.imageBytes === undefined ? undefined : `camera-image-${version}.bin`;
+  if (imageName) {
     const block = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
-    const { open } = await import('node:fs/promises');
-    const fh = await open(join(dir, firmwareName), 'w');
-    for (let left = o.firmwareBytes; left > 0; left -= block.length) await fh.write(block.subarray(0, Math.min(left, block.length)));
+    const fh = await open(join(dir, imageName), 'w');
+    for (let left = o.imageBytes!; left > 0; left -= block.length) await fh.write(block.subarray(0, Math.min(left, block.length)));
     await fh.close();
-  } else {
-    await writeFile(join(dir, firmwareName), JSON.stringify({ version, description: 'camera firmware' }) + '\n');
   }
   const script = o.sleepy ? 'sleepy-installscript.sh' : 'component-installscript.sh';
   const childId = { provider: 'sp-test', name: 'hub-cameras', version };
@@ -65,7 +69,7 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
       {
         description: 'camera firmware',
         handler: 'microsoft/script:1',
-        files: [...new Set([script, 'component-installscript.sh']), firmwareName],
+        files: [...new Set([script, 'component-installscript.sh']), firmwareName, ...(imageName ? [imageName] : [])],
         handlerProperties: {
           scriptFileName: script,
           arguments: `--firmware-file ${firmwareName} --component-name --component-name-val --component-prop path --component-prop-val path`,
@@ -87,5 +91,5 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
       { type: 'reference', description: 'cameras', updateId: childId },
     ],
   });
-  return { dir, parent, child, firmwareName };
+  return { dir, parent, child, firmwareName, ...(imageName && { imageName }) };
 }

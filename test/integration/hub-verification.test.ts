@@ -29,7 +29,7 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
   let update: SampleUpdate;
   beforeEach(async () => {
     rig = await startHubRig();
-    update = await writeSampleUpdate(rig.dir, { firmwareBytes: 3 * 1024 * 1024 + 123 });
+    update = await writeSampleUpdate(rig.dir, { imageBytes: 3 * 1024 * 1024 + 123 });
     agent = await startAgent(rig);
   });
   afterEach(async () => {
@@ -65,7 +65,7 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
 
   it('a file that does not match its hash fails with 4000000C before any step runs', async () => {
     // Corrupt the served firmware after its import manifest entry was written: same size, other bytes.
-    const path = join(rig.dir, update.firmwareName);
+    const path = join(rig.dir, update.imageName!);
     const bytes = await readFile(path);
     bytes[1000] = bytes[1000]! ^ 0xff;
     await writeFile(path, bytes);
@@ -78,7 +78,7 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
   });
 
   it('an unreachable file URL (404) fails with 40200194, no step runs', async () => {
-    rig.files.missing(update.firmwareName);
+    rig.files.missing(update.imageName!);
     await rig.deploy({ importManifest: update.parent, workflowId: 'wf-404' });
     await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-404');
     const last = assertFailedSequence(rig, 'wf-404');
@@ -88,14 +88,14 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
   });
 
   it('a download cut halfway is resumed with a Range request and the deployment succeeds', async () => {
-    const size = (await stat(join(rig.dir, update.firmwareName))).size;
-    rig.files.cutAfter(update.firmwareName, Math.floor(size / 2));
+    const size = (await stat(join(rig.dir, update.imageName!))).size;
+    rig.files.cutAfter(update.imageName!, Math.floor(size / 2));
     await rig.deploy({ importManifest: update.parent, workflowId: 'wf-cut' });
     const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-cut');
     assert.equal(done.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
-    const gets = rig.files.requests.filter((r) => r.name === update.firmwareName);
+    const gets = rig.files.requests.filter((r) => r.name === update.imageName!);
     assert.equal(gets.length, 2);
-    assert.deepEqual(gets[0], { name: update.firmwareName, range: undefined, status: 200, bytesSent: Math.floor(size / 2) });
+    assert.deepEqual(gets[0], { name: update.imageName!, range: undefined, status: 200, bytesSent: Math.floor(size / 2) });
     assert.equal(gets[1]!.status, 206);
     // Resumed from what reached the disk (bytes in flight when the socket died are fetched again).
     const from = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
