@@ -37,11 +37,15 @@ const sim = new EcuSimulator({
   log,
 });
 log.info({ iface: values.iface, ...sim.ids, version: values.version }, 'ECU simulator running');
+// A memory bus arms no timer while idle: keep the process alive until a signal.
+const keepAlive = setInterval(() => {}, 1 << 30);
 const stop = async () => {
+  clearInterval(keepAlive);
   sim.close();
   await bus.close();
   log.info({ requests: sim.requests.length, flash: sim.flash.counters }, 'ECU simulator stopped');
-  process.exit(0);
+  log.flush();
+  process.exitCode = 0;
 };
 process.once('SIGINT', () => void stop());
 process.once('SIGTERM', () => void stop());

@@ -29,6 +29,7 @@ for (const [label, size, opts] of [
   ['FD TX_DL 64, 3000 bytes', 3000, { txDataLength: 64 }],
   ['FD single frame of 62 bytes', 62, { txDataLength: 64 }],
   ['extended addressing', 100, { addressing: 'extended', txAddress: 0x10, rxAddress: 0xf1 }],
+  ['mixed addressing (address extension 0x42)', 300, { addressing: 'mixed', txAddress: 0x42, rxAddress: 0x42 }],
   ['29-bit ids, no padding', 50, { txId: 0x18da10f1, rxId: 0x18daf110, padding: false }],
 ] as const) {
   test(`round trip: ${label}`, T, async () => {
