@@ -60,6 +60,19 @@ describe('hub agent: cancel and restart mid-deployment', { timeout: 90_000 }, ()
     assert.ok(rig.acks().some((s) => s.value?.workflow?.action === 255 && s.ac === 200));
   });
 
+  it('a cancel set while the connection is down is seen after the reconnect (twin re-GET) and reported', async () => {
+    agent = await startAgent(rig, { extra: { scriptEnv: { SLEEPY_MARKER: marker } } });
+    await rig.deploy({ importManifest: update.parent, workflowId: 'wf-drop' });
+    const pid = await sleepyPid(marker);
+    const gets = rig.hub.device(rig.deviceId).twinGets;
+    rig.hub.dropConnections('reset');
+    cancelDeployment(rig.hub, rig.deviceId); // pushed to nobody: the device is not connected
+    const end = await rig.waitForReport((a) => a.workflow?.id === 'wf-drop' && a.state === 0, 30_000, 'cancelled after reconnect');
+    assert.equal(end.lastInstallResult.resultCode, -1);
+    assert.ok(rig.hub.device(rig.deviceId).twinGets > gets, 'the agent fetched the twin again');
+    assert.equal(alive(pid), false);
+  });
+
   it('agent killed mid-transfer and restarted: the deployment resumes and ends with a terminal report', async () => {
     const config = await rig.writeConfig();
     const first = spawnAgent(config, { SLEEPY_MARKER: marker });

@@ -102,4 +102,12 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
     assert.ok(from > 0 && from <= gets[0]!.bytesSent, `resumed from ${from}`);
     assert.equal(gets[1]!.bytesSent, size - from, 'only the missing tail was fetched');
   });
+
+  it('a mini manifest: the full manifest comes from its detached file (hash-checked) and runs', async () => {
+    await rig.deploy({ importManifest: update.parent, workflowId: 'wf-mini', mini: true });
+    const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-mini');
+    assert.equal(done.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
+    const served = new Set(rig.files.requests.map((r) => r.name));
+    assert.ok([...served].some((n) => n.endsWith('.importmanifest.updatemanifest.json')), 'the detached full manifest was downloaded');
+  });
 });
