@@ -1,6 +1,6 @@
 /**
  * A local IoT Hub for the unchanged `azure-iot-device` SDK: MQTT 3.1.1 over TLS on loopback
- * (aedes + a generated test CA), SAS tokens checked, twin GET / reported PATCH / desired pushes,
+ * (aedes + a generated test CA), SAS tokens or X.509 thumbprints checked, twin GET / reported PATCH / desired pushes,
  * device-to-cloud messages recorded. Protocol facts: `reference/iothub-emulator.md` (topics table,
  * "How the SDK treats answers", "Restarts and drops").
  *
@@ -9,9 +9,9 @@
  * never re-subscribes twin topics after a reconnect. Fault switches: drop every device connection
  * gracefully (`dropConnections('close')`) or with a TCP reset (`'reset'`).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { createServer, type Server } from 'node:tls';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createTestPki, type TestPki } from './test-pki.js';
 import { DeviceTwin, mergePatch, type JsonObject } from './twin-store.js';
@@ -35,7 +35,10 @@ export interface EmulatorOptions {
 
 interface Device {
   id: string;
+  /** SAS: base64 device key. */
   key: string;
+  /** X.509 (thumbprint auth): SHA-256 fingerprint of the device certificate, `AA:BB:…`. */
+  thumbprint?: string;
   twin: DeviceTwin;
   client: Client | undefined;
   /** Model id from the last CONNECT username (`model-id=`). */
@@ -43,6 +46,8 @@ interface Device {
   connects: number;
   /** Twin GET requests answered. */
   twinGets: number;
+  /** CONNECTs refused (bad token, unknown certificate). */
+  refused: number;
 }
 
 type Waiter = { pred: () => boolean; resolve: () => void };
@@ -60,7 +65,8 @@ export class IotHubEmulator {
   static async start(o: EmulatorOptions = {}): Promise<IotHubEmulator> {
     const pki = o.pki ?? (await createTestPki([o.hostName ?? 'localhost']));
     const broker = await Aedes.createBroker();
-    const server = createServer({ key: pki.serverKey, cert: pki.serverCert }, (s) => broker.handle(s));
+    // requestCert without rejectUnauthorized: SAS and X.509 devices share the listener (fact sheet, "X.509").
+    const server = createServer({ key: pki.serverKey, cert: pki.serverCert, requestCert: true, rejectUnauthorized: false }, (s) => broker.handle(s));
     const hub = new IotHubEmulator(broker, server, pki, o.hostName ?? 'localhost');
     hub.install();
     await new Promise<void>((resolve, reject) => {
@@ -75,13 +81,21 @@ export class IotHubEmulator {
   /** Registers a device with a fresh random key; returns its connection string (`HostName=<host>:<port>`). */
   addDevice(id: string): string {
     const key = randomBytes(32).toString('base64');
-    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0 });
+    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0, refused: 0 });
+    return this.connectionString(id);
+  }
+
+  /** Registers a device authenticated by its (self-signed) certificate's SHA-256 thumbprint; returns its `x509=true` connection string. */
+  addX509Device(id: string, certPem: string): string {
+    const thumbprint = new X509Certificate(certPem).fingerprint256;
+    this.devices.set(id, { id, key: '', thumbprint, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0, refused: 0 });
     return this.connectionString(id);
   }
 
   connectionString(id: string): string {
     const d = this.device(id);
-    return `HostName=${this.hostName}:${this.port};DeviceId=${id};SharedAccessKey=${d.key}`;
+    const auth = d.thumbprint ? 'x509=true' : `SharedAccessKey=${d.key}`;
+    return `HostName=${this.hostName}:${this.port};DeviceId=${id};${auth}`;
   }
 
   device(id: string): Device {
@@ -174,6 +188,9 @@ export class IotHubEmulator {
   /** CONNECT: username `<host>/<id>/?api-version=…&model-id=…`, password a SAS token for `<host>/devices/<id>`. */
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (e: AuthenticateError | null, ok: boolean | null) => void): void {
     const refuse = (why: string) => {
+      const known = this.devices.get(client.id);
+      if (known) known.refused++;
+      this.notify();
       const e = new Error(`not authorized: ${why}`) as AuthenticateError;
       e.returnCode = 5;
       done(e, false);
@@ -183,7 +200,10 @@ export class IotHubEmulator {
     const q = (username ?? '').indexOf('/?');
     const [host, id] = (username ?? '').slice(0, q < 0 ? undefined : q).split('/');
     if (id !== d.id || host !== `${this.hostName}:${this.port}`) return refuse('bad username');
-    if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key)) return refuse('bad SAS token');
+    if (d.thumbprint) {
+      const peer = (client.conn as TLSSocket).getPeerCertificate?.();
+      if (!peer?.fingerprint256 || peer.fingerprint256 !== d.thumbprint) return refuse('client certificate does not match the registered thumbprint');
+    } else if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key)) return refuse('bad SAS token');
     d.modelId = new URLSearchParams((username ?? '').slice(q + 2)).get('model-id') ?? undefined;
     d.client = client;
     d.connects++;

@@ -29,7 +29,7 @@ export interface HubConfig {
   rootKeys: RootKey[];
   /** Downloads: requests per file (default 5), first back-off ms (default 500), idle timeout ms (default 60000). */
   download: { attempts: number; retryDelayMs: number; idleTimeoutMs: number };
-  /** Deadline of a twin GET or reported PATCH, ms. Default 30000. */
+  /** Deadline of a connect (CONNACK), a twin GET or a reported PATCH, ms. Default 30000. */
   twinTimeoutMs: number;
   /** Largest back-off between reconnect attempts, ms. Default 10000 (the SDK's own cap). */
   reconnectMaxDelayMs: number;

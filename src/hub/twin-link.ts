@@ -120,9 +120,9 @@ export class SdkTwinLink implements HubLink {
       if (opened && gen === this.generation) void this.rebuild('SDK reconnected');
     });
     this.log.info({ connectionString: redactConnectionString(cs) }, 'connecting to IoT Hub');
-    await client.open();
+    await withDeadline(client.open(), this.o.hub.twinTimeoutMs, () => new HubError('HUB_TWIN_TIMEOUT', 'connect: no CONNACK'), this.signal);
     opened = true;
-    const twin = await withDeadline(client.getTwin(), this.o.hub.twinTimeoutMs, () => new HubError('HUB_TWIN_TIMEOUT', 'twin GET: no answer'));
+    const twin = await withDeadline(client.getTwin(), this.o.hub.twinTimeoutMs, () => new HubError('HUB_TWIN_TIMEOUT', 'twin GET: no answer'), this.signal);
     this.twin = twin;
     this.log.info('connected; twin received');
     // Fires at once with the whole desired document, then with each patch fragment.
