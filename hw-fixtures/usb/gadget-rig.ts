@@ -36,9 +36,9 @@ export function ensureUdevd(): void {
   spawnSync('/lib/systemd/systemd-udevd', ['--daemon'], { stdio: 'ignore' });
 }
 
-/** Pins every thread of this process to CPU 0, next to the gadget (see above). */
-export function pinToGadgetCpu(): void {
-  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+/** Pins every thread of this process to CPU `cpu` (0: next to the gadget, see above). */
+export function pinToGadgetCpu(cpu = 0): void {
+  spawnSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
 export class GadgetProcess {
