@@ -7,6 +7,9 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # CAN rig (issue 3): qemu guest with Debian's kernel (vcan, can-isotp), busybox initramfs, can-utils peers,
 # cpio to pack the initramfs, kmod/xz for module handling, iproute2 for vcan where the host kernel has it.
 for p in socat lrzsz qemu-system-x86 linux-image-amd64 busybox-static can-utils cpio kmod xz-utils iproute2; do have "$p" || need+=("$p"); done
+# USB rig (issue 5): dfu-util (dfu-util, dfu-suffix: the reference DFU host), udev (systemd-udevd in the guest sees
+# re-enumeration), util-linux (taskset/chrt for the gadget process) in the same qemu guest.
+for p in dfu-util udev util-linux; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "system deps missing: ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
