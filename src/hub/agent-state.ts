@@ -49,8 +49,12 @@ export class AgentStateStore {
     return this.doc.deliveries.filter((d) => d.status === 'running');
   }
 
+  /** Records `workflow` as running; any other unfinished delivery was superseded by it and is closed without a report. */
   async started(workflow: WorkflowRef): Promise<void> {
-    this.doc.deliveries = [{ workflow, status: 'running' as const, updatedAt: new Date().toISOString() }, ...this.doc.deliveries.filter((d) => d.workflow.id !== workflow.id)].slice(0, KEEP);
+    const others = this.doc.deliveries
+      .filter((d) => d.workflow.id !== workflow.id)
+      .map((d) => (d.status === 'running' ? { ...d, status: 'finished' as const, terminal: [] } : d));
+    this.doc.deliveries = [{ workflow, status: 'running' as const, updatedAt: new Date().toISOString() }, ...others].slice(0, KEEP);
     await this.save();
   }
 

@@ -58,6 +58,10 @@ export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, s
     if (req.updateManifest === undefined || req.updateManifestSignature === undefined) {
       throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service has no updateManifest or no updateManifestSignature', { erc: HubErc.MissingDetachedManifest });
     }
+    if (req.rootKeyPackageUrl) {
+      // §5.4 step 1 (root key package refresh) is not implemented: the configured roots are the trust anchors.
+      log.info({ rootKeyPackageUrl: req.rootKeyPackageUrl.replace(/\?.*$/, '?…') }, 'root key package not fetched; using the configured root keys');
+    }
     const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, deps.trust);
     log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
     const fileSource = new HubFileSource({ fileUrls: req.fileUrls, log: log.child({ component: 'hub.download' }), ...deps.hub.download });

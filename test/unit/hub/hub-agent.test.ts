@@ -35,6 +35,7 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
   let link: MemoryLink;
   let agent: HubAgent;
   let gate: { open: () => void };
+  let deps: ConstructorParameters<typeof HubAgent>[0]['deployment'];
 
   before(async () => {
     files = await UpdateFileServer.start();
@@ -64,23 +65,27 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
     handlers.register(handler.id, () => handler);
     link = new MemoryLink();
     const state = await mkdtemp(join(tmpdir(), 'sp-hub-agent-state-'));
-    agent = new HubAgent({
-      link,
-      log,
-      reportRetryMs: 20,
-      device: { manufacturer: 'sp-test', model: 'gateway', additional: {}, compatPropertyNames: 'manufacturer,model', aduVer: 'DU;sensor-proxy/0.1.0' },
-      deployment: {
-        inventory: new ComponentInventory([], log),
-        handlers,
-        stateDir: state,
-        workDir: join(state, 'work'),
-        hub: { download: { attempts: 2, retryDelayMs: 10, idleTimeoutMs: 5000 } },
-        trust: { rootKeys: [testSigner().rootKey] },
-      },
-    });
+    deps = {
+      inventory: new ComponentInventory([], log),
+      handlers,
+      stateDir: state,
+      workDir: join(state, 'work'),
+      hub: { download: { attempts: 2, retryDelayMs: 10, idleTimeoutMs: 5000 } },
+      trust: { rootKeys: [testSigner().rootKey] },
+    };
+    agent = makeAgent(link);
     await agent.start(new AbortController().signal);
     opened = opened.then(() => undefined);
   });
+
+  const makeAgent = (l: MemoryLink) =>
+    new HubAgent({
+      link: l,
+      log,
+      reportRetryMs: 20,
+      device: { manufacturer: 'sp-test', model: 'gateway', additional: {}, compatPropertyNames: 'manufacturer,model', aduVer: 'DU;sensor-proxy/0.1.0' },
+      deployment: deps,
+    });
 
   const service = async (id: string, extra: { retryTimestamp?: string } = {}) =>
     (await buildDeployment({ importManifest: manifest, files, signer: testSigner(), workflowId: id, ...extra })).service;
@@ -146,5 +151,22 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
     link.desired(await service('wf-lost'));
     await link.waitFor(() => states().includes('wf-lost:0'));
     assert.deepEqual(states(), ['wf-lost:6', 'wf-lost:0']);
+  });
+
+  it('after a crash mid-deployment, a cancel found at startup closes it with Idle -1', async () => {
+    link.desired(await service('wf-crash'));
+    await until(() => installs() === 1);
+    // A second agent on the same state folder, as after a crash (the first one never reports again).
+    const link2 = new MemoryLink();
+    const agent2 = makeAgent(link2);
+    await agent2.start(new AbortController().signal);
+    link2.desired({ workflow: { action: 255, id: 'nodeployment' }, updateManifest: null, updateManifestSignature: null, fileUrls: null });
+    await link2.waitFor(() => link2.agentReports().length === 1);
+    const r = link2.agentReports()[0]!;
+    assert.equal(r.workflow.id, 'wf-crash');
+    assert.equal(r.state, 0);
+    assert.equal(r.lastInstallResult.resultCode, -1);
+    gate.open();
+    await agent.idle();
   });
 });
