@@ -101,4 +101,15 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
     const newer = rig.agentReports().slice(before);
     assert.deepEqual(newer.map((a) => `${a.workflow.id}:${a.state}`), ['wf-third:6', 'wf-third:0']);
   });
+
+  it('after a graceful close by the hub the agent reconnects, re-reads the twin and takes new deployments', async () => {
+    const connects = rig.hub.device(rig.deviceId).connects;
+    const gets = rig.hub.device(rig.deviceId).twinGets;
+    rig.hub.dropConnections('close');
+    await rig.hub.waitFor(() => rig.hub.device(rig.deviceId).twinGets > gets, 20_000, 'twin GET after the close');
+    assert.ok(rig.hub.device(rig.deviceId).connects > connects);
+    await rig.deploy({ importManifest: update.parent, workflowId: 'wf-after-close' });
+    const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-after-close', 20_000, 'Idle for wf-after-close');
+    assert.ok(done.installedUpdateId);
+  });
 });
