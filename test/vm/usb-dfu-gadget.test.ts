@@ -19,6 +19,11 @@ import { delay } from '../../drivers/shared/deadline.js';
 import { DEFAULT_DFUSE_MEMORY } from '../../hw-fixtures/usb/dfu-sim-options.js';
 import { ensureUdevd, gadgetRigMissing, GadgetProcess, pinToGadgetCpu, readDump } from '../../hw-fixtures/usb/gadget-rig.js';
 import { testImage } from '../../hw-fixtures/usb/memory-rig.js';
+import { pino } from 'pino';
+import { createUsbEnumerator } from '../../enumerators/usb/usb-enumerator.js';
+import { createDfuHandler } from '../../src/handlers/dfu/dfu-handler.js';
+import type { StepContext } from '../../src/model/handler.js';
+import { ResultCode } from '../../src/model/result-codes.js';
 
 /**
  * The DFU simulator as a real USB device (dummy_hcd + gadgetfs, qemu guest of `make test-vm`),
@@ -174,6 +179,34 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     assert.equal(r.restarts, 1, 'the stalled GETSTATUS after block 2 cost one restart');
     const m = await g.waitFor((e) => e.event === 'manifested', scaled(1000), 'manifested');
     assert.equal(m.sha256, sha(payload));
+  });
+
+  it('the usb enumerator finds the gadget and sensor-proxy/dfu:1 flashes it (is-installed, install, version check)', async (t) => {
+    if (!rig(t)) return;
+    await startGadget({ serialNumber: 'SN-VM-HD', version: 0x0100, manifestationTolerant: true });
+    const log = pino({ level: 'silent' });
+    const rules = [{ match: { vid: '1209', pid: '0001', dfuPid: 'df11', serialPattern: '^SN-VM-' }, component: { group: 'dfu-sensors' } }];
+    const en = createUsbEnumerator({ rules }, { log, baseDir: dir });
+    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-HD', 'gadget enumerated', { timeoutMs: scaled(1000), intervalMs: 200, sleep: delay });
+    const [c] = await en.getAllComponents();
+    assert.equal(c?.id, 'usb:1209:SN-VM-HD');
+    assert.equal(c?.version, '1.00');
+    assert.equal(c?.properties.dfuMode, 'runtime');
+    const h = createDfuHandler({ log, config: { reenumerateTimeoutMs: Math.max(15_000, scaled(1500)) } });
+    const img = writeImage('handler.bin', 64 * 1024, 0x0110);
+    const ctx = (criteria: string): StepContext => ({
+      workflowId: 'wf', updateId: { provider: 'contoso', name: 'dfu', version: '1.10' }, step: '0', handlerId: 'sensor-proxy/dfu:1',
+      handlerProperties: { installedCriteria: criteria }, installedCriteria: criteria,
+      files: [{ id: 'f', fileName: 'handler.bin', path: img.path, sizeInBytes: img.bytes.length, hashes: {} }],
+      workFolder: dir, component: c!, signal: new AbortController().signal, log, onProgress: () => undefined,
+    });
+    assert.equal((await h.isInstalled(ctx('1.10'))).resultCode, ResultCode.IsInstalledNotInstalled);
+    const r = await h.install(ctx('1.10'));
+    assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+    assert.match(r.resultDetails ?? '', /verified by UPLOAD/);
+    assert.equal((await h.isInstalled(ctx('1.10'))).resultCode, ResultCode.IsInstalledInstalled);
+    const [after] = await en.getAllComponents();
+    assert.equal(after?.version, '1.10');
   });
 
   it('reports a USB error, not a hang, when the device vanishes mid-download', async (t) => {
