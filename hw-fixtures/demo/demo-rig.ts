@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BIT_TIMING_PRESETS } from '../../drivers/can/bit-timing.js';
+import { MemoryCanNetwork } from '../../drivers/can/memory-bus.js';
+import { getMemoryUsbBus } from '../../drivers/usb/memory-usb-bus.js';
+import { EcuSimulator } from '../can/ecu-simulator.js';
+import { makeFirmwareImage } from '../can/firmware-image.js';
+import { MemoryDfuDevice } from '../usb/memory-dfu-device.js';
+import { testImage as dfuTestImage } from '../usb/memory-rig.js';
 import { startSmpRig, type SmpRig } from '../serial/smp-rig.js';
 import { buildTestImage } from '../serial/test-image.js';
 import { startYmodemRig, type YmodemRig } from '../serial/ymodem-rig.js';
@@ -17,8 +24,10 @@ export interface DemoRig {
 /** One simulated bus in the demo: its sensors, how the gateway finds them, and the child update for them. */
 interface DemoBus {
   label: string;
-  /** The gateway-config enumerator that finds it, and its entry (for serial: one rule). */
-  enumerator: { type: 'serial'; rule: Record<string, unknown> };
+  /** The gateway-config enumerator that finds it: for serial one rule of the shared entry, else a whole entry. */
+  enumerator: { type: 'serial'; rule: Record<string, unknown> } | { type: 'can' | 'usb'; entry: Record<string, unknown> };
+  /** Gateway-config handler settings this bus needs (e.g. the in-process USB backend). */
+  handlers?: Record<string, Record<string, unknown>>;
   child: ImportManifestSpec;
   close(): Promise<void>;
 }
@@ -69,6 +78,61 @@ async function ymodemBus(updates: string): Promise<DemoBus> {
 }
 
 /**
+ * A UDS ECU with a bootloader on an in-process CAN bus timed like classic CAN at 500 kbit/s (a
+ * machine without vcan: the demo must run anywhere), found by the CAN enumerator, flashed with
+ * sensor-proxy/uds:1 over ISO-TP.
+ */
+async function canBus(updates: string): Promise<DemoBus> {
+  const network = MemoryCanNetwork.named('demo-can', { fd: false, timing: BIT_TIMING_PRESETS.classic500k });
+  const ecuBus = network.join();
+  const sim = new EcuSimulator({ bus: ecuBus, rxId: 0x7e0, txId: 0x7e8, identity: { version: '1.0.0', serial: 'ECU-0001', systemName: 'brake-ecu' } });
+  await writeFile(join(updates, 'brake-ecu-2.0.0.bin'), makeFirmwareImage(24 * 1024, '2.0.0', 3));
+  return {
+    label: 'UDS ECU on an in-process CAN bus (classic, 500 kbit/s timing)',
+    enumerator: {
+      type: 'can',
+      entry: {
+        type: 'can',
+        interfaces: [{ interface: 'mem:demo-can', physical: [{ txId: '0x7E0', rxId: '0x7E8' }] }],
+        rules: [{ match: { systemName: 'brake*' }, component: { group: 'ecus', name: 'brake-{serial}', manufacturer: 'contoso', model: 'brake-ecu' }, properties: { memoryAddress: '0x08000000' } }],
+      },
+    },
+    child: {
+      updateId: { provider: 'contoso', name: 'brake-ecu-fw', version: '2.0.0' },
+      isDeployable: false,
+      compatibility: [{ group: 'ecus' }],
+      steps: [{ description: 'ECU firmware 2.0.0 over UDS/ISO-TP', handler: 'sensor-proxy/uds:1', files: ['brake-ecu-2.0.0.bin'], handlerProperties: { installedCriteria: '2.0.0' } }],
+    },
+    close: async () => {
+      sim.close();
+      await ecuBus.close();
+      MemoryCanNetwork.forget('demo-can');
+    },
+  };
+}
+
+/** A USB DFU 1.1 device on the in-process USB bus (no gadget needed), found by the USB enumerator, flashed with sensor-proxy/dfu:1. */
+async function usbBus(updates: string): Promise<DemoBus> {
+  const bus = getMemoryUsbBus('demo-usb');
+  const device = new MemoryDfuDevice(bus, { serialNumber: 'DFU-0001', version: 0x0100, pollTimeoutMs: 1, writeTimeMs: 1 });
+  await writeFile(join(updates, 'usb-sensor-2.00.bin'), dfuTestImage(48 * 1024, 0x0200, 4));
+  return {
+    label: 'USB DFU device on the in-process USB bus',
+    enumerator: { type: 'usb', entry: { type: 'usb', backend: 'memory', memoryBus: 'demo-usb', rules: [{ match: { vid: '1209' }, component: { group: 'usb-sensors', manufacturer: 'contoso', model: 'dfu-s1' } }] } },
+    handlers: { 'sensor-proxy/dfu:1': { backend: 'memory', memoryBus: 'demo-usb' } },
+    child: {
+      updateId: { provider: 'contoso', name: 'usb-sensor-fw', version: '2.0' },
+      isDeployable: false,
+      compatibility: [{ group: 'usb-sensors' }],
+      steps: [{ description: 'USB sensor firmware 2.00 over DFU 1.1', handler: 'sensor-proxy/dfu:1', files: ['usb-sensor-2.00.bin'], handlerProperties: { installedCriteria: '0x0200' } }],
+    },
+    close: async () => {
+      device.unplug();
+    },
+  };
+}
+
+/**
  * Everything `sensor-proxy demo` needs: simulated sensors on the buses this machine can offer,
  * a gateway config that enumerates them, and a parent update with a host step and one child
  * update per sensor group.
@@ -80,6 +144,8 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
   try {
     buses.push(await smpBus(updates));
     buses.push(await ymodemBus(updates));
+    buses.push(await canBus(updates));
+    buses.push(await usbBus(updates));
   } catch (e) {
     await Promise.all(buses.map((b) => b.close()));
     throw e;
@@ -121,14 +187,17 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
     ],
   });
   const configPath = join(root, 'gateway.json');
-  const serialRules = buses.filter((b) => b.enumerator.type === 'serial').map((b) => b.enumerator.rule);
+  const serialRules = buses.flatMap((b) => (b.enumerator.type === 'serial' ? [b.enumerator.rule] : []));
+  const otherEntries = buses.flatMap((b) => (b.enumerator.type !== 'serial' ? [b.enumerator.entry] : []));
   const config = {
     stateDir: join(root, 'state'),
     logLevel: 'info',
     enumerators: [
       { type: 'inventory', files: [inventory] },
       { type: 'serial', rules: serialRules },
+      ...otherEntries,
     ],
+    handlers: Object.assign({}, ...buses.map((b) => b.handlers ?? {})),
   };
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
   return {

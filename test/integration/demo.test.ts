@@ -11,7 +11,7 @@ describe('sensor-proxy demo', () => {
     assert.equal(summaries.length, 2);
     assert.ok(summaries.every((l) => l.includes('SUCCEEDED (resultCode 700')));
     const [first, second] = run.stdout.split('second run');
-    for (const handler of ['microsoft/script:1', 'sensor-proxy/smp:1', 'sensor-proxy/ymodem:1']) {
+    for (const handler of ['microsoft/script:1', 'sensor-proxy/smp:1', 'sensor-proxy/ymodem:1', 'sensor-proxy/uds:1', 'sensor-proxy/dfu:1']) {
       assert.match(first!, new RegExp(`${handler.replace('/', '\\/')}\\s+700\\s+ApplySuccess`), `${handler} installed in the first run`);
       assert.match(second!, new RegExp(`${handler.replace('/', '\\/')}\\s+603\\s+InstallSkippedUpdateAlreadyInstalled`), `${handler} skipped in the second run`);
     }
