@@ -159,7 +159,12 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
   }
   if (!(req.reset ?? true)) return { before, after: undefined, detached, bytes, restarts, verified, dfuse: host.dfuse };
   phase('reenumerate');
-  const app = await waitForDevice(backend, async (d) => matchesDevice(d, same) && (await probeQuietly(d, o))?.mode !== 'dfu', 'wait for run-time mode after reset', { ...wait, exclude: [device] }).catch((e: unknown) => {
+  const isApp = async (d: UsbDevice) => {
+    if (!matchesDevice(d, same)) return false;
+    const p = await probeQuietly(d, o); // undefined: vanished while we looked (the old DFU-mode device going away)
+    return p !== undefined && p.mode !== 'dfu';
+  };
+  const app = await waitForDevice(backend, isApp, 'wait for run-time mode after reset', { ...wait, exclude: [device] }).catch((e: unknown) => {
     throw isBusError(e, 'USB_NOT_FOUND') ? dfuError('DFU_NO_REENUMERATION', `device did not come back in run-time mode within ${o.timeouts.reenumerateMs} ms`, {}, e) : e;
   });
   return { before, after: app.info, detached, bytes, restarts, verified, dfuse: host.dfuse };
