@@ -1,36 +1,49 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flashCommand } from './flash-command.js';
+import { listCommand } from './list-command.js';
 import { createCliLogger } from './logger.js';
 import { ExitCode } from './output.js';
+import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
 
 /**
- * `sensor-proxy demo` (`make demo`): the whole local flow on one machine with no hardware. It
- * writes a parent update (a host inline step plus reference steps to child updates selected by
- * component group) and simulated sensors into a temp folder, flashes it, then flashes it again
- * to show every step skipped as already installed. The demo sensors live in `hw-fixtures/`,
- * loaded only here, never by the agent.
+ * `sensor-proxy demo` (`make demo`): the whole system on one machine, no hardware, no cloud
+ * account. Simulated sensors on every bus (serial on pty pairs, CAN and USB in-process), a local
+ * IoT Hub with the agent on the real SDK, a parent update with a host step and one child update per
+ * sensor group deployed twice: the second deployment is skipped as already installed. The rigs
+ * live in `hw-fixtures/` and are loaded only here, never by the agent.
  */
 export async function demoCommand(signal: AbortSignal): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'sensor-proxy-demo-'));
   process.env.SENSOR_PROXY_STATE_DIR ??= join(root, 'state');
   process.env.SENSOR_PROXY_HOST_STATE ??= join(root, 'host-state');
-  const fixtures = '../../hw-fixtures/demo/demo-rig.js';
-  const { startDemoRig } = (await import(fixtures)) as typeof import('../../hw-fixtures/demo/demo-rig.js');
-  const rig = await startDemoRig(root);
+  const rigModule = '../../hw-fixtures/demo/demo-rig.js';
+  const hubModule = '../../hw-fixtures/demo/hub-demo.js';
+  const { startDemoRig } = (await import(rigModule)) as typeof import('../../hw-fixtures/demo/demo-rig.js');
+  const { runHubDemo } = (await import(hubModule)) as typeof import('../../hw-fixtures/demo/hub-demo.js');
   const say = (s: string) => process.stdout.write(`\n=== ${s}\n`);
+  const log = createCliLogger(process.env.SENSOR_PROXY_LOG_LEVEL ?? 'warn');
+  const rig = await startDemoRig(root);
+  const renderer = process.stderr.isTTY && !process.env.CI ? new TtyRenderer() : new PlainRenderer();
   try {
-    say(`demo rig in ${root}: ${rig.description}`);
-    const opts = { manifest: rig.parentManifest, config: rig.configPath, inventories: [], components: [], dryRun: false, json: false, log: (l: string) => createCliLogger(l === 'info' ? 'warn' : l) };
-    say('sensor-proxy list');
-    const { listCommand } = await import('./list-command.js');
-    await listCommand({ config: rig.configPath, inventories: [], json: false, log: opts.log }, signal);
-    say(`sensor-proxy flash ${rig.parentManifest}   (first run: installs)`);
-    const first = await flashCommand(opts, signal);
-    if (first !== ExitCode.Success) return first;
-    say('sensor-proxy flash again   (second run: every step already installed)');
-    return await flashCommand(opts, signal);
+    say(`demo rig in ${root}:\n    ${rig.description.split('; ').join('\n    ')}`);
+    say('sensor-proxy list   (every enumerator: inventory, serial, can, usb)');
+    const listed = await listCommand({ config: rig.configPath, inventories: [], json: false, log: () => log }, signal);
+    if (listed !== ExitCode.Success) return listed;
+    const finals = await runHubDemo({
+      rig,
+      root,
+      log,
+      signal,
+      say,
+      emit: (e) => {
+        renderer.onEvent(e);
+        if (e.type === 'update.finished') renderer.finish();
+      },
+    });
+    const ok = finals.length === 2 && finals.every((a) => a.state === 0 && typeof a.installedUpdateId === 'string');
+    say(ok ? 'demo finished: both deployments succeeded (the second skipped every step as already installed)' : 'demo FAILED: a deployment did not succeed');
+    return ok ? ExitCode.Success : ExitCode.Failed;
   } finally {
     await rig.close();
   }
