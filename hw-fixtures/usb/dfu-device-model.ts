@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
-import { DescriptorType, REQUEST_GET_DESCRIPTOR } from '../../drivers/usb/descriptors.js';
-import { DFU_FUNCTIONAL_DESCRIPTOR_TYPE, DfuRequest, DfuState, DfuStatus, dfuStateName, type DfuStatusName } from '../../drivers/usb/dfu/constants.js';
-import { configDescriptor, deviceDescriptor, stringDescriptor, stringText } from './dfu-sim-descriptors.js';
+import { DfuRequest, DfuState, DfuStatus, dfuStateName, type DfuStatusName } from '../../drivers/usb/dfu/constants.js';
+import { configDescriptor, deviceDescriptor, stringText } from './dfu-sim-descriptors.js';
+import { standardRequest, type ControlReply, type SetupPacket } from './standard-requests.js';
 import { DfuseFlash } from './dfuse-flash.js';
 import { resolveDfuSimOptions, versionFromImage, type DfuSimOptions } from './dfu-sim-options.js';
 
-/** One control request as the device sees it (USB 2.0 §9.3). */
-export interface SetupPacket {
-  bmRequestType: number;
-  bRequest: number;
-  wValue: number;
-  wIndex: number;
-  wLength: number;
-}
-
-/** The device's answer: IN data, a status ACK, or a stall (protocol error, USB 2.0 §8.5.3.4). */
-export type ControlReply = { type: 'data'; data: Uint8Array } | { type: 'ack' } | { type: 'stall' };
+export type { ControlReply, SetupPacket };
 
 /** What the bus binding must do after the reply: re-enumerate in the new mode, or vanish. */
 export type BusAction = { type: 'reenumerate'; mode: 'runtime' | 'dfu'; delayMs: number } | { type: 'vanish' };
@@ -112,7 +102,7 @@ export class DfuDeviceModel {
   /** Handles one control request. `data` is the OUT data stage (empty when wLength is 0). */
   handle(s: SetupPacket, data: Uint8Array = new Uint8Array(0)): ControlReply {
     const type = s.bmRequestType & 0x60;
-    if (type === 0x00) return this.standard(s);
+    if (type === 0x00) return standardRequest(s, this);
     if (type !== 0x20 || (s.bmRequestType & 0x1f) !== 1) return { type: 'stall' };
     const name = REQUEST_NAMES.get(s.bRequest) ?? `req${s.bRequest}`;
     this.stats.requests[name] = (this.stats.requests[name] ?? 0) + 1;
@@ -135,23 +125,6 @@ export class DfuDeviceModel {
       case DfuRequest.UPLOAD: return this.upload(s);
       default: return this.protocolError();
     }
-  }
-
-  private standard(s: SetupPacket): ControlReply {
-    if (s.bRequest === REQUEST_GET_DESCRIPTOR && (s.bmRequestType & 0x80) !== 0) {
-      const kind = s.wValue >> 8;
-      const index = s.wValue & 0xff;
-      let d: Uint8Array | undefined;
-      if (kind === DescriptorType.DEVICE) d = this.deviceDescriptor();
-      else if (kind === DescriptorType.CONFIGURATION) d = this.configDescriptor();
-      else if (kind === DescriptorType.STRING) d = stringDescriptor(this.stringText(index), index);
-      else if (kind === DFU_FUNCTIONAL_DESCRIPTOR_TYPE) d = this.configDescriptor().subarray(18, 27);
-      return d ? { type: 'data', data: d.subarray(0, s.wLength) } : { type: 'stall' };
-    }
-    if (s.bRequest === 0x00 && (s.bmRequestType & 0x80) !== 0) return { type: 'data', data: Uint8Array.of(0, 0).subarray(0, s.wLength) }; // GET_STATUS
-    if (s.bRequest === 0x0a) return { type: 'data', data: Uint8Array.of(0).subarray(0, s.wLength) }; // GET_INTERFACE: alt 0
-    if (s.bRequest === 0x08) return { type: 'data', data: Uint8Array.of(1).subarray(0, s.wLength) }; // GET_CONFIGURATION
-    return { type: 'ack' }; // SET_CONFIGURATION, SET_INTERFACE, SET/CLEAR_FEATURE
   }
 
   private runtime(s: SetupPacket): ControlReply {
