@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { delay } from '../../shared/deadline.js';
+import { preciseDelay } from './precise-delay.js';
 import { dfuError } from './dfu-errors.js';
 
 /**
@@ -25,7 +25,7 @@ export interface DfuHostOptions {
   };
   /** Override of wTransferSize (bytes); must not exceed the device's. */
   transferSize: number | undefined;
-  /** Injected sleep (tests pass a fake clock); honours the signal. */
+  /** Injected sleep (tests pass a fake clock); honours the signal. Default: timer, or a yield loop for waits ≤ 3 ms. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected monotonic clock (ms), paired with `sleep`. */
   now: () => number;
@@ -41,7 +41,7 @@ export const DEFAULT_DFU_HOST_OPTIONS: Readonly<DfuHostOptions> = Object.freeze<
   timeouts: { controlMs: 5000, busyMs: 40_000, manifestMs: 30_000, reenumerateMs: 15_000, scanIntervalMs: 100 },
   attempts: { restarts: 2 },
   transferSize: undefined,
-  sleep: delay,
+  sleep: preciseDelay,
   now: () => performance.now(),
   log: undefined,
 });
