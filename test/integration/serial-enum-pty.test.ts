@@ -5,7 +5,6 @@
  * enumerator produced, using the version query the rule put in its properties.
  * Without socat the suite is skipped, except in CI.
  */
-import { execFileSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,16 +20,9 @@ import { YmodemHandler } from '../../src/handlers/ymodem/ymodem-handler.js';
 import { startSmpRig } from '../../hw-fixtures/serial/smp-rig.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
 import { startYmodemRig } from '../../hw-fixtures/serial/ymodem-rig.js';
+import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !hasSocat() && process.env.CI !== 'true' ? 'socat not installed (apt-get install socat)' : false;
+const skip = ptyRigSkip();
 const log = pino({ level: 'silent' });
 
 describe('serial enumerator on pty path rules', { skip }, () => {

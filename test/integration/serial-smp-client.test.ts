@@ -2,7 +2,6 @@
  * SmpClient through the real `serialport` package over a socat pty pair into the SMP device
  * simulator (reference/bus-protocols.md §2.2, §2.5): requests, upload, resume, fault switches.
  */
-import { execFileSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { openSerialLink } from '../../drivers/serial/serialport-link.js';
@@ -12,16 +11,9 @@ import { BufferImageSource } from '../../drivers/shared/image-source.js';
 import { startSmpRig, type SmpRig } from '../../hw-fixtures/serial/smp-rig.js';
 import type { SmpDeviceSimOptions } from '../../hw-fixtures/serial/smp-device-sim.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
+import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !hasSocat() && process.env.CI !== 'true' ? 'socat not installed (apt-get install socat)' : false;
+const skip = ptyRigSkip();
 const T = { timeout: 30_000 };
 
 async function withClient(simOpts: Omit<SmpDeviceSimOptions, 'path'>, clientOpts: SmpClientOptions, body: (c: SmpClient, rig: SmpRig) => Promise<void>): Promise<void> {

@@ -3,7 +3,6 @@
  * over a socat pty pair into the SMP device simulator (paced at 921600 baud), and the
  * simulator's slots and records say what happened.
  */
-import { execFileSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,16 +19,9 @@ import { SmpHandler } from '../../src/handlers/smp/smp-handler.js';
 import { startSmpRig, type SmpRig } from '../../hw-fixtures/serial/smp-rig.js';
 import type { SmpDeviceSimOptions } from '../../hw-fixtures/serial/smp-device-sim.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
+import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !hasSocat() && process.env.CI !== 'true' ? 'socat not installed (apt-get install socat)' : false;
+const skip = ptyRigSkip();
 const T = { timeout: 60_000 };
 const log = pino({ level: 'silent' });
 const handler = new SmpHandler(resolveSmpHandlerConfig({ responseTimeoutMs: 300, requestAttempts: 3, uploadAttempts: 3, resetTimeoutSeconds: 5, pollIntervalMs: 50 }), log);

@@ -4,7 +4,6 @@
  * simulator's records say what happened. Every fault switch ends in success after retries or in
  * a clear ERC, never a hang. Without socat the suite is skipped, except in CI.
  */
-import { execFileSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,16 +19,9 @@ import { resolveYmodemHandlerConfig } from '../../src/handlers/ymodem/ymodem-con
 import { YmodemErc } from '../../src/handlers/ymodem/ymodem-erc.js';
 import { YmodemHandler } from '../../src/handlers/ymodem/ymodem-handler.js';
 import { startYmodemRig, type YmodemRig, type YmodemRigOptions } from '../../hw-fixtures/serial/ymodem-rig.js';
+import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !hasSocat() && process.env.CI !== 'true' ? 'socat not installed (apt-get install socat)' : false;
+const skip = ptyRigSkip();
 const T = { timeout: 60_000 };
 const log = pino({ level: 'silent' });
 const handler = new YmodemHandler(

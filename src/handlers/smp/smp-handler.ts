@@ -8,6 +8,7 @@ import { Erc, ResultCode, result, type AducResult } from '../../model/result-cod
 import { resolveSmpHandlerConfig, resolveStepSettings, type SmpHandlerConfig, type SmpStepSettings } from './smp-config.js';
 import { isReconnectable, SmpConnection, type OpenLink } from './smp-connection.js';
 import { resultFromSmpError, SmpErc } from './smp-erc.js';
+import { singleFirmwareFile } from '../firmware-file.js';
 
 export const SMP_HANDLER_ID = 'sensor-proxy/smp:1';
 
@@ -51,15 +52,16 @@ export class SmpHandler implements StepHandler {
   }
 
   async download(ctx: StepContext): Promise<AducResult> {
-    if (ctx.files.length !== 1) return result(ResultCode.Failure, SmpErc.WrongFileCount, `a sensor-proxy/smp:1 step needs exactly one firmware file, it has ${ctx.files.length}`);
-    return result(ResultCode.DownloadSuccess);
+    const image = singleFirmwareFile(ctx, SMP_HANDLER_ID, SmpErc.WrongFileCount);
+    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
   }
 
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const file = ctx.files[0];
-    if (ctx.files.length !== 1 || !file) return result(ResultCode.Failure, SmpErc.WrongFileCount, `a sensor-proxy/smp:1 step needs exactly one firmware file, it has ${ctx.files.length}`);
+    const image = singleFirmwareFile(ctx, SMP_HANDLER_ID, SmpErc.WrongFileCount);
+    if (!image.ok) return image.failure;
+    const file = image.file;
     const source = await FileImageSource.open(file.path);
     const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
     let phase = 'read image header';

@@ -9,6 +9,7 @@ import { ResultCode, result, type AducResult } from '../../model/result-codes.js
 import { resolveUdsSettings, validateUdsHandlerConfig, type UdsSettings } from './uds-config.js';
 import { UdsConnection } from './uds-connection.js';
 import { resultFromUdsError, UdsErc } from './uds-erc.js';
+import { singleFirmwareFile } from '../firmware-file.js';
 
 export const UDS_HANDLER_ID = 'sensor-proxy/uds:1';
 
@@ -64,15 +65,16 @@ export class UdsHandler implements StepHandler {
   }
 
   async download(ctx: StepContext): Promise<AducResult> {
-    if (ctx.files.length !== 1) return result(ResultCode.Failure, UdsErc.WrongFileCount, `a ${UDS_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
-    return result(ResultCode.DownloadSuccess);
+    const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
+    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
   }
 
   async install(ctx: StepContext): Promise<AducResult> {
     const s = this.settings(ctx);
     if (!s.ok) return s.failure;
-    const file = ctx.files[0];
-    if (ctx.files.length !== 1 || !file) return result(ResultCode.Failure, UdsErc.WrongFileCount, `a ${UDS_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
+    const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
+    if (!image.ok) return image.failure;
+    const file = image.file;
     if (s.value.memoryAddress === undefined) return result(ResultCode.Failure, UdsErc.MissingProperty, 'handlerProperties.memoryAddress (download start address) is missing');
     const keyFunction = this.keyFunction(s.value);
     if (keyFunction === 'unknown') return result(ResultCode.Failure, UdsErc.SecurityKey, `unknown keyAlgorithm "${s.value.keyAlgorithm}" (known: xor, none${Object.keys(this.opts.keyFunctions ?? {}).map((k) => `, ${k}`).join('')})`);

@@ -9,6 +9,7 @@ import { ResultCode, result, type AducResult } from '../../model/result-codes.js
 import { resolveYmodemHandlerConfig, resolveYmodemStepSettings, type YmodemSettings, type YmodemStepSettings } from './ymodem-config.js';
 import { resultFromYmodemError, YmodemErc } from './ymodem-erc.js';
 import { YmodemSession, type OpenLink } from './ymodem-session.js';
+import { singleFirmwareFile } from '../firmware-file.js';
 
 export const YMODEM_HANDLER_ID = 'sensor-proxy/ymodem:1';
 
@@ -57,15 +58,16 @@ export class YmodemHandler implements StepHandler {
   }
 
   async download(ctx: StepContext): Promise<AducResult> {
-    if (ctx.files.length !== 1) return result(ResultCode.Failure, YmodemErc.WrongFileCount, `a ${YMODEM_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
-    return result(ResultCode.DownloadSuccess);
+    const image = singleFirmwareFile(ctx, YMODEM_HANDLER_ID, YmodemErc.WrongFileCount);
+    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
   }
 
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const file = ctx.files[0];
-    if (ctx.files.length !== 1 || !file) return result(ResultCode.Failure, YmodemErc.WrongFileCount, `a ${YMODEM_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
+    const image = singleFirmwareFile(ctx, YMODEM_HANDLER_ID, YmodemErc.WrongFileCount);
+    if (!image.ok) return image.failure;
+    const file = image.file;
     let source: FileImageSource;
     try {
       source = await FileImageSource.open(file.path);

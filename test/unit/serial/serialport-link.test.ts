@@ -3,7 +3,6 @@
  * (drivers/serial/link.ts teardown contract; rig: reference/bus-protocols.md §2.5).
  * Without socat the suite is skipped with the reason, except in CI where the rig must exist.
  */
-import { execFileSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isBusError, CancelledError } from '../../../drivers/shared/errors.js';
@@ -11,16 +10,9 @@ import type { SerialLink } from '../../../drivers/serial/link.js';
 import { openSerialLink } from '../../../drivers/serial/serialport-link.js';
 import { openPtyPair, type PtyPair } from '../../../hw-fixtures/serial/pty-pair.js';
 import { PacedPort } from '../../../hw-fixtures/serial/paced-port.js';
+import { ptyRigSkip } from '../../../hw-fixtures/serial/rig-availability.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !hasSocat() && process.env.CI !== 'true' ? 'socat not installed (apt-get install socat)' : false;
+const skip = ptyRigSkip();
 
 const T = { timeout: 15_000 };
 const bytes = (...v: number[]) => Uint8Array.from(v);
