@@ -1,4 +1,4 @@
-import { crc16Xmodem } from './crc16.js';
+import { crc16Xmodem } from '../crc16-xmodem.js';
 
 /**
  * SMP over a UART console (Zephyr `doc/services/device_mgmt/smp_transport.rst` "UART/serial and

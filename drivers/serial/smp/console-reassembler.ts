@@ -1,4 +1,4 @@
-import { crc16Xmodem } from './crc16.js';
+import { crc16Xmodem } from '../crc16-xmodem.js';
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_END } from './console-framing.js';
 
 /** Why bytes were thrown away; each is reported once with the byte count. */

@@ -1,5 +1,5 @@
 import { BLOCK_128, BLOCK_1K, CPMEOF, FRAME_OVERHEAD, SOH, STX, type BlockSize } from './constants.js';
-import { crc16Xmodem } from './crc16.js';
+import { crc16Xmodem } from '../crc16-xmodem.js';
 
 /**
  * YMODEM block codec: pure encode/decode of one frame (ymodem.txt §4.3, §5, §7.2;

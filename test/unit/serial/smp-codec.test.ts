@@ -17,7 +17,7 @@ import { isBusError } from '../../../drivers/shared/errors.js';
 import { decodeBody, encodeBody } from '../../../drivers/serial/smp/cbor-body.js';
 import { encodeConsoleFrames, framedSize } from '../../../drivers/serial/smp/console-framing.js';
 import { SmpConsoleReassembler, type Discard } from '../../../drivers/serial/smp/console-reassembler.js';
-import { crc16Xmodem } from '../../../drivers/serial/smp/crc16.js';
+import { crc16Xmodem } from '../../../drivers/serial/crc16-xmodem.js';
 import { buildUploadRequest, fitChunkLength, nextUploadStep, type UploadPlan } from '../../../drivers/serial/smp/image-upload.js';
 import { buildMcubootHeader, formatImageVersion, parseImageVersion, parseMcubootHeader } from '../../../drivers/serial/smp/mcuboot-header.js';
 import { throwIfSmpError } from '../../../drivers/serial/smp/smp-errors.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc16Xmodem } from '../../../drivers/serial/ymodem/crc16.js';
+import { crc16Xmodem } from '../../../drivers/serial/crc16-xmodem.js';
 import { decodeFrame, encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock, frameLength, parseHeaderBlock } from '../../../drivers/serial/ymodem/codec.js';
 import { CPMEOF, SOH, STX } from '../../../drivers/serial/ymodem/constants.js';
 

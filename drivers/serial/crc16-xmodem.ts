@@ -1,6 +1,7 @@
 /**
- * CRC-16/XMODEM: polynomial 0x1021, initial value 0, no reflection, no final XOR; sent high byte
- * first after the data of every block (ymodem.txt §4.2 and its CRC chapter; bus-protocols.md §2.3).
+ * CRC-16/XMODEM: polynomial 0x1021, initial value 0, no reflection, no final XOR. The CRC of every
+ * YMODEM block, sent high byte first (ymodem.txt §4.2; bus-protocols.md §2.3), and of the SMP
+ * serial transport (Zephyr `smp_transport.rst` "CRC Details"; bus-protocols.md §2.2).
  * Check value: "123456789" → 0x31C3.
  */
 
