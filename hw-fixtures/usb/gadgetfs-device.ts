@@ -90,7 +90,8 @@ export class GadgetfsDfuDevice {
     this.attach();
     const buf = new Uint8Array(EVENT_SIZE * 8);
     for (;;) {
-      const n = readSync(this.fd, buf, 0, buf.length, null);
+      let n = 0;
+      this.guarded(() => (n = readSync(this.fd, buf, 0, buf.length, null)));
       for (let o = 0; o + EVENT_SIZE <= n; o += EVENT_SIZE) {
         const type = buf[o + 8]! | (buf[o + 9]! << 8);
         if (type === GadgetfsEvent.SETUP) this.guarded(() => this.setup(buf.subarray(o, o + 8)));

@@ -20,6 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BufferImageSource, FileImageSource } from '../../drivers/shared/image-source.js';
 import { flashDfu } from '../../drivers/usb/dfu/dfu-flasher.js';
+import { DfuHost } from '../../drivers/usb/dfu/dfu-host.js';
+import { DfuState } from '../../drivers/usb/dfu/constants.js';
+import { waitForDevice } from '../../drivers/usb/find-device.js';
+import { delay } from '../../drivers/shared/deadline.js';
 import { MemoryUsbBus } from '../../drivers/usb/memory-usb-bus.js';
 import { WebUsbBackend } from '../../drivers/usb/webusb-backend.js';
 import { ensureUdevd, gadgetRigMissing, GadgetProcess, pinToGadgetCpu } from '../../hw-fixtures/usb/gadget-rig.js';
@@ -65,13 +69,31 @@ async function gadget(): Promise<void> {
     g = await GadgetProcess.start({ ...sim, serialNumber: 'BENCH-H' }, { timeoutMs: 120_000 });
     const src = await FileImageSource.open(path);
     t0 = performance.now();
-    await flashDfu(new WebUsbBackend(), { target: { serialNumber: 'BENCH-H' }, image: src, reset: false, verify: 'never' }, { timeouts: { reenumerateMs: 60_000, scanIntervalMs: 200 } });
+    await flashDfu(new WebUsbBackend(), { target: { serialNumber: 'BENCH-H' }, image: src, reset: false, verify: 'never' }, { timeouts: { reenumerateMs: 60_000, scanIntervalMs: 200 } }).catch((e: unknown) => {
+      console.log(`our host failed; gadget events ${JSON.stringify(g.events.slice(-5))}; gadget stderr ${g.stderr}`);
+      throw e;
+    });
     const ourMs = performance.now() - t0;
     await src.close();
     const m = await g.waitFor((e) => e.event === 'manifested', 60_000, 'manifested');
     const lost = (m.stats as { lostBlocks: number }).lostBlocks + g.events.filter((e) => e.event === 'setup-aborted').length;
     await g.stop();
+    // The floor of the usb package here: the same three control transfers per block with no DFU
+    // logic around them (no polling budget, progress, read-ahead), 256 KiB.
+    g = await GadgetProcess.start({ ...sim, serialNumber: 'BENCH-RAW' }, { timeoutMs: 120_000 });
+    const dev = await waitForDevice(new WebUsbBackend(), async (d) => d.info.serialNumber === 'BENCH-RAW', 'raw', { timeoutMs: 60_000, intervalMs: 200, sleep: delay });
+    const host = await DfuHost.open(dev, {});
+    const block = testImage(T);
+    t0 = performance.now();
+    for (let b = 0; b < 1024; b++) {
+      await host.dnload(b, block);
+      while ((await host.getStatus()).state !== DfuState.dfuDNLOAD_IDLE);
+    }
+    const rawMs = ((performance.now() - t0) * MIB) / (1024 * T);
+    await host.close();
+    await g.stop();
     console.log(`gadgetfs device, wTransferSize ${T}, bwPollTimeout ${poll} ms, 1 MiB:`);
+    console.log(`  usb package floor: ${rawMs.toFixed(0)} ms = ${kbps(MIB, rawMs)} (bare DNLOAD + GETSTATUS loop, no sleeps, scaled from 256 KiB)`);
     console.log(`  dfu-util 0.11: ${duMs.toFixed(0)} ms = ${kbps(MIB, duMs)}${ok ? '' : ' (did not report Done!)'} (process start to exit)`);
     console.log(`  our host:      ${ourMs.toFixed(0)} ms = ${kbps(MIB, ourMs)} (find to manifestation; ${lost} blocks lost)`);
     console.log(`  ratio ours/dfu-util: ${(ourMs / duMs).toFixed(2)}; ceiling ${ceiling(T, poll)}`);
