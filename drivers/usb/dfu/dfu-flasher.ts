@@ -2,15 +2,14 @@ import type { ImageSource } from '../../shared/image-source.js';
 import { isBusError } from '../../shared/errors.js';
 import { matchesDevice, waitForDevice, type UsbDeviceMatch } from '../find-device.js';
 import type { UsbBackend, UsbDevice, UsbDeviceInfo } from '../usb-device.js';
-import { dfuDownload, type DfuProgress } from './dfu-download.js';
+import { dfuDownload, manifest, type DfuProgress } from './dfu-download.js';
+import { DFUSE_DATA_BLOCK_BASE } from './constants.js';
 import { dfuError } from './dfu-errors.js';
 import { DfuHost, type DfuProbe } from './dfu-host.js';
 import { resolveDfuHostOptions, type DfuHostOptions, type DfuHostOptionsInput } from './dfu-options.js';
 import { checkSuffixMatches, ImageSlice, readDfuSuffix } from './dfu-suffix.js';
 import { dfuVerifyByUpload } from './dfu-upload.js';
-import { dfuseDownload, dfuseVerify, parseDfuseMemoryMap } from './dfuse.js';
-import { manifest } from './dfu-download.js';
-import { dfuseSetAddress } from './dfuse.js';
+import { dfuseDownload, dfuseSetAddress, dfuseVerify, parseDfuseMemoryMap } from './dfuse.js';
 
 export type DfuFlashPhase = 'find' | 'detach' | 'download' | 'verify' | 'manifest' | 'reset' | 'reenumerate';
 
@@ -132,7 +131,7 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
       if (req.reset ?? true) {
         phase('manifest');
         await dfuseSetAddress(host, address, signal);
-        gone = (await manifest(host, 2, signal)) === 'gone';
+        gone = (await manifest(host, DFUSE_DATA_BLOCK_BASE, signal)) === 'gone';
       }
     } else {
       const r = await dfuDownload(host, payload, { signal, onProgress: req.onProgress });
