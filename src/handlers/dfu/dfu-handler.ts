@@ -11,6 +11,7 @@ import { ResultCode, result, type AducResult } from '../../model/result-codes.js
 import { resolveDfuHandlerConfig, resolveDfuStepSettings, type DfuSettings, type DfuTarget } from './dfu-config.js';
 import { DfuErc, resultFromDfuError } from './dfu-erc.js';
 import { formatBcd, readDfuVersion, sameDfuVersion } from './dfu-version.js';
+import { singleFirmwareFile } from '../firmware-file.js';
 
 export const DFU_HANDLER_ID = 'sensor-proxy/dfu:1';
 
@@ -60,15 +61,16 @@ export class DfuHandler implements StepHandler {
   }
 
   async download(ctx: StepContext): Promise<AducResult> {
-    if (ctx.files.length !== 1) return result(ResultCode.Failure, DfuErc.WrongFileCount, `a ${DFU_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
-    return result(ResultCode.DownloadSuccess);
+    const image = singleFirmwareFile(ctx, DFU_HANDLER_ID, DfuErc.WrongFileCount);
+    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
   }
 
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const file = ctx.files[0];
-    if (ctx.files.length !== 1 || !file) return result(ResultCode.Failure, DfuErc.WrongFileCount, `a ${DFU_HANDLER_ID} step needs exactly one firmware file, it has ${ctx.files.length}`);
+    const image = singleFirmwareFile(ctx, DFU_HANDLER_ID, DfuErc.WrongFileCount);
+    if (!image.ok) return image.failure;
+    const file = image.file;
     let source: FileImageSource;
     try {
       source = await FileImageSource.open(file.path);
