@@ -19,6 +19,7 @@ export type CoreErrorCode =
   | 'ENUM_UNKNOWN_TYPE'
   | 'WORKFLOW_CANCELLED'
   | 'WORKFLOW_STATE_CORRUPT'
+  | 'WORKFLOW_BUSY'
   | 'CLI_USAGE';
 
 export class SensorProxyError extends Error {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { acquireWorkflowLock, releaseWorkflowLock } from './workflow-lock.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { AducResult } from '../model/result-codes.js';
 import type { UpdateId } from '../model/update.js';
@@ -52,8 +53,12 @@ export class WorkflowStateStore {
     return this.path;
   }
 
-  /** Starts (or resumes) the run. Returns true when an interrupted run is being resumed. */
+  /**
+   * Starts (or resumes) the run. Returns true when an interrupted run is being resumed.
+   * @throws SensorProxyError WORKFLOW_BUSY when another live process is running this workflow.
+   */
   async begin(updateId: UpdateId, manifestSha256: string): Promise<boolean> {
+    await acquireWorkflowLock(this.path + '.lock');
     const previous = await this.readPrevious();
     const resuming = previous?.status === 'running' && previous.manifestSha256 === manifestSha256;
     this.resumed = resuming ? previous.steps : {};
@@ -87,6 +92,7 @@ export class WorkflowStateStore {
     this.doc.finishedAt = new Date().toISOString();
     this.doc.lastInstallResult = lastInstallResult;
     await this.save();
+    await releaseWorkflowLock(this.path + '.lock');
   }
 
   private async readPrevious(): Promise<WorkflowStateDoc | undefined> {
