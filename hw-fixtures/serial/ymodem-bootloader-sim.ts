@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ReceiveBuffer } from '../../drivers/serial/serialport-link.js';
+import { ReceiveBuffer } from '../../drivers/serial/receive-buffer.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { BusError, CancelledError, isBusError } from '../../drivers/shared/errors.js';
 import { YmodemSimReceiver, type BatchOutcome, type BatchStats, type ReceiverTiming, type YmodemSimFaults } from './ymodem-sim-receiver.js';

@@ -1,6 +1,6 @@
 import { BusError, CancelledError } from '../../drivers/shared/errors.js';
 import type { SerialLink } from '../../drivers/serial/link.js';
-import { ReceiveBuffer } from '../../drivers/serial/serialport-link.js';
+import { ReceiveBuffer } from '../../drivers/serial/receive-buffer.js';
 
 /** Modem control line levels as last set by one end. */
 export interface ControlLines {
