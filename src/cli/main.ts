@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'agent': {
       if (!need(0, 'no positional arguments')) return ExitCode.Usage;
+      (await import('../hub/agent-heap.js')).limitAgentHeap();
       const { agentCommand } = await import('./agent-command.js');
       return agentCommand({ ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log }, controller.signal);
     }

@@ -21,6 +21,7 @@ import { delay } from '../../drivers/shared/deadline.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
 import { HubErc, HubError } from './hub-error.js';
+import { bufferReclaimer } from './reclaim-buffers.js';
 
 export interface DownloadOptions {
   url: string;
@@ -139,9 +140,12 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
     return { kind: 'retry', reason: `unexpected Content-Range ${response.headers['content-range']}` };
   }
   let written = append ? have : 0;
+  // Socket chunks are garbage once written; collect them every few MiB so memory stays bounded.
+  const reclaim = bufferReclaimer();
   const limit = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       written += chunk.length;
+      reclaim(chunk.length);
       if (written > o.sizeInBytes) cb(new HubError('HUB_DOWNLOAD_FAILED', `${redactUrl(o.url)} sends more than the ${o.sizeInBytes} bytes the manifest lists`, { erc: HubErc.DownloadTooLarge }));
       else cb(null, chunk);
     },

@@ -7,8 +7,7 @@
  * ADU agent compares SHA-256 after download and fails with 0x4000000c on a mismatch.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SensorProxyError } from '../model/errors.js';
 import type { UpdateFile } from '../model/update.js';
@@ -69,20 +68,31 @@ function missing(path: string, fileName: string, cause?: unknown): SensorProxyEr
   });
 }
 
-/** Streams `path` once through every algorithm in `algorithms`; returns the byte count and base64 digests. */
+/** Read size of {@link hashFile}: one buffer of 256 KiB, reused for every read. */
+const HASH_READ_BYTES = 256 * 1024;
+
+/**
+ * Streams `path` once through every algorithm in `algorithms`; returns the byte count and base64
+ * digests. Reads into one reused buffer (hashing copies nothing out of it), so a file of any size
+ * leaves no chunk garbage behind, unlike a read stream's fresh Buffer per chunk.
+ */
 async function hashFile(path: string, algorithms: string[], signal: AbortSignal | undefined): Promise<{ size: number; digests: Record<string, string> }> {
   if (signal?.aborted) throw cancelled(signal);
   const hashers = algorithms.map((a) => createHash(a));
+  const buffer = Buffer.allocUnsafe(HASH_READ_BYTES);
   let size = 0;
+  const file = await open(path, 'r');
   try {
-    for await (const chunk of createReadStream(path, { signal })) {
-      const bytes = chunk as Buffer;
-      size += bytes.length;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, size);
+      if (signal?.aborted) throw cancelled(signal);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      const bytes = buffer.subarray(0, bytesRead);
       for (const h of hashers) h.update(bytes);
     }
-  } catch (e) {
-    if (signal?.aborted) throw cancelled(signal);
-    throw e;
+  } finally {
+    await file.close();
   }
   const digests: Record<string, string> = {};
   algorithms.forEach((a, i) => (digests[a] = hashers[i]!.digest('base64')));
