@@ -34,13 +34,13 @@ export function reclaimStreamBuffers(): void {
   collect({ type: 'minor' });
 }
 
-/** Calls {@link reclaimStreamBuffers} each time a stream has passed another `every` bytes. */
-export function bufferReclaimer(every: number = RECLAIM_EVERY_BYTES): (chunkBytes: number) => void {
+/** Calls `reclaim` ({@link reclaimStreamBuffers}) each time a stream has passed another `every` bytes. */
+export function bufferReclaimer(every: number = RECLAIM_EVERY_BYTES, reclaim: () => void = reclaimStreamBuffers): (chunkBytes: number) => void {
   let sinceLast = 0;
   return (chunkBytes) => {
     sinceLast += chunkBytes;
     if (sinceLast < every) return;
     sinceLast = 0;
-    reclaimStreamBuffers();
+    reclaim();
   };
 }
