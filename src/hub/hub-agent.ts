@@ -17,6 +17,7 @@ import { runDeployment, type DeploymentDeps, type DeploymentEnd } from './deploy
 import type { HubLink, LinkSink } from './hub-link.js';
 import { Reporter } from './reporter.js';
 import { AckCode, COMPONENT, UpdateAction, parseServiceRequest, sameDelivery, serviceAckPatch, type ServiceRequest, type WorkflowRef } from './service-request.js';
+import { WorkflowInterrupted } from '../workflow/engine.js';
 
 export interface HubAgentOptions {
   link: HubLink;
@@ -74,7 +75,7 @@ export class HubAgent implements LinkSink {
     this.next = undefined;
     if (this.current) {
       this.current.interrupted = true;
-      this.current.controller.abort(new Error('agent stopping'));
+      this.current.controller.abort(new WorkflowInterrupted('agent stopping'));
     }
     await this.loop;
     await this.reporter.flush();

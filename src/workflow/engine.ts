@@ -3,6 +3,7 @@ import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, isSuccess, result, type AducResult } from '../model/result-codes.js';
 import { updateIdString } from '../model/update.js';
+import { restartRequestOf, type RestartRequest } from './restart-requests.js';
 import { StepRunner } from './step-runner.js';
 import { aggregateReference, toReport, type ComponentOutcome, type LastInstallResult } from './results.js';
 import type { PlannedInlineStep, UpdatePlan } from './update-plan.js';
@@ -16,6 +17,22 @@ export interface WorkflowOutcome {
   lastInstallResult: LastInstallResult;
   outcomes: ComponentOutcome[];
   resumed: boolean;
+  /**
+   * The run stopped without ending: the agent is shutting down (abort reason
+   * {@link WorkflowInterrupted}) or a handler asked for a reboot / agent restart. The state stays
+   * `running`, so the next run of this workflow resumes it.
+   */
+  suspended?: 'interrupted' | 'restart-requested';
+  /** Set when a handler returned 605–608 / 705–708. */
+  restartRequested?: RestartRequest;
+}
+
+/** Abort reason for "stop now, resume later" (agent shutdown), as opposed to a user's cancel. */
+export class WorkflowInterrupted extends Error {
+  constructor(message = 'workflow interrupted') {
+    super(message);
+    this.name = 'WorkflowInterrupted';
+  }
 }
 
 export interface RunOptions {
@@ -61,13 +78,27 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   if (downloadFailure) outcomes.push(downloadFailure.outcome);
   const parentResults: (AducResult | undefined)[] = plan.steps.map(() => undefined);
 
+  let restart: RestartRequest | undefined;
   if (!failure) {
-    for (const [i, planned] of plan.steps.entries()) {
+    steps: for (const [i, planned] of plan.steps.entries()) {
       const mine: ComponentOutcome[] = [];
+      const waitingForRestart = new Set<string>();
       for (const inst of groups[i]!) {
+        if (inst.component && waitingForRestart.has(inst.component.id)) continue;
         const o = await installInstance(inst, runner, state, emit);
         mine.push(o);
         if (!isSuccess(o.result)) break;
+        const req = restartRequestOf(o.result.resultCode);
+        if (!req) continue;
+        restart = restart?.immediate ? restart : req;
+        log.warn({ step: o.step, componentId: o.componentId, request: req }, `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`);
+        if (req.immediate) {
+          outcomes.push(...mine);
+          parentResults[i] = o.result;
+          break steps;
+        }
+        // Deferred (ADU §2.4): this component's remaining steps wait for the restart; other components go on.
+        if (inst.component) waitingForRestart.add(inst.component.id);
       }
       outcomes.push(...mine);
       parentResults[i] = planned.kind === 'reference' ? aggregateReference(mine, planned.components.length) : (mine[0]?.result ?? result(ResultCode.Failure));
@@ -80,12 +111,27 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
     parentResults[failure.index] = failure.result;
   }
 
-  const cancelled = signal.aborted || failure?.result.resultCode === ResultCode.FailureCancelled;
+  const common = { outcomes, resumed };
+  if (signal.aborted && signal.reason instanceof WorkflowInterrupted) {
+    await state.suspend();
+    log.info('workflow interrupted; it resumes at the next run');
+    emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded: false });
+    return { ...common, succeeded: false, cancelled: false, suspended: 'interrupted', lastInstallResult: finalResult(plan, parentResults, failure, false) };
+  }
+  if (restart && !failure) {
+    await state.suspend();
+    const what = restart.kind === 'reboot' ? 'reboot the gateway' : 'restart the agent';
+    const last = { ...toReport(result(restart.resultCode, 0, `${what}, then run this update again to finish it`)), stepResults: finalResult(plan, parentResults, undefined, false, 'waiting for the requested restart').stepResults };
+    emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded: false });
+    return { ...common, succeeded: false, cancelled: false, suspended: 'restart-requested', restartRequested: restart, lastInstallResult: last };
+  }
+  // A cancel that arrives after the last step succeeded changes nothing: the update is installed.
+  const cancelled = !!failure && (signal.aborted || failure.result.resultCode === ResultCode.FailureCancelled);
   const last = finalResult(plan, parentResults, failure, cancelled);
-  const succeeded = !failure && !cancelled;
+  const succeeded = !failure;
   await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last);
   emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded });
-  return { succeeded, cancelled, lastInstallResult: last, outcomes, resumed, ...(succeeded && { installedUpdateId: updateIdString(plan.update.updateId) }) };
+  return { ...common, succeeded, cancelled, lastInstallResult: last, ...(succeeded && { installedUpdateId: updateIdString(plan.update.updateId) }) };
 }
 
 /** Per parent step, the instances it runs: the host once for inline steps; each selected component × child step otherwise. */
@@ -159,10 +205,12 @@ function finalResult(
   parentResults: (AducResult | undefined)[],
   failure: { index: number; result: AducResult } | undefined,
   cancelled: boolean,
+  notRunReason?: string,
 ): LastInstallResult {
   const stepResults: LastInstallResult['stepResults'] = {};
   parentResults.forEach((r, i) => {
-    stepResults[`step_${i}`] = toReport(r ?? result(ResultCode.Failure, 0, failure ? `not run: step ${failure.index} did not succeed` : 'not run'));
+    const why = notRunReason ?? (failure ? `step ${failure.index} did not succeed` : undefined);
+    stepResults[`step_${i}`] = toReport(r ?? result(ResultCode.Failure, 0, why ? `not run: ${why}` : 'not run'));
   });
   if (cancelled) {
     const erc = failure?.result.extendedResultCode || Erc.WorkflowCancelled;

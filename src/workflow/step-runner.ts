@@ -5,6 +5,7 @@ import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, isSuccess, result, type AducResult } from '../model/result-codes.js';
 import type { UpdateId } from '../model/update.js';
 import { resultFromError } from './error-map.js';
+import { restartRequestOf } from './restart-requests.js';
 import type { PlannedInlineStep } from './update-plan.js';
 
 type Action = 'isInstalled' | 'download' | 'backup' | 'install' | 'apply' | 'restore';
@@ -85,9 +86,12 @@ export class StepRunner {
     if (install.resultCode === ResultCode.InstallSkippedUpdateAlreadyInstalled || install.resultCode === ResultCode.InstallSkippedNoMatchingComponents) {
       return install;
     }
+    // An immediate reboot/restart request from Install skips Apply, as in the ADU steps handler (§2.4).
+    if (restartRequestOf(install.resultCode)?.immediate) return install;
     const apply = await this.call(planned, ctx, 'apply');
     if (!isSuccess(apply)) return this.restoreAfter(planned, ctx, apply);
-    return apply;
+    // A deferred request from Install must survive a plain Apply success (ADU keeps it as a flag).
+    return !restartRequestOf(apply.resultCode) && restartRequestOf(install.resultCode) ? install : apply;
   }
 
   private async restoreAfter(planned: PlannedInlineStep, ctx: StepContext, failure: AducResult): Promise<AducResult> {

@@ -95,6 +95,14 @@ export class WorkflowStateStore {
     await releaseWorkflowLock(this.path + '.lock');
   }
 
+  /**
+   * Leaves the run `running` (so the next run of this workflow resumes it) and lets another
+   * process take it: after an agent shutdown, or while a requested reboot is pending.
+   */
+  async suspend(): Promise<void> {
+    await releaseWorkflowLock(this.path + '.lock');
+  }
+
   private async readPrevious(): Promise<WorkflowStateDoc | undefined> {
     try {
       const doc = await readJsonFile<WorkflowStateDoc>(this.path);

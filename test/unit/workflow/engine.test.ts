@@ -4,6 +4,7 @@ import { RecordingHandler } from '../../../hw-fixtures/handlers/recording-handle
 import { components, engineHarness, writeParentChildUpdate } from '../../../hw-fixtures/updates/engine-fixture.js';
 import { ResultCode, result } from '../../../src/model/result-codes.js';
 import { WorkflowStateStore } from '../../../src/workflow/workflow-state.js';
+import { WorkflowInterrupted } from '../../../src/workflow/engine.js';
 
 const H = 'test/recording:1';
 
@@ -107,5 +108,51 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.equal(out.succeeded, true);
     assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
     await assert.rejects(harness.plan(manifest, ['nope']), (e: Error & { code?: string }) => e.code === 'CLI_USAGE' && /nope/.test(e.message));
+  });
+
+  it('an immediate reboot request (705) stops everything; the run stays resumable and finishes after the "reboot"', async () => {
+    const { handler, harness, manifest } = await setup();
+    let rebooted = false;
+    handler.override = (action, ctx) => (!rebooted && action === 'apply' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0' ? result(ResultCode.ApplyRequiredImmediateReboot) : undefined);
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, false);
+    assert.equal(out.suspended, 'restart-requested');
+    assert.deepEqual(out.restartRequested, { kind: 'reboot', immediate: true, resultCode: 705 });
+    assert.equal(out.lastInstallResult.resultCode, 705);
+    assert.match(out.lastInstallResult.resultDetails, /reboot the gateway/);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0']);
+    rebooted = true;
+    handler.calls.length = 0;
+    const after = await harness.run(await harness.plan(manifest));
+    assert.equal(after.succeeded, true);
+    assert.equal(after.resumed, true);
+    assert.deepEqual(installs(handler), ['1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+  });
+
+  it('a deferred reboot request (606 from install) holds that component\'s later steps and lets the others go on', async () => {
+    const { handler, harness, manifest } = await setup();
+    handler.override = (action, ctx) => (action === 'install' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0' ? result(ResultCode.InstallRequiredReboot) : undefined);
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.suspended, 'restart-requested');
+    assert.equal(out.restartRequested?.immediate, false);
+    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.ok(handler.calls.some((c) => c.action === 'apply' && c.step === '1.0' && c.componentId === 'cameras-0'), 'a deferred request still applies');
+  });
+
+  it('an agent shutdown (abort reason WorkflowInterrupted) leaves the run to resume, not cancelled', async () => {
+    const { handler, harness, manifest } = await setup();
+    const ac = new AbortController();
+    handler.duringInstall = async (ctx) => {
+      if (ctx.step === '1.1') ac.abort(new WorkflowInterrupted('agent stopping'));
+    };
+    const out = await harness.run(await harness.plan(manifest), ac.signal);
+    assert.equal(out.suspended, 'interrupted');
+    assert.equal(out.cancelled, false);
+    handler.calls.length = 0;
+    handler.duringInstall = async () => {};
+    const next = await harness.run(await harness.plan(manifest));
+    assert.equal(next.resumed, true);
+    assert.equal(next.succeeded, true);
+    assert.ok(!installs(handler).includes('0@host'));
   });
 });
