@@ -1,3 +1,4 @@
+import { isCancelled } from '../drivers/shared/errors.js';
 import type { Component, ComponentSelector } from '../src/model/component.js';
 import { SensorProxyError, errorMessage } from '../src/model/errors.js';
 import type { Logger } from '../src/model/logger.js';
@@ -20,7 +21,7 @@ export class ComponentInventory {
       try {
         found = await e.getAllComponents(signal);
       } catch (err) {
-        if (err instanceof SensorProxyError) throw err;
+        if (err instanceof SensorProxyError || isCancelled(err) || signal?.aborted) throw err;
         throw new SensorProxyError('ENUM_FAILED', `enumerator "${e.type}" failed: ${errorMessage(err)}`, {
           details: { enumerator: e.type },
           hint: 'check the bus named in the error, or remove the enumerator from the config',
@@ -42,7 +43,11 @@ export class ComponentInventory {
     return selectComponents(await this.getAllComponents(signal), selector);
   }
 
+  /** Closes every enumerator, even when one fails (its error is logged). */
   async close(): Promise<void> {
-    for (const e of this.enumerators) await e.close?.();
+    const results = await Promise.allSettled(this.enumerators.map((e) => e.close?.()));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.log.warn({ err: r.reason, enumerator: this.enumerators[i]!.type }, 'enumerator close failed');
+    });
   }
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { isCancelled } from '../../drivers/shared/errors.js';
+import { errorMessage } from '../model/errors.js';
 import { dirname, resolve } from 'node:path';
 import { loadManifestFile } from '../manifest/index.js';
 import type { WorkflowEvent } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
-import { Erc, formatErc, resultCodeName } from '../model/result-codes.js';
+import { Erc, ResultCode, formatErc, resultCodeName } from '../model/result-codes.js';
 import { updateIdLabel } from '../model/update.js';
 import { dryRun, type DryRunReport } from '../workflow/dry-run.js';
 import { runWorkflow, type WorkflowOutcome } from '../workflow/engine.js';
@@ -45,12 +48,16 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
   if (gateway instanceof Error) return reportInputError(gateway, o.json);
 
   const emit = pickRenderer(o.json);
+  let state: WorkflowStateStore | undefined;
   try {
     const manifestPath = resolve(o.manifest);
     const filesDir = resolve(o.files ?? dirname(manifestPath));
     const loaded = await loadManifestFile(manifestPath);
     const sha = loaded.sha256 || createHash('sha256').update(loaded.raw).digest('hex');
     const workflowId = `local-${sha.slice(0, 16)}`;
+    const store = new WorkflowStateStore(config.stateDir, workflowId);
+    await store.lock(); // WORKFLOW_BUSY when another process runs it: then its lock is not ours to release
+    state = store;
     const plan = await planUpdate({
       workflowId,
       update: loaded.update,
@@ -68,17 +75,50 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       printDryRun(report, updateIdLabel(loaded.update.updateId), o.json);
       return ExitCode.Success;
     }
-    const state = new WorkflowStateStore(config.stateDir, workflowId);
-    const outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent });
+    let outcome: WorkflowOutcome;
+    try {
+      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent });
+    } catch (e) {
+      // Steps may have run: this is not an input error. The state file tells what finished.
+      emit.finish();
+      return reportRunError(e, state.file, o.json);
+    }
     emit.finish();
+    // A finished run (not one waiting for a restart) needs its work folder no more (ADU deletes its sandbox).
+    if (!outcome.suspended) await rm(plan.rootWorkFolder, { recursive: true, force: true });
     printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
     return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
   } catch (e) {
     emit.finish();
+    if (isCancelled(e) || signal.aborted) return reportCancelledBeforeRun(e, o.json);
     return reportInputError(e, o.json);
   } finally {
+    await state?.suspend();
     await gateway.inventory.close();
   }
+}
+
+/** The run itself broke (e.g. the state file could not be written): some steps may have run. */
+function reportRunError(e: unknown, stateFile: string, json: boolean): number {
+  const hint = `steps may have run; ${stateFile} records what finished, and running the update again resumes it`;
+  if (json) {
+    const r = resultFromError(e, 'run');
+    writeJsonLine({ type: 'error', ...errorObject(e), hint });
+    writeJsonLine({ type: 'result', succeeded: false, error: errorObject(e), lastInstallResult: { resultCode: r.resultCode, extendedResultCodes: formatErc(r.extendedResultCode), resultDetails: r.resultDetails ?? '', stepResults: {} } });
+  } else {
+    process.stderr.write(`${formatHumanError(e)}\nhint: ${hint}\n`);
+  }
+  return ExitCode.Failed;
+}
+
+/** Ctrl-C while the update was still being resolved: nothing ran, but it is a cancel, not bad input. */
+function reportCancelledBeforeRun(e: unknown, json: boolean): number {
+  if (json) {
+    writeJsonLine({ type: 'result', succeeded: false, cancelled: true, lastInstallResult: { resultCode: ResultCode.FailureCancelled, extendedResultCodes: formatErc(Erc.WorkflowCancelled), resultDetails: 'cancelled before any step ran', stepResults: {} } });
+  } else {
+    process.stderr.write(`cancelled before any step ran (${errorMessage(e)})\n`);
+  }
+  return ExitCode.Failed;
 }
 
 function pickRenderer(json: boolean): { onEvent: (e: WorkflowEvent) => void; finish: () => void } {
@@ -112,6 +152,8 @@ function printResult(outcome: WorkflowOutcome, label: string, workflowId: string
       succeeded: outcome.succeeded,
       cancelled: outcome.cancelled,
       resumed: outcome.resumed,
+      ...(outcome.suspended && { suspended: outcome.suspended }),
+      ...(outcome.restartRequested && { restartRequested: outcome.restartRequested }),
       ...(outcome.installedUpdateId && { installedUpdateId: outcome.installedUpdateId }),
       lastInstallResult: outcome.lastInstallResult,
       components: outcome.outcomes,
@@ -133,7 +175,7 @@ function printResult(outcome: WorkflowOutcome, label: string, workflowId: string
     '',
     table(['stepResults', 'resultCode', 'extendedResultCodes', 'resultDetails'], Object.entries(last.stepResults).map(([k, v]) => [k, String(v.resultCode), v.extendedResultCodes, v.resultDetails.slice(0, 80)])),
     '',
-    `${label}: ${outcome.succeeded ? 'SUCCEEDED' : outcome.cancelled ? 'CANCELLED' : 'FAILED'} (resultCode ${last.resultCode} ${resultCodeName(last.resultCode)}, extendedResultCodes ${last.extendedResultCodes})${last.resultDetails ? `\n  ${last.resultDetails}` : ''}`,
+    `${label}: ${outcome.succeeded ? 'SUCCEEDED' : outcome.cancelled ? 'CANCELLED' : outcome.restartRequested ? `WAITING FOR ${outcome.restartRequested.kind === 'reboot' ? 'A REBOOT' : 'AN AGENT RESTART'}` : 'FAILED'} (resultCode ${last.resultCode} ${resultCodeName(last.resultCode)}, extendedResultCodes ${last.extendedResultCodes})${last.resultDetails ? `\n  ${last.resultDetails}` : ''}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

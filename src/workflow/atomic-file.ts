@@ -13,9 +13,12 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   try {
     await fh.writeFile(data, 'utf8');
     await fh.sync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    await rm(tmp, { force: true }); // e.g. ENOSPC: leave no temp file behind
+    throw e;
   }
+  await fh.close();
   try {
     await rename(tmp, path);
   } catch (e) {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { assertChildUpdate, findChildImportManifest, parseDetachedManifestFile } from '../manifest/index.js';
+import { assertChildUpdate, findChildImportManifest, parseDetachedManifestFile, parseJsonText } from '../manifest/index.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { ReferenceStep, Update } from '../model/update.js';
 import type { FileSource } from './file-source.js';
@@ -20,7 +20,7 @@ export async function resolveChildUpdate(
       throw new SensorProxyError('MANIFEST_CHILD_NOT_FOUND', `reference step names file id ${step.detachedManifestFileId}, which is not in the parent's files`);
     }
     const path = await opts.fileSource.materialize(file, opts.workFolder, opts.signal);
-    const update = parseDetachedManifestFile(JSON.parse(await readFile(path, 'utf8')), path);
+    const update = parseDetachedManifestFile(parseJsonText(await readFile(path, 'utf8'), path), path);
     assertChildUpdate(update, path);
     return { update, source: path };
   }

@@ -95,6 +95,11 @@ export class WorkflowStateStore {
     await releaseWorkflowLock(this.path + '.lock');
   }
 
+  /** Takes the workflow's lock before planning, so a second process never touches its work folder. */
+  lock(): Promise<void> {
+    return acquireWorkflowLock(this.path + '.lock');
+  }
+
   /**
    * Leaves the run `running` (so the next run of this workflow resumes it) and lets another
    * process take it: after an agent shutdown, or while a requested reboot is pending.
