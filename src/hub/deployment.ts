@@ -3,7 +3,7 @@
  * file) → plan (downloads and hash checks, component selection) → workflow engine. Everything that
  * can be wrong with the input fails before a handler runs. Transport-free: the agent reports.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentInventory } from '../../enumerators/component-inventory.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -79,6 +79,9 @@ export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, s
     });
     const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);
     const outcome = await runWorkflow({ plan, state, signal, log, emit: deps.emit });
+    // Downloads of a finished deployment are not needed again (ADU deletes its sandbox); an
+    // interrupted one keeps them so the resumed run does not download again.
+    if (!outcome.suspended) await rm(plan.rootWorkFolder, { recursive: true, force: true });
     return { kind: 'ran', outcome, update };
   } catch (e) {
     const r = resultOfError(e, 'deployment rejected before any step ran');
