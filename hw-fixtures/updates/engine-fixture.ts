@@ -57,7 +57,7 @@ export interface EngineHarness {
   stateDir: string;
   events: WorkflowEvent[];
   plan(manifestPath: string, onlyComponents?: string[]): Promise<UpdatePlan>;
-  run(plan: UpdatePlan, signal?: AbortSignal): Promise<WorkflowOutcome>;
+  run(plan: UpdatePlan, signal?: AbortSignal, opts?: { cancelGraceMs?: number }): Promise<WorkflowOutcome>;
 }
 
 export async function engineHarness(handlers: StepHandler[], comps: Component[]): Promise<EngineHarness> {
@@ -86,8 +86,8 @@ export async function engineHarness(handlers: StepHandler[], comps: Component[])
         ...(onlyComponents && { onlyComponents }),
       });
     },
-    run(plan, signal = new AbortController().signal) {
-      return runWorkflow({ plan, state: new WorkflowStateStore(stateDir, plan.workflowId), signal, log, emit: (e) => events.push(e) });
+    run(plan, signal = new AbortController().signal, opts = {}) {
+      return runWorkflow({ plan, state: new WorkflowStateStore(stateDir, plan.workflowId), signal, log, emit: (e) => events.push(e), ...opts });
     },
   };
 }

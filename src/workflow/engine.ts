@@ -41,6 +41,8 @@ export interface RunOptions {
   signal: AbortSignal;
   log: Logger;
   emit: EventSink;
+  /** See StepRunner: how long a handler may ignore a cancel, ms. Default 30000. */
+  cancelGraceMs?: number;
 }
 
 /** A step × component to run: the host (component undefined) for parent inline steps. */
@@ -61,7 +63,7 @@ interface Instance {
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
   const log = opts.log.child({ workflowId: plan.workflowId });
-  const runner = new StepRunner({ workflowId: plan.workflowId, signal, log, emit });
+  const runner = new StepRunner({ workflowId: plan.workflowId, signal, log, emit, ...(opts.cancelGraceMs !== undefined && { cancelGraceMs: opts.cancelGraceMs }) });
   const resumed = await state.begin(plan.update.updateId, plan.manifestSha256);
   if (resumed) log.info({ stateFile: state.file }, 'resuming an interrupted run of this workflow');
   emit({ type: 'update.started', workflowId: plan.workflowId, updateId: plan.update.updateId, steps: plan.steps.length, dryRun: false });

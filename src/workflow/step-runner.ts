@@ -17,7 +17,14 @@ type Action = 'isInstalled' | 'download' | 'backup' | 'install' | 'apply' | 'res
  */
 export class StepRunner {
   constructor(
-    private readonly opts: { workflowId: string; signal: AbortSignal; log: Logger; emit: EventSink },
+    private readonly opts: {
+      workflowId: string;
+      signal: AbortSignal;
+      log: Logger;
+      emit: EventSink;
+      /** How long a handler may go on after a cancel before the step is given up as cancelled, ms. Default 30000. */
+      cancelGraceMs?: number;
+    },
   ) {}
 
   context(planned: PlannedInlineStep, component: Component | undefined): StepContext {
@@ -48,15 +55,24 @@ export class StepRunner {
     if (ctx.signal.aborted) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, 'cancelled before ' + action);
     const fn = h[action];
     if (!fn) return result(action === 'backup' ? ResultCode.BackupSuccessUnsupported : ResultCode.RestoreSuccessUnsupported);
+    const grace = this.opts.cancelGraceMs ?? 30_000;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let gaveUp!: (r: AducResult) => void;
+    const givenUp = new Promise<AducResult>((resolve) => (gaveUp = resolve));
     const onAbort = () => {
       h.cancel(ctx).then(
         (r) => ctx.log.info({ result: r }, 'handler cancel returned'),
         (e: unknown) => ctx.log.warn({ err: e }, 'handler cancel failed'),
       );
+      // A handler that ignores the signal must not hold the workflow (and the agent's shutdown) forever.
+      graceTimer = setTimeout(() => {
+        ctx.log.error({ action, graceMs: grace }, 'handler did not stop after cancel; giving the step up');
+        gaveUp(result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `${action} did not stop within ${grace} ms of the cancel`));
+      }, grace);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const r = await fn.call(h, ctx);
+      const r = await Promise.race([fn.call(h, ctx), givenUp]);
       if (ctx.signal.aborted && isSuccess(r) && action !== 'isInstalled') {
         // The action finished but the user cancelled meanwhile: stop here, report cancelled.
         return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `cancelled after ${action}`);
@@ -65,6 +81,7 @@ export class StepRunner {
     } catch (e) {
       return resultFromError(e, action);
     } finally {
+      clearTimeout(graceTimer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
   }

@@ -155,4 +155,18 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.equal(next.succeeded, true);
     assert.ok(!installs(handler).includes('0@host'));
   });
+
+  it('a handler that ignores the cancel is given up after the grace period: the run still ends, cancelled', async () => {
+    const { handler, harness, manifest } = await setup();
+    const ac = new AbortController();
+    handler.duringInstall = (ctx) => {
+      if (ctx.step !== '1.1') return Promise.resolve();
+      ac.abort();
+      return new Promise(() => {}); // never settles, ignores the signal
+    };
+    const out = await harness.run(await harness.plan(manifest), ac.signal, { cancelGraceMs: 50 });
+    assert.equal(out.cancelled, true);
+    assert.equal(out.lastInstallResult.resultCode, ResultCode.FailureCancelled);
+    assert.match(out.lastInstallResult.resultDetails, /did not stop within 50 ms/);
+  });
 });
