@@ -35,6 +35,11 @@ export async function agentCommand(o: AgentOptions, signal: AbortSignal): Promis
     }
     log.info({ reason: String(signal.reason) }, 'agent stopping');
     return ExitCode.Success;
+  } catch (e) {
+    // e.g. an unreadable agent state file: say what it is and what to do, not a stack trace.
+    log.error({ err: e }, 'agent failed');
+    process.stderr.write(formatHumanError(e) + '\n');
+    return ExitCode.Failed;
   } finally {
     await agent.stop();
     await gateway.inventory.close();

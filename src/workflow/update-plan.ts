@@ -94,6 +94,7 @@ export async function planUpdate(inp: PlanInputs): Promise<UpdatePlan> {
     steps.push({ kind: 'reference', path, step, child, childSource: source, selectors, components, steps: childSteps, workFolder });
   }
   if (inp.onlyComponents) {
+    inventory ??= await inp.inventory.getAllComponents(inp.signal);
     const known = new Set((inventory ?? []).map((c) => c.id));
     const unknown = inp.onlyComponents.filter((id) => !known.has(id));
     if (unknown.length > 0) {
