@@ -1,17 +1,15 @@
 import { flashDfu } from '../../../drivers/usb/dfu/dfu-flasher.js';
 import { DfuHost } from '../../../drivers/usb/dfu/dfu-host.js';
-import { FileImageSource } from '../../../drivers/shared/image-source.js';
 import { matchesDevice } from '../../../drivers/usb/find-device.js';
 import { openUsbBackend } from '../../../drivers/usb/open-backend.js';
 import type { UsbBackend } from '../../../drivers/usb/usb-device.js';
-import { errorMessage } from '../../model/errors.js';
 import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import { resolveDfuHandlerConfig, resolveDfuStepSettings, type DfuSettings, type DfuTarget } from './dfu-config.js';
 import { DfuErc, resultFromDfuError } from './dfu-erc.js';
 import { formatBcd, readDfuVersion, sameDfuVersion } from './dfu-version.js';
-import { singleFirmwareFile } from '../firmware-file.js';
+import { openFirmwareImage, singleFirmwareFile } from '../firmware-file.js';
 
 export const DFU_HANDLER_ID = 'sensor-proxy/dfu:1';
 
@@ -68,15 +66,9 @@ export class DfuHandler implements StepHandler {
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const image = singleFirmwareFile(ctx, DFU_HANDLER_ID, DfuErc.WrongFileCount);
+    const image = await openFirmwareImage(ctx, DFU_HANDLER_ID, { wrongFileCount: DfuErc.WrongFileCount, imageReadFailed: DfuErc.ImageReadFailed });
     if (!image.ok) return image.failure;
-    const file = image.file;
-    let source: FileImageSource;
-    try {
-      source = await FileImageSource.open(file.path);
-    } catch (e) {
-      return result(ResultCode.Failure, DfuErc.ImageReadFailed, `cannot open ${file.path}: ${errorMessage(e)}`);
-    }
+    const { file, source } = image;
     const s = step.value;
     let phase = 'find';
     try {

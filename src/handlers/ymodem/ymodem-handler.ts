@@ -1,15 +1,13 @@
 import { performLineAction } from '../../../drivers/serial/ymodem/line-action.js';
 import { YmodemSender } from '../../../drivers/serial/ymodem/sender.js';
 import { isBusError } from '../../../drivers/shared/errors.js';
-import { FileImageSource } from '../../../drivers/shared/image-source.js';
-import { errorMessage } from '../../model/errors.js';
 import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import { resolveYmodemHandlerConfig, resolveYmodemStepSettings, type YmodemSettings, type YmodemStepSettings } from './ymodem-config.js';
 import { resultFromYmodemError, YmodemErc } from './ymodem-erc.js';
 import { YmodemSession, type OpenLink } from './ymodem-session.js';
-import { singleFirmwareFile } from '../firmware-file.js';
+import { openFirmwareImage, singleFirmwareFile } from '../firmware-file.js';
 
 export const YMODEM_HANDLER_ID = 'sensor-proxy/ymodem:1';
 
@@ -65,15 +63,9 @@ export class YmodemHandler implements StepHandler {
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const image = singleFirmwareFile(ctx, YMODEM_HANDLER_ID, YmodemErc.WrongFileCount);
+    const image = await openFirmwareImage(ctx, YMODEM_HANDLER_ID, { wrongFileCount: YmodemErc.WrongFileCount, imageReadFailed: YmodemErc.ImageReadFailed });
     if (!image.ok) return image.failure;
-    const file = image.file;
-    let source: FileImageSource;
-    try {
-      source = await FileImageSource.open(file.path);
-    } catch (e) {
-      return result(ResultCode.Failure, YmodemErc.ImageReadFailed, `cannot open ${file.path}: ${errorMessage(e)}`);
-    }
+    const { file, source } = image;
     const s = step.value;
     const session = new YmodemSession(s, ctx.log, this.openLink);
     let phase = 'open port';
