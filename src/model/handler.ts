@@ -40,6 +40,12 @@ export interface StepContext {
   onProgress(progress: TransferProgress): void;
 }
 
+/** `handlerProperties.installedCriteria` as {@link StepContext.installedCriteria} carries it: a non-empty string, else undefined. */
+export function installedCriteriaOf(handlerProperties: Record<string, unknown>): string | undefined {
+  const ic = handlerProperties.installedCriteria;
+  return typeof ic === 'string' && ic !== '' ? ic : undefined;
+}
+
 /**
  * The ADU content handler contract (`reference/adu-agent.md` §2.1): every action returns an ADU
  * result; a thrown error is turned into a failure by the engine (mapped to a code in one place).

@@ -1,6 +1,6 @@
 import type { Component } from '../model/component.js';
 import type { EventSink } from '../model/events.js';
-import type { StepContext } from '../model/handler.js';
+import { installedCriteriaOf, type StepContext } from '../model/handler.js';
 import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, isSuccess, result, type AducResult } from '../model/result-codes.js';
 import type { UpdateId } from '../model/update.js';
@@ -29,7 +29,6 @@ export class StepRunner {
 
   context(planned: PlannedInlineStep, component: Component | undefined): StepContext {
     const { step } = planned;
-    const ic = step.handlerProperties.installedCriteria;
     const componentId = component?.id;
     const log = this.opts.log.child({ step: planned.path, handler: step.handler, ...(componentId && { componentId }) });
     return {
@@ -38,7 +37,7 @@ export class StepRunner {
       step: planned.path,
       handlerId: step.handler,
       handlerProperties: step.handlerProperties,
-      installedCriteria: typeof ic === 'string' && ic !== '' ? ic : undefined,
+      installedCriteria: installedCriteriaOf(step.handlerProperties),
       files: planned.files,
       workFolder: planned.workFolder,
       component,

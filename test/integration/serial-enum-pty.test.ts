@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { builtinEnumerators } from '../../enumerators/builtin-enumerators.js';
-import type { StepContext } from '../../src/model/handler.js';
 import { ResultCode } from '../../src/model/result-codes.js';
 import { resolveYmodemHandlerConfig } from '../../src/handlers/ymodem/ymodem-config.js';
 import { YmodemHandler } from '../../src/handlers/ymodem/ymodem-handler.js';
@@ -21,6 +20,7 @@ import { startSmpRig } from '../../hw-fixtures/serial/smp-rig.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
 import { startYmodemRig } from '../../hw-fixtures/serial/ymodem-rig.js';
 import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
+import { testStepContext } from '../../hw-fixtures/handlers/step-context.js';
 
 const skip = ptyRigSkip();
 const log = pino({ level: 'silent' });
@@ -60,20 +60,15 @@ describe('serial enumerator on pty path rules', { skip }, () => {
         const path = join(dir, 'fw.bin');
         await writeFile(path, image);
         const handler = new YmodemHandler(resolveYmodemHandlerConfig({ bootloaderEntry: { type: 'bytes', hex: '7f424f4f540d' }, bootTimeoutMs: 3000, pollIntervalMs: 50 }), log);
-        const ctx: StepContext = {
-          workflowId: 'wf',
-          updateId: { provider: 'contoso', name: 'y', version: '1.8.0' },
-          step: '0',
+        const { ctx } = testStepContext({
           handlerId: 'sensor-proxy/ymodem:1',
+          updateId: { provider: 'contoso', name: 'y', version: '1.8.0' },
           handlerProperties: { installedCriteria: '1.8.0' },
-          installedCriteria: '1.8.0',
-          files: [{ id: 'f', fileName: 'fw.bin', path, sizeInBytes: image.length, hashes: {} }],
+          files: [{ path, sizeInBytes: image.length }],
           workFolder: dir,
           component: components[0]!,
-          signal: new AbortController().signal,
           log,
-          onProgress: () => {},
-        };
+        });
         assert.equal((await handler.isInstalled(ctx)).resultCode, ResultCode.IsInstalledNotInstalled);
         const r = await handler.install(ctx);
         assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);

@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Component } from '../../src/model/component.js';
-import type { TransferProgress } from '../../src/model/events.js';
-import type { StepContext } from '../../src/model/handler.js';
 import { Erc, ResultCode } from '../../src/model/result-codes.js';
 import { resolveSmpHandlerConfig } from '../../src/handlers/smp/smp-config.js';
 import { SmpErc } from '../../src/handlers/smp/smp-erc.js';
@@ -20,6 +18,7 @@ import { startSmpRig, type SmpRig } from '../../hw-fixtures/serial/smp-rig.js';
 import type { SmpDeviceSimOptions } from '../../hw-fixtures/serial/smp-device-sim.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
 import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
+import { testStepContext } from '../../hw-fixtures/handlers/step-context.js';
 
 const skip = ptyRigSkip();
 const T = { timeout: 60_000 };
@@ -40,23 +39,17 @@ after(async () => {
 });
 
 function context(port: string | undefined, hp: Record<string, unknown> = {}, signal = new AbortController().signal) {
-  const progress: TransferProgress[] = [];
   const component: Component = { id: 'sensor-1', name: 'sensor-1', group: 'sensors', manufacturer: 'contoso', model: 'smp-1', properties: port ? { port, baudRate: 921600 } : {} };
-  const ctx: StepContext = {
-    workflowId: 'wf',
-    updateId: { provider: 'contoso', name: 'sensor', version: '1.4.2' },
-    step: '0',
+  return testStepContext({
     handlerId: 'sensor-proxy/smp:1',
+    updateId: { provider: 'contoso', name: 'sensor', version: '1.4.2' },
     handlerProperties: { installedCriteria: '1.4.2', ...hp },
-    installedCriteria: typeof hp.installedCriteria === 'string' ? hp.installedCriteria : '1.4.2',
-    files: [{ id: 'f', fileName: 'sensor-1.4.2.bin', path: firmware, sizeInBytes: IMAGE.length, hashes: {} }],
+    files: [{ path: firmware, sizeInBytes: IMAGE.length }],
     workFolder: dir,
     component,
     signal,
     log,
-    onProgress: (p) => progress.push(p),
-  };
-  return { ctx, progress };
+  });
 }
 
 async function withRig(opts: Omit<SmpDeviceSimOptions, 'path'>, body: (rig: SmpRig) => Promise<void>): Promise<void> {

@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Component } from '../../src/model/component.js';
-import type { TransferProgress } from '../../src/model/events.js';
-import type { StepContext } from '../../src/model/handler.js';
 import { Erc, ResultCode } from '../../src/model/result-codes.js';
 import { resolveYmodemHandlerConfig } from '../../src/handlers/ymodem/ymodem-config.js';
 import { YmodemErc } from '../../src/handlers/ymodem/ymodem-erc.js';
 import { YmodemHandler } from '../../src/handlers/ymodem/ymodem-handler.js';
 import { startYmodemRig, type YmodemRig, type YmodemRigOptions } from '../../hw-fixtures/serial/ymodem-rig.js';
 import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
+import { testStepContext } from '../../hw-fixtures/handlers/step-context.js';
 
 const skip = ptyRigSkip();
 const T = { timeout: 60_000 };
@@ -53,23 +52,17 @@ after(async () => {
 });
 
 function context(port: string, signal = new AbortController().signal, baudRate = 921600) {
-  const progress: TransferProgress[] = [];
   const component: Component = { id: 'y1', name: 'y1', group: 'sensors', manufacturer: 'contoso', model: 'ymodem-1', properties: { bus: 'serial', port, baudRate } };
-  const ctx: StepContext = {
-    workflowId: 'wf',
-    updateId: { provider: 'contoso', name: 'sensor', version: '3.1.4' },
-    step: '0',
+  return testStepContext({
     handlerId: 'sensor-proxy/ymodem:1',
+    updateId: { provider: 'contoso', name: 'sensor', version: '3.1.4' },
     handlerProperties: { installedCriteria: '3.1.4' },
-    installedCriteria: '3.1.4',
-    files: [{ id: 'f', fileName: 'sensor-3.1.4.bin', path: firmware, sizeInBytes: IMAGE.length, hashes: {} }],
+    files: [{ path: firmware, sizeInBytes: IMAGE.length }],
     workFolder: dir,
     component,
     signal,
     log,
-    onProgress: (p) => progress.push(p),
-  };
-  return { ctx, progress };
+  });
 }
 
 async function withRig(opts: YmodemRigOptions, body: (rig: YmodemRig) => Promise<void>): Promise<void> {

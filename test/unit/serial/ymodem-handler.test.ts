@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Component } from '../../../src/model/component.js';
 import { isSensorProxyError } from '../../../src/model/errors.js';
-import type { TransferProgress } from '../../../src/model/events.js';
-import type { StepContext } from '../../../src/model/handler.js';
 import { formatErc, ResultCode } from '../../../src/model/result-codes.js';
 import { resolveYmodemHandlerConfig } from '../../../src/handlers/ymodem/ymodem-config.js';
 import { YmodemErc } from '../../../src/handlers/ymodem/ymodem-erc.js';
@@ -16,6 +14,7 @@ import { sameVersion, YmodemHandler } from '../../../src/handlers/ymodem/ymodem-
 import { builtinHandlers } from '../../../src/handlers/builtin-handlers.js';
 import { createMemoryPort } from '../../../hw-fixtures/serial/ymodem-memory-link.js';
 import { YmodemBootloaderSim, type YmodemBootloaderSimOptions } from '../../../hw-fixtures/serial/ymodem-bootloader-sim.js';
+import { testStepContext } from '../../../hw-fixtures/handlers/step-context.js';
 
 const log = pino({ level: 'silent' });
 /** Deadlines generous enough for a loaded CI machine; only the no-answer paths wait them out. */
@@ -31,23 +30,16 @@ async function firmware(version: string, size = 5000): Promise<{ path: string; d
 }
 
 function context(files: { path: string; size: number }[], hp: Record<string, unknown>, props: Record<string, unknown> = { port: 'mem:port' }, signal = new AbortController().signal) {
-  const progress: TransferProgress[] = [];
   const component: Component = { id: 's1', name: 's1', group: 'sensors', manufacturer: 'contoso', model: 'y-1', properties: props };
-  const ctx: StepContext = {
-    workflowId: 'wf',
-    updateId: { provider: 'contoso', name: 'sensor', version: '2.0.0' },
-    step: '0',
+  return testStepContext({
     handlerId: 'sensor-proxy/ymodem:1',
+    updateId: { provider: 'contoso', name: 'sensor', version: '2.0.0' },
     handlerProperties: hp,
-    installedCriteria: typeof hp.installedCriteria === 'string' ? hp.installedCriteria : undefined,
-    files: files.map((f, i) => ({ id: `f${i}`, fileName: f.path.split('/').at(-1)!, path: f.path, sizeInBytes: f.size, hashes: {} })),
-    workFolder: tmpdir(),
+    files: files.map((f) => ({ path: f.path, sizeInBytes: f.size })),
     component,
     signal,
     log,
-    onProgress: (p) => progress.push(p),
-  };
-  return { ctx, progress };
+  });
 }
 
 async function withDevice(simOpts: Partial<YmodemBootloaderSimOptions>, body: (h: YmodemHandler, sim: YmodemBootloaderSim) => Promise<void>, cfg: Record<string, unknown> = FAST): Promise<void> {

@@ -7,8 +7,6 @@ import { pino } from 'pino';
 import { getMemoryUsbBus, MemoryUsbBus } from '../../../drivers/usb/memory-usb-bus.js';
 import { withDfuSuffix } from '../../../drivers/usb/dfu/dfu-suffix.js';
 import type { Component } from '../../../src/model/component.js';
-import type { TransferProgress } from '../../../src/model/events.js';
-import type { StepContext } from '../../../src/model/handler.js';
 import { formatErc, ResultCode } from '../../../src/model/result-codes.js';
 import { builtinHandlers } from '../../../src/handlers/builtin-handlers.js';
 import { resolveDfuHandlerConfig } from '../../../src/handlers/dfu/dfu-config.js';
@@ -18,6 +16,7 @@ import { formatBcd, sameDfuVersion } from '../../../src/handlers/dfu/dfu-version
 import { MemoryDfuDevice } from '../../../hw-fixtures/usb/memory-dfu-device.js';
 import { testImage } from '../../../hw-fixtures/usb/memory-rig.js';
 import type { DfuSimOptions } from '../../../hw-fixtures/usb/dfu-sim-options.js';
+import { testStepContext } from '../../../hw-fixtures/handlers/step-context.js';
 
 const log = pino({ level: 'silent' });
 
@@ -29,23 +28,16 @@ async function firmwareFile(bytes: Uint8Array): Promise<{ path: string; done: ()
 }
 
 function context(path: string | undefined, hp: Record<string, unknown>, props: Record<string, unknown>, signal = new AbortController().signal) {
-  const progress: TransferProgress[] = [];
   const component: Component = { id: 'd1', name: 'd1', group: 'dfu-sensors', manufacturer: 'contoso', model: 'dfu-1', properties: props };
-  const ctx: StepContext = {
-    workflowId: 'wf',
-    updateId: { provider: 'contoso', name: 'dfu-sensor', version: '2.1' },
-    step: '0',
+  return testStepContext({
     handlerId: 'sensor-proxy/dfu:1',
+    updateId: { provider: 'contoso', name: 'dfu-sensor', version: '2.1' },
     handlerProperties: hp,
-    installedCriteria: typeof hp.installedCriteria === 'string' ? hp.installedCriteria : undefined,
-    files: path ? [{ id: 'f0', fileName: 'fw.bin', path, sizeInBytes: 0, hashes: {} }] : [],
-    workFolder: tmpdir(),
+    files: path ? [{ path, fileName: 'fw.bin' }] : [],
     component,
     signal,
     log,
-    onProgress: (p) => progress.push(p),
-  };
-  return { ctx, progress };
+  });
 }
 
 /** The handler sleeps for real (its own timers), so the simulator runs on the real clock with ~0 ms flash times. */
