@@ -55,7 +55,7 @@ async function smpBus(updates: string): Promise<DemoBus> {
 async function ymodemBus(updates: string): Promise<DemoBus> {
   const rig: YmodemRig = await startYmodemRig({ baudRate: SERIAL_BAUD, version: '1.0.0' });
   const body = randomBytes(32 * 1024);
-  body.set(Buffer.from('VER:2.0.0'), 64);
+  body.set(Buffer.from('VER:2.0.0\0'), 64); // NUL-terminated: a random digit after it would change the version
   await writeFile(join(updates, 'display-2.0.0.bin'), body);
   return {
     label: `YMODEM bootloader on ${rig.port} (${SERIAL_BAUD} baud)`,

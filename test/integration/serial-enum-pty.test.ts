@@ -56,7 +56,7 @@ describe('serial enumerator on pty path rules', { skip }, () => {
       // The component drives the handler: port, baud rate and the rule's version query travel in its properties.
       const dir = await mkdtemp(join(tmpdir(), 'enum-flash-'));
       try {
-        const image = Buffer.concat([randomBytes(3000), Buffer.from('VER:1.8.0'), randomBytes(3000)]);
+        const image = Buffer.concat([randomBytes(3000), Buffer.from('VER:1.8.0\0'), randomBytes(3000)]);
         const path = join(dir, 'fw.bin');
         await writeFile(path, image);
         const handler = new YmodemHandler(resolveYmodemHandlerConfig({ bootloaderEntry: { type: 'bytes', hex: '7f424f4f540d' }, bootTimeoutMs: 3000, pollIntervalMs: 50 }), log);
