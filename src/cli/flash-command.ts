@@ -85,7 +85,10 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     }
     emit.finish();
     // A finished run (not one waiting for a restart) needs its work folder no more (ADU deletes its sandbox).
-    if (!outcome.suspended) await rm(plan.rootWorkFolder, { recursive: true, force: true });
+    if (!outcome.suspended) {
+      // Cleanup must not turn a reported outcome into an error.
+      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'));
+    }
     printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
     return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
   } catch (e) {

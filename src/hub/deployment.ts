@@ -81,7 +81,9 @@ export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, s
     const outcome = await runWorkflow({ plan, state, signal, log, emit: deps.emit });
     // Downloads of a finished deployment are not needed again (ADU deletes its sandbox); an
     // interrupted one keeps them so the resumed run does not download again.
-    if (!outcome.suspended) await rm(plan.rootWorkFolder, { recursive: true, force: true });
+    if (!outcome.suspended) {
+      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'));
+    }
     return { kind: 'ran', outcome, update };
   } catch (e) {
     const r = resultOfError(e, 'deployment rejected before any step ran');

@@ -58,8 +58,9 @@ export class StepRunner {
     let graceTimer: NodeJS.Timeout | undefined;
     let gaveUp!: (r: AducResult) => void;
     const givenUp = new Promise<AducResult>((resolve) => (gaveUp = resolve));
+    let cancelling: Promise<unknown> | undefined;
     const onAbort = () => {
-      h.cancel(ctx).then(
+      cancelling = h.cancel(ctx).then(
         (r) => ctx.log.info({ result: r }, 'handler cancel returned'),
         (e: unknown) => ctx.log.warn({ err: e }, 'handler cancel failed'),
       );
@@ -72,6 +73,9 @@ export class StepRunner {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const r = await Promise.race([fn.call(h, ctx), givenUp]);
+      // The handler's Cancel (e.g. a script's --action-cancel) ends before the step does: nothing of
+      // this step may still run in its work folder when the workflow moves on or cleans up.
+      if (cancelling) await Promise.race([cancelling, givenUp]);
       if (ctx.signal.aborted && isSuccess(r) && action !== 'isInstalled') {
         // The action finished but the user cancelled meanwhile: stop here, report cancelled.
         return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `cancelled after ${action}`);
