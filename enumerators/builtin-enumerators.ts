@@ -10,7 +10,11 @@ import { resolveUsbEnumeratorConfig } from './usb/usb-config.js';
  * serial stack alone is about 13 MB resident). The entry is still checked at once by `validate`
  * (CONFIG_INVALID naming the field, as before).
  */
-function lazyEnumerator(type: string, validate: (settings: Record<string, unknown>, baseDir: string) => unknown, load: () => Promise<EnumeratorFactory>): EnumeratorFactory {
+function lazyEnumerator(
+  type: string,
+  validate: (settings: Record<string, unknown>, baseDir: string) => unknown,
+  load: () => Promise<EnumeratorFactory>,
+): EnumeratorFactory {
   return (settings: Record<string, unknown>, env: EnumeratorEnvironment): ComponentEnumerator => {
     validate(settings, env.baseDir);
     let real: Promise<ComponentEnumerator> | undefined;
@@ -27,8 +31,20 @@ function lazyEnumerator(type: string, validate: (settings: Record<string, unknow
 
 /** Enumerator factories by gateway-config `type`. Each bus issue adds its line here. */
 export const builtinEnumerators: Record<string, EnumeratorFactory> = {
-  can: lazyEnumerator('can', (s) => resolveCanEnumeratorConfig(s), async () => (await import('./can/can-enumerator.js')).createCanEnumerator),
+  can: lazyEnumerator(
+    'can',
+    (s) => resolveCanEnumeratorConfig(s),
+    async () => (await import('./can/can-enumerator.js')).createCanEnumerator,
+  ),
   inventory: createInventoryEnumerator,
-  serial: lazyEnumerator('serial', resolveSerialEnumeratorConfig, async () => (await import('./serial/serial-enumerator.js')).createSerialEnumerator),
-  usb: lazyEnumerator('usb', (s) => resolveUsbEnumeratorConfig(s), async () => (await import('./usb/usb-enumerator.js')).createUsbEnumerator),
+  serial: lazyEnumerator(
+    'serial',
+    resolveSerialEnumeratorConfig,
+    async () => (await import('./serial/serial-enumerator.js')).createSerialEnumerator,
+  ),
+  usb: lazyEnumerator(
+    'usb',
+    (s) => resolveUsbEnumeratorConfig(s),
+    async () => (await import('./usb/usb-enumerator.js')).createUsbEnumerator,
+  ),
 };

@@ -12,7 +12,10 @@ import { selectComponents } from './select.js';
  * "no matching components" success.
  */
 export class ComponentInventory {
-  constructor(private readonly enumerators: readonly ComponentEnumerator[], private readonly log: Logger) {}
+  constructor(
+    private readonly enumerators: readonly ComponentEnumerator[],
+    private readonly log: Logger,
+  ) {}
 
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
     const merged = new Map<string, Component>();
@@ -30,7 +33,10 @@ export class ComponentInventory {
       }
       for (const c of found) {
         if (merged.has(c.id)) {
-          this.log.warn({ componentId: c.id, enumerator: e.type }, 'duplicate component id; keeping the first one found');
+          this.log.warn(
+            { componentId: c.id, enumerator: e.type },
+            'duplicate component id; keeping the first one found',
+          );
           continue;
         }
         merged.set(c.id, c);
@@ -47,7 +53,8 @@ export class ComponentInventory {
   async close(): Promise<void> {
     const results = await Promise.allSettled(this.enumerators.map((e) => e.close?.()));
     results.forEach((r, i) => {
-      if (r.status === 'rejected') this.log.warn({ err: r.reason, enumerator: this.enumerators[i]!.type }, 'enumerator close failed');
+      if (r.status === 'rejected')
+        this.log.warn({ err: r.reason, enumerator: this.enumerators[i]!.type }, 'enumerator close failed');
     });
   }
 }

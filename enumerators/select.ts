@@ -7,7 +7,9 @@ import type { Component, ComponentSelector } from '../src/model/component.js';
  * keys cannot drop the wrong neighbour.
  */
 export function matchesSelector(component: Component, selector: ComponentSelector): boolean {
-  return Object.entries(selector).every(([key, value]) => typeof component[key] === 'string' && component[key] === value);
+  return Object.entries(selector).every(
+    ([key, value]) => typeof component[key] === 'string' && component[key] === value,
+  );
 }
 
 export function selectComponents(components: readonly Component[], selector: ComponentSelector): Component[] {

@@ -39,10 +39,19 @@ export abstract class CanBusBase implements CanBus {
     try {
       frame = makeFrame(init);
     } catch (e) {
-      throw canError('CAN_FRAME_INVALID', `invalid frame for ${this.name}: ${(e as Error).message}`, { iface: this.name }, e);
+      throw canError(
+        'CAN_FRAME_INVALID',
+        `invalid frame for ${this.name}: ${(e as Error).message}`,
+        { iface: this.name },
+        e,
+      );
     }
     if (frame.fd && !this.fdCapable) {
-      throw canError('CAN_FRAME_INVALID', `${this.name} does not carry CAN FD frames`, { iface: this.name, id: frame.id, length: frame.data.length });
+      throw canError('CAN_FRAME_INVALID', `${this.name} does not carry CAN FD frames`, {
+        iface: this.name,
+        id: frame.id,
+        length: frame.data.length,
+      });
     }
     await this.transmit(frame, signal);
   }
@@ -77,7 +86,12 @@ export abstract class CanBusBase implements CanBus {
       });
       const timer = setTimeout(() => {
         cleanup();
-        reject(canError('CAN_RX_TIMEOUT', `no frame on ${this.name} within ${timeoutMs} ms`, { iface: this.name, timeoutMs }));
+        reject(
+          canError('CAN_RX_TIMEOUT', `no frame on ${this.name} within ${timeoutMs} ms`, {
+            iface: this.name,
+            timeoutMs,
+          }),
+        );
       }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.closers.add(onClose);

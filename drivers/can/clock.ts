@@ -65,7 +65,13 @@ export function sleep(clock: Clock, us: number, signal?: AbortSignal): Promise<v
  * Waits for `promise` at most `us` µs of `clock` time: rejects with `onTimeout()` on expiry and with
  * CancelledError on abort. Register the expectation before sending the request (style anchors §2).
  */
-export function deadline<T>(clock: Clock, promise: Promise<T>, us: number, onTimeout: () => Error, signal?: AbortSignal): Promise<T> {
+export function deadline<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  us: number,
+  onTimeout: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (signal?.aborted) return reject(new CancelledError(signal.reason));
     let done = false;

@@ -25,6 +25,11 @@ export type CanErrorCode =
   | 'CAN_RX_TIMEOUT';
 
 /** Throws-helper for the CAN layer. */
-export function canError(code: CanErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function canError(
+  code: CanErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }

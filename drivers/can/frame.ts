@@ -71,8 +71,13 @@ export function makeFrame(init: CanFrameInit, timestamp?: number): CanFrame {
 
 /** `7E0#0201` / `7E0##1AABB` (candump-like) text of a frame, for logs and test messages. */
 export function formatFrame(f: CanFrame): string {
-  const id = f.id.toString(16).toUpperCase().padStart(f.extended ? 8 : 3, '0');
-  const hex = Array.from(f.data, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+  const id = f.id
+    .toString(16)
+    .toUpperCase()
+    .padStart(f.extended ? 8 : 3, '0');
+  const hex = Array.from(f.data, (b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   return f.fd ? `${id}##${f.brs ? 1 : 0}${hex}` : `${id}#${hex}`;
 }
 

@@ -54,7 +54,10 @@ export class MemoryCanNetwork {
   private busOff = false;
   private readonly queued = new Map<MemoryCanBus, { count: number; waiters: (() => void)[] }>();
 
-  constructor(readonly name: string, options: MemoryCanNetworkOptions = {}) {
+  constructor(
+    readonly name: string,
+    options: MemoryCanNetworkOptions = {},
+  ) {
     this.fd = options.fd ?? true;
     this.timing = options.timing;
     this.clock = options.clock ?? systemClock;

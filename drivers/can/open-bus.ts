@@ -17,7 +17,10 @@ export const openCanBus: CanBusOpener = async (iface, options = {}) => {
   const m = /^([a-z]+):(.+)$/.exec(iface);
   if (m) {
     if (m[1] === 'mem') return MemoryCanNetwork.named(m[2]!).join(options.log ? { log: options.log } : {});
-    throw canError('CAN_BACKEND_UNKNOWN', `unknown CAN interface scheme "${m[1]}:"`, { iface, valid: ['mem:<name>', '<linux interface>'] });
+    throw canError('CAN_BACKEND_UNKNOWN', `unknown CAN interface scheme "${m[1]}:"`, {
+      iface,
+      valid: ['mem:<name>', '<linux interface>'],
+    });
   }
   return SocketCanBus.open(options.log ? { iface, log: options.log } : { iface });
 };

@@ -91,10 +91,20 @@ export class SocketCanBus extends CanBusBase {
   static async open(options: SocketCanBusOptions): Promise<SocketCanBus> {
     let mod: SocketCanModule;
     try {
-      const imported = (await import('socketcan')) as unknown as Partial<SocketCanModule> & { default?: SocketCanModule };
-      mod = typeof imported.createRawChannelWithOptions === 'function' ? (imported as SocketCanModule) : (imported.default as SocketCanModule);
+      const imported = (await import('socketcan')) as unknown as Partial<SocketCanModule> & {
+        default?: SocketCanModule;
+      };
+      mod =
+        typeof imported.createRawChannelWithOptions === 'function'
+          ? (imported as SocketCanModule)
+          : (imported.default as SocketCanModule);
     } catch (e) {
-      throw canError('CAN_BACKEND_UNAVAILABLE', 'the socketcan package is not installed or failed to load', { iface: options.iface }, e);
+      throw canError(
+        'CAN_BACKEND_UNAVAILABLE',
+        'the socketcan package is not installed or failed to load',
+        { iface: options.iface },
+        e,
+      );
     }
     let mtu = 16;
     try {
@@ -108,7 +118,8 @@ export class SocketCanBus extends CanBusBase {
     } catch (e) {
       throw canError('CAN_OPEN_FAILED', `cannot open CAN interface ${options.iface}`, { iface: options.iface }, e);
     }
-    if (options.kernelFilters?.length) channel.setRxFilters(options.kernelFilters.map((f) => ({ id: f.id, mask: f.mask })));
+    if (options.kernelFilters?.length)
+      channel.setRxFilters(options.kernelFilters.map((f) => ({ id: f.id, mask: f.mask })));
     return new SocketCanBus(options.iface, mtu >= 72, channel, options.txTimeoutMs ?? 1000, options.log);
   }
 
@@ -124,11 +135,15 @@ export class SocketCanBus extends CanBusBase {
       if (n > 0) return;
       const waited = systemClock.now() - start;
       if (waited >= this.txTimeoutUs) {
-        throw canError('CAN_TX_TIMEOUT', `${this.name}: tx queue stayed full for ${Math.round(waited / 1000)} ms (${retries} retries)`, {
-          iface: this.name,
-          retries,
-          timeoutMs: this.txTimeoutUs / 1000,
-        });
+        throw canError(
+          'CAN_TX_TIMEOUT',
+          `${this.name}: tx queue stayed full for ${Math.round(waited / 1000)} ms (${retries} retries)`,
+          {
+            iface: this.name,
+            retries,
+            timeoutMs: this.txTimeoutUs / 1000,
+          },
+        );
       }
       this.emitEvent({ kind: 'tx-retry', retries: retries + 1, waitedUs: waited });
       if (signal?.aborted) throw new CancelledError(signal.reason);

@@ -86,12 +86,18 @@ export class ReceiveBuffer {
       };
       const timer = setTimeout(() => {
         remove();
-        reject(new BusError('SERIAL_TIMEOUT', `no ${exact ? `${n} bytes` : 'data'} from ${this.path} within ${timeoutMs} ms`, {
-          path: this.path,
-          timeoutMs,
-          wanted: n,
-          buffered: this.length,
-        }));
+        reject(
+          new BusError(
+            'SERIAL_TIMEOUT',
+            `no ${exact ? `${n} bytes` : 'data'} from ${this.path} within ${timeoutMs} ms`,
+            {
+              path: this.path,
+              timeoutMs,
+              wanted: n,
+              buffered: this.length,
+            },
+          ),
+        );
       }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);

@@ -14,9 +14,17 @@ export interface SerialportLinkOptions extends SerialLinkOptions {
 
 /** serialport reports open failures as text only ("…, cannot open /dev/x"); errno names by message. */
 const OPEN_ERRNO: ReadonlyArray<[RegExp, string, string]> = [
-  [/No such file or directory/i, 'ENOENT', 'check the device path and the cable; USB adapters can change name on replug (use /dev/serial/by-id)'],
+  [
+    /No such file or directory/i,
+    'ENOENT',
+    'check the device path and the cable; USB adapters can change name on replug (use /dev/serial/by-id)',
+  ],
   [/Permission denied/i, 'EACCES', 'add the agent user to the "dialout" group, or run with access to the port'],
-  [/Cannot lock port|Resource temporarily unavailable/i, 'EBUSY', 'another process holds the port (ModemManager, gpsd, a terminal program); stop it or set lock:false'],
+  [
+    /Cannot lock port|Resource temporarily unavailable/i,
+    'EBUSY',
+    'another process holds the port (ModemManager, gpsd, a terminal program); stop it or set lock:false',
+  ],
   [/Device or resource busy/i, 'EBUSY', 'another process holds the port'],
   [/Inappropriate ioctl|Not a typewriter/i, 'ENOTTY', 'the path is not a serial device'],
   [/No such device/i, 'ENXIO', 'the device is gone (unplugged?)'],
@@ -56,11 +64,16 @@ export async function openSerialLink(options: SerialportLinkOptions): Promise<Se
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const hit = OPEN_ERRNO.find(([re]) => re.test(msg));
-    throw new BusError('SERIAL_OPEN_FAILED', `cannot open ${options.path}: ${msg}`, {
-      path: options.path,
-      errno: hit?.[1] ?? 'UNKNOWN',
-      hint: hit?.[2] ?? 'check the device path and permissions',
-    }, e);
+    throw new BusError(
+      'SERIAL_OPEN_FAILED',
+      `cannot open ${options.path}: ${msg}`,
+      {
+        path: options.path,
+        errno: hit?.[1] ?? 'UNKNOWN',
+        hint: hit?.[2] ?? 'check the device path and permissions',
+      },
+      e,
+    );
   }
   const link = new SerialportLink(port, options.path, log);
   if (quietLines) await link.setControlLines({ dtr: false, rts: false });
@@ -76,7 +89,11 @@ export class SerialportLink implements SerialLink {
   private readonly rx: ReceiveBuffer;
   private state: 'open' | 'closed' | 'disconnected' = 'open';
 
-  constructor(private readonly port: SerialPort, readonly path: string, private readonly log?: Logger) {
+  constructor(
+    private readonly port: SerialPort,
+    readonly path: string,
+    private readonly log?: Logger,
+  ) {
     this.rx = new ReceiveBuffer(path);
     port.on('data', (chunk: Buffer) => {
       if (log?.isLevelEnabled('trace')) log.trace({ dir: 'rx', len: chunk.length, hex: chunk.toString('hex') }, 'rx');
@@ -86,7 +103,15 @@ export class SerialportLink implements SerialLink {
       if (this.state !== 'open') return;
       this.state = 'disconnected';
       log?.warn({ err: err ?? undefined }, 'serial port disconnected');
-      this.rx.fail(() => new BusError('SERIAL_DISCONNECTED', `${path} disconnected${err ? `: ${err.message}` : ''}`, { path }, err ?? undefined));
+      this.rx.fail(
+        () =>
+          new BusError(
+            'SERIAL_DISCONNECTED',
+            `${path} disconnected${err ? `: ${err.message}` : ''}`,
+            { path },
+            err ?? undefined,
+          ),
+      );
     });
     port.on('error', (err: Error) => {
       log?.error({ err }, 'serial port error');
@@ -96,7 +121,8 @@ export class SerialportLink implements SerialLink {
   async write(data: Uint8Array, signal?: AbortSignal): Promise<void> {
     this.assertUsable();
     if (signal?.aborted) throw new CancelledError(signal.reason);
-    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', len: data.length, hex: Buffer.from(data).toString('hex') }, 'tx');
+    if (this.log?.isLevelEnabled('trace'))
+      this.log.trace({ dir: 'tx', len: data.length, hex: Buffer.from(data).toString('hex') }, 'tx');
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(new CancelledError(signal?.reason));
@@ -104,7 +130,16 @@ export class SerialportLink implements SerialLink {
       const done = (err: Error | null | undefined) => {
         signal?.removeEventListener('abort', onAbort);
         if (!err) return resolve();
-        reject(this.state === 'open' ? new BusError('SERIAL_DISCONNECTED', `write to ${this.path} failed: ${err.message}`, { path: this.path }, err) : this.stateError());
+        reject(
+          this.state === 'open'
+            ? new BusError(
+                'SERIAL_DISCONNECTED',
+                `write to ${this.path} failed: ${err.message}`,
+                { path: this.path },
+                err,
+              )
+            : this.stateError(),
+        );
       };
       this.port.write(buf, (err) => {
         if (err) return done(err);
@@ -135,7 +170,13 @@ export class SerialportLink implements SerialLink {
       await new Promise<void>((resolve, reject) => this.port.set(settings, (err) => (err ? reject(err) : resolve())));
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      if (!NO_MODEM_LINES.test(msg)) throw new BusError('SERIAL_IO', `cannot set control lines on ${this.path}: ${msg}`, { path: this.path, lines }, e);
+      if (!NO_MODEM_LINES.test(msg))
+        throw new BusError(
+          'SERIAL_IO',
+          `cannot set control lines on ${this.path}: ${msg}`,
+          { path: this.path, lines },
+          e,
+        );
       this.log?.debug({ lines, reason: msg }, 'port has no modem control lines; setControlLines ignored');
     }
   }
@@ -147,7 +188,13 @@ export class SerialportLink implements SerialLink {
     this.state = 'closed';
     this.rx.fail(() => new BusError('SERIAL_CLOSED', `${this.path} is closed`, { path: this.path }), true);
     if (!wasOpen || !this.port.isOpen) return;
-    await new Promise<void>((resolve, reject) => this.port.close((err) => (err ? reject(new BusError('SERIAL_IO', `closing ${this.path} failed: ${err.message}`, { path: this.path }, err)) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.port.close((err) =>
+        err
+          ? reject(new BusError('SERIAL_IO', `closing ${this.path} failed: ${err.message}`, { path: this.path }, err))
+          : resolve(),
+      ),
+    );
     this.log?.debug('serial port closed');
   }
 

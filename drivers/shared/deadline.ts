@@ -24,7 +24,12 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * {@link CancelledError} on abort. Register the expectation before writing the request
  * (reference/style-anchors.md §2, "waitress").
  */
-export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, signal?: AbortSignal): Promise<T> {
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (signal?.aborted) {
       // The caller no longer waits for `promise`; keep its later rejection from going unhandled.

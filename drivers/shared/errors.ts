@@ -19,7 +19,12 @@ export class BusError extends Error {
 /** The single error raised when an operation's AbortSignal fires (user cancel), never a timeout. */
 export class CancelledError extends BusError {
   constructor(reason?: unknown) {
-    super('CANCELLED', `operation cancelled${reason instanceof Error ? `: ${reason.message}` : reason ? `: ${String(reason)}` : ''}`, {}, reason);
+    super(
+      'CANCELLED',
+      `operation cancelled${reason instanceof Error ? `: ${reason.message}` : reason ? `: ${String(reason)}` : ''}`,
+      {},
+      reason,
+    );
     this.name = 'CancelledError';
   }
 }

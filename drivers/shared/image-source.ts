@@ -11,7 +11,10 @@ export interface ImageSource {
 }
 
 export class FileImageSource implements ImageSource {
-  private constructor(private readonly fh: FileHandle, readonly size: number) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+  ) {}
 
   static async open(path: string): Promise<FileImageSource> {
     const fh = await open(path, 'r');

@@ -75,7 +75,7 @@ export function parseConfigDescriptor(b: Uint8Array): ConfigDescriptor | undefin
   const total = Math.min(u16(b, 2), b.length);
   const out: ConfigDescriptor = { bConfigurationValue: b[5]!, wTotalLength: u16(b, 2), interfaces: [] };
   let current: InterfaceDescriptor | undefined;
-  for (let o = b[0]!; o + 2 <= total; ) {
+  for (let o = b[0]!; o + 2 <= total;) {
     const len = b[o]!;
     if (len < 2 || o + len > total) break;
     const d = b.subarray(o, o + len);

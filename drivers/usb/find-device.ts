@@ -33,7 +33,12 @@ export interface WaitForDeviceOptions {
  * reference §3.4 "correlate by serial and port path"). `accept` may open the device to look at it.
  * @throws BusError USB_NOT_FOUND after `timeoutMs`, CANCELLED.
  */
-export async function waitForDevice(backend: UsbBackend, accept: (d: UsbDevice) => Promise<boolean>, what: string, o: WaitForDeviceOptions): Promise<UsbDevice> {
+export async function waitForDevice(
+  backend: UsbBackend,
+  accept: (d: UsbDevice) => Promise<boolean>,
+  what: string,
+  o: WaitForDeviceOptions,
+): Promise<UsbDevice> {
   let waited = 0;
   for (;;) {
     throwIfAborted(o.signal);
@@ -42,7 +47,10 @@ export async function waitForDevice(backend: UsbBackend, accept: (d: UsbDevice) 
       if (o.exclude?.includes(d)) continue;
       if (await accept(d)) return d;
     }
-    if (waited >= o.timeoutMs) throw usbError('USB_NOT_FOUND', `${what}: no matching device after ${o.timeoutMs} ms`, { seen: list.map((d) => d.info) });
+    if (waited >= o.timeoutMs)
+      throw usbError('USB_NOT_FOUND', `${what}: no matching device after ${o.timeoutMs} ms`, {
+        seen: list.map((d) => d.info),
+      });
     await o.sleep(o.intervalMs, o.signal);
     waited += o.intervalMs;
   }

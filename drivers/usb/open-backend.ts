@@ -15,5 +15,7 @@ export type UsbBackendName = (typeof USB_BACKENDS)[number];
 export function openUsbBackend(name: string, memoryBus?: string): UsbBackend {
   if (name === 'usb') return new WebUsbBackend();
   if (name === 'memory') return getMemoryUsbBus(memoryBus);
-  throw usbError('USB_UNKNOWN_BACKEND', `unknown USB backend "${name}" (valid: ${USB_BACKENDS.join(', ')})`, { valid: [...USB_BACKENDS] });
+  throw usbError('USB_UNKNOWN_BACKEND', `unknown USB backend "${name}" (valid: ${USB_BACKENDS.join(', ')})`, {
+    valid: [...USB_BACKENDS],
+  });
 }

@@ -27,6 +27,11 @@ export type UsbErrorCode =
   | 'USB_IO'
   | 'USB_CLOSED';
 
-export function usbError(code: UsbErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function usbError(
+  code: UsbErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }

@@ -35,7 +35,12 @@ function loadUsb(): Promise<UsbModule> {
   const name = 'usb';
   loaded ??= (import(name) as Promise<UsbModule>).catch((e: unknown) => {
     loaded = undefined;
-    throw usbError('USB_NOT_AVAILABLE', 'npm package "usb" is not installed or failed to load (npm ci installs it; prebuilt for linux x64/arm64/armhf)', {}, e);
+    throw usbError(
+      'USB_NOT_AVAILABLE',
+      'npm package "usb" is not installed or failed to load (npm ci installs it; prebuilt for linux x64/arm64/armhf)',
+      {},
+      e,
+    );
   });
   return loaded;
 }
@@ -56,7 +61,12 @@ function wrap(e: unknown, what: string, info: UsbDeviceInfo): never {
         : /permission|access|busy/i.test(msg) && /open|claim/.test(what)
           ? 'USB_OPEN_FAILED'
           : 'USB_IO';
-  throw usbError(code, `${what}: ${msg}`, { device: `${info.vendorId.toString(16)}:${info.productId.toString(16)}`, serialNumber: info.serialNumber }, e);
+  throw usbError(
+    code,
+    `${what}: ${msg}`,
+    { device: `${info.vendorId.toString(16)}:${info.productId.toString(16)}`, serialNumber: info.serialNumber },
+    e,
+  );
 }
 
 class WebUsbDevice implements UsbDevice {
@@ -97,14 +107,18 @@ class WebUsbDevice implements UsbDevice {
   }
   async controlIn(setup: UsbControlSetup, length: number, timeoutMs: number): Promise<Uint8Array> {
     this.check();
-    const r = await this.dev.nativeControlTransferIn(setup, timeoutMs, length).catch((e: unknown) => wrap(e, `control IN ${setup.request}`, this.info));
+    const r = await this.dev
+      .nativeControlTransferIn(setup, timeoutMs, length)
+      .catch((e: unknown) => wrap(e, `control IN ${setup.request}`, this.info));
     if (r === null) throw usbError('USB_STALL', `control IN ${setup.request}: stalled`, { request: setup.request });
     return new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
   }
   async controlOut(setup: UsbControlSetup, data: Uint8Array, timeoutMs: number): Promise<void> {
     this.check();
     // `usb` 3.1.0 needs an empty Uint8Array (not undefined) for a request without data stage (reference §7).
-    const n = await this.dev.nativeControlTransferOut(setup, timeoutMs, data).catch((e: unknown) => wrap(e, `control OUT ${setup.request}`, this.info));
+    const n = await this.dev
+      .nativeControlTransferOut(setup, timeoutMs, data)
+      .catch((e: unknown) => wrap(e, `control OUT ${setup.request}`, this.info));
     if (n < 0) throw usbError('USB_STALL', `control OUT ${setup.request}: stalled`, { request: setup.request });
   }
   async reset(): Promise<void> {
@@ -131,7 +145,12 @@ export class WebUsbBackend implements UsbBackend {
   async list(): Promise<UsbDevice[]> {
     const { WebUSB } = await loadUsb();
     const devices = await new WebUSB({ allowAllDevices: true }).getDevices().catch((e: unknown) => {
-      throw usbError('USB_NOT_AVAILABLE', `listing USB devices failed: ${e instanceof Error ? e.message : String(e)}`, {}, e);
+      throw usbError(
+        'USB_NOT_AVAILABLE',
+        `listing USB devices failed: ${e instanceof Error ? e.message : String(e)}`,
+        {},
+        e,
+      );
     });
     return devices.map((d) => new WebUsbDevice(d));
   }

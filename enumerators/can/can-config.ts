@@ -77,11 +77,13 @@ function num(v: unknown, def: number, field: string): number {
 
 /** Validates a `"type": "can"` entry. @throws SensorProxyError CONFIG_INVALID naming the field. */
 export function resolveCanEnumeratorConfig(raw: Record<string, unknown>): CanEnumeratorConfig {
-  if (!Array.isArray(raw['interfaces']) || raw['interfaces'].length === 0) fail('interfaces', 'must be a non-empty array');
+  if (!Array.isArray(raw['interfaces']) || raw['interfaces'].length === 0)
+    fail('interfaces', 'must be a non-empty array');
   const interfaces = (raw['interfaces'] as unknown[]).map((it, i): CanInterfaceConfig => {
     const f = `interfaces[${i}]`;
     const o = obj(it, f);
-    if (typeof o['interface'] !== 'string' || o['interface'].length === 0) fail(`${f}.interface`, 'must name a CAN interface');
+    if (typeof o['interface'] !== 'string' || o['interface'].length === 0)
+      fail(`${f}.interface`, 'must name a CAN interface');
     const range = o['responseIds'] === undefined ? [0x7e8, 0x7ef] : o['responseIds'];
     if (!Array.isArray(range) || range.length !== 2) fail(`${f}.responseIds`, 'must be [first, last]');
     const physical = o['physical'] === undefined ? [] : o['physical'];
@@ -95,13 +97,20 @@ export function resolveCanEnumeratorConfig(raw: Record<string, unknown>): CanEnu
       responseOffset: num(o['responseOffset'], 8, `${f}.responseOffset`),
       physical: (physical as unknown[]).map((p, j) => {
         const po = obj(p, `${f}.physical[${j}]`);
-        return { txId: parseId(po['txId'], `${f}.physical[${j}].txId`), rxId: parseId(po['rxId'], `${f}.physical[${j}].rxId`) };
+        return {
+          txId: parseId(po['txId'], `${f}.physical[${j}].txId`),
+          rxId: parseId(po['rxId'], `${f}.physical[${j}].rxId`),
+        };
       }),
       probeIntervalMs: num(o['probeIntervalMs'], 50, `${f}.probeIntervalMs`),
       responseTimeoutMs: num(o['responseTimeoutMs'], 250, `${f}.responseTimeoutMs`),
       isotp: {
-        ...(isotp['padding'] !== undefined ? { padding: isotp['padding'] === false ? false : parseId(isotp['padding'], `${f}.isotp.padding`) } : {}),
-        ...(isotp['txDataLength'] !== undefined ? { txDataLength: parseId(isotp['txDataLength'], `${f}.isotp.txDataLength`) } : {}),
+        ...(isotp['padding'] !== undefined
+          ? { padding: isotp['padding'] === false ? false : parseId(isotp['padding'], `${f}.isotp.padding`) }
+          : {}),
+        ...(isotp['txDataLength'] !== undefined
+          ? { txDataLength: parseId(isotp['txDataLength'], `${f}.isotp.txDataLength`) }
+          : {}),
       },
     };
   });

@@ -27,14 +27,27 @@ export interface CanNode {
  * `responseTimeoutMs`; then each configured physical pair is probed with TesterPresent, one every
  * `probeIntervalMs` (rate limit: probes only `3E 00`, never a session change).
  */
-export async function discoverNodes(bus: CanBus, cfg: CanInterfaceConfig, log: Logger, signal?: AbortSignal, clock: Clock = systemClock): Promise<{ txId: number; rxId: number }[]> {
+export async function discoverNodes(
+  bus: CanBus,
+  cfg: CanInterfaceConfig,
+  log: Logger,
+  signal?: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<{ txId: number; rxId: number }[]> {
   const found = new Map<number, { txId: number; rxId: number }>();
   if (cfg.functional) {
     const [lo, hi] = cfg.responseIds;
     const seen = new Set<number>();
     const unsubscribe = bus.subscribe(undefined, (f: CanFrame) => {
       // A positive TesterPresent answer is the single frame 02 7E 00 (or 03 7F 3E xx when refused).
-      if (f.id >= lo && f.id <= hi && f.data.length >= 3 && (f.data[0]! & 0xf0) === 0 && (f.data[1] === 0x7e || (f.data[1] === 0x7f && f.data[2] === 0x3e))) seen.add(f.id);
+      if (
+        f.id >= lo &&
+        f.id <= hi &&
+        f.data.length >= 3 &&
+        (f.data[0]! & 0xf0) === 0 &&
+        (f.data[1] === 0x7e || (f.data[1] === 0x7f && f.data[2] === 0x3e))
+      )
+        seen.add(f.id);
     });
     try {
       const sf = Uint8Array.of(0x02, 0x3e, 0x00, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
@@ -51,14 +64,23 @@ export async function discoverNodes(bus: CanBus, cfg: CanInterfaceConfig, log: L
     if (found.has(p.rxId)) continue;
     const ch = new IsoTpChannel(bus, { txId: p.txId, rxId: p.rxId, ...cfg.isotp }, { clock });
     try {
-      const client = new UdsClient({ transport: ch, timeouts: { p2Ms: cfg.responseTimeoutMs }, requestAttempts: 1, clock });
+      const client = new UdsClient({
+        transport: ch,
+        timeouts: { p2Ms: cfg.responseTimeoutMs },
+        requestAttempts: 1,
+        clock,
+      });
       await client.testerPresent({ signal });
       found.set(p.rxId, p);
     } catch (e) {
       if (!isBusError(e) || e.code === 'CANCELLED') throw e;
       // A negative answer still proves a UDS node is there.
       if (isNegativeResponse(e)) found.set(p.rxId, p);
-      else log.debug({ iface: cfg.interface, txId: p.txId, code: (e as { code?: string }).code }, 'no UDS node at this id');
+      else
+        log.debug(
+          { iface: cfg.interface, txId: p.txId, code: (e as { code?: string }).code },
+          'no UDS node at this id',
+        );
     } finally {
       ch.close();
     }
@@ -68,7 +90,14 @@ export async function discoverNodes(bus: CanBus, cfg: CanInterfaceConfig, log: L
 }
 
 /** Reads F18C / F189 / F191 / F197 from one node; a DID the ECU refuses (NRC) reads as null. */
-export async function identifyNode(bus: CanBus, cfg: CanInterfaceConfig, ids: { txId: number; rxId: number }, log: Logger, signal?: AbortSignal, clock: Clock = systemClock): Promise<CanNode> {
+export async function identifyNode(
+  bus: CanBus,
+  cfg: CanInterfaceConfig,
+  ids: { txId: number; rxId: number },
+  log: Logger,
+  signal?: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<CanNode> {
   const ch = new IsoTpChannel(bus, { txId: ids.txId, rxId: ids.rxId, ...cfg.isotp }, { clock });
   const client = new UdsClient({ transport: ch, timeouts: { p2Ms: cfg.responseTimeoutMs }, requestAttempts: 2, clock });
   const read = async (did: number): Promise<string | null> => {

@@ -11,7 +11,12 @@ import { discoverNodes, identifyNode, type CanNode } from './can-discovery.js';
 const hex = (n: number) => `0x${n.toString(16).toUpperCase()}`;
 
 function glob(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 
@@ -37,7 +42,9 @@ function fill(template: string, node: CanNode): string {
 
 /** Maps a node through the rules into an ADU component (undefined: no rule and includeUnmatched off). */
 export function nodeToComponent(node: CanNode, cfg: CanEnumeratorConfig): Component | undefined {
-  const rule = cfg.rules.find((r) => ruleMatches(r, node)) ?? (cfg.includeUnmatched ? { match: {}, component: { group: 'can' }, properties: {} } : undefined);
+  const rule =
+    cfg.rules.find((r) => ruleMatches(r, node)) ??
+    (cfg.includeUnmatched ? { match: {}, component: { group: 'can' }, properties: {} } : undefined);
   if (!rule) return undefined;
   const id = node.serial ?? `can:${node.interface}:${hex(node.txId)}`;
   const c: Component = {
@@ -88,7 +95,11 @@ export class CanEnumerator implements ComponentEnumerator {
       try {
         bus = await this.openBus(itf.interface, { log: this.log.child({ iface: itf.interface }) });
       } catch (e) {
-        throw new SensorProxyError('ENUM_FAILED', `can enumerator: cannot open ${itf.interface}: ${(e as Error).message}`, { details: { iface: itf.interface, code: isBusError(e) ? e.code : undefined }, cause: e });
+        throw new SensorProxyError(
+          'ENUM_FAILED',
+          `can enumerator: cannot open ${itf.interface}: ${(e as Error).message}`,
+          { details: { iface: itf.interface, code: isBusError(e) ? e.code : undefined }, cause: e },
+        );
       }
       try {
         const nodes = await discoverNodes(bus, itf, this.log, signal, this.clock);
@@ -98,7 +109,10 @@ export class CanEnumerator implements ComponentEnumerator {
             node = await identifyNode(bus, itf, ids, this.log, signal, this.clock);
           } catch (e) {
             if (isCancelled(e)) throw e;
-            this.log.warn({ err: e, iface: itf.interface, txId: ids.txId }, 'CAN node did not answer identification; skipped');
+            this.log.warn(
+              { err: e, iface: itf.interface, txId: ids.txId },
+              'CAN node did not answer identification; skipped',
+            );
             continue;
           }
           const c = nodeToComponent(node, this.cfg);
@@ -114,4 +128,5 @@ export class CanEnumerator implements ComponentEnumerator {
 }
 
 /** Registry entry for `"type": "can"`. */
-export const createCanEnumerator: EnumeratorFactory = (settings, env) => new CanEnumerator(resolveCanEnumeratorConfig(settings), env.log.child({ component: 'enum.can' }));
+export const createCanEnumerator: EnumeratorFactory = (settings, env) =>
+  new CanEnumerator(resolveCanEnumeratorConfig(settings), env.log.child({ component: 'enum.can' }));

@@ -13,20 +13,30 @@ export function parseComponentsDocument(text: string, source: string): Component
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new SensorProxyError('ENUM_FAILED', `${source}: not valid JSON (${(e as Error).message})`, { details: { source } });
+    throw new SensorProxyError('ENUM_FAILED', `${source}: not valid JSON (${(e as Error).message})`, {
+      details: { source },
+    });
   }
   const list = (doc as { components?: unknown } | null)?.components;
   if (!Array.isArray(list)) {
-    throw new SensorProxyError('ENUM_FAILED', `${source}: $.components must be an array (ADU {"components":[...]} format)`, { details: { source } });
+    throw new SensorProxyError(
+      'ENUM_FAILED',
+      `${source}: $.components must be an array (ADU {"components":[...]} format)`,
+      { details: { source } },
+    );
   }
   const problems: string[] = [];
   const seen = new Set<string>();
   const components = list.map((raw: unknown, i) => {
     const c = (raw ?? {}) as Record<string, unknown>;
     for (const key of REQUIRED) {
-      if (typeof c[key] !== 'string' || c[key] === '') problems.push(`$.components[${i}].${key}: required non-empty string`);
+      if (typeof c[key] !== 'string' || c[key] === '')
+        problems.push(`$.components[${i}].${key}: required non-empty string`);
     }
-    if (c.properties !== undefined && (typeof c.properties !== 'object' || c.properties === null || Array.isArray(c.properties))) {
+    if (
+      c.properties !== undefined &&
+      (typeof c.properties !== 'object' || c.properties === null || Array.isArray(c.properties))
+    ) {
       problems.push(`$.components[${i}].properties: must be an object`);
     }
     if (typeof c.id === 'string') {

@@ -33,11 +33,15 @@ async function readInventoryFile(file: string): Promise<Component[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new SensorProxyError('ENUM_FAILED', `cannot read inventory file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      details: { file },
-      hint: 'check the path given with --inventory or in the config "files" list',
-      cause: e,
-    });
+    throw new SensorProxyError(
+      'ENUM_FAILED',
+      `cannot read inventory file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      {
+        details: { file },
+        hint: 'check the path given with --inventory or in the config "files" list',
+        cause: e,
+      },
+    );
   }
   return parseComponentsDocument(text, file);
 }
@@ -59,9 +63,13 @@ async function withFirmwareData(c: Component): Promise<Component> {
 export const createInventoryEnumerator: EnumeratorFactory = (settings, env) => {
   const files = settings.files;
   if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string' && f.length > 0)) {
-    throw new SensorProxyError('CONFIG_INVALID', 'enumerator "inventory": "files" must be a non-empty array of file paths', {
-      details: { field: 'files' },
-    });
+    throw new SensorProxyError(
+      'CONFIG_INVALID',
+      'enumerator "inventory": "files" must be a non-empty array of file paths',
+      {
+        details: { field: 'files' },
+      },
+    );
   }
   return new InventoryEnumerator(files.map((f: string) => (isAbsolute(f) ? f : resolve(env.baseDir, f))));
 };

@@ -28,7 +28,14 @@ const NO_ANSWER = new Set(['YMODEM_VERSION_NO_ANSWER', 'SMP_TIMEOUT', 'SERIAL_TI
  * image state read (group 1, id 0) and takes the active image 0; `none` does not open the port.
  * Never throws for a device problem (that is a status); rethrows CancelledError.
  */
-export async function identifyPort(path: string, rule: SerialRule, openLink: OpenLink, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<PortIdentity> {
+export async function identifyPort(
+  path: string,
+  rule: SerialRule,
+  openLink: OpenLink,
+  timeoutMs: number,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<PortIdentity> {
   if (rule.protocol === 'none') return { version: undefined, status: 'not-opened' };
   let link: SerialLink;
   try {
@@ -40,16 +47,28 @@ export async function identifyPort(path: string, rule: SerialRule, openLink: Ope
   try {
     if (rule.protocol === 'ymodem') {
       const q = rule.versionQuery;
-      return { version: await queryVersion(link, { ...q, timeoutMs: Math.min(q.timeoutMs, timeoutMs) }, signal), status: 'ok' };
+      return {
+        version: await queryVersion(link, { ...q, timeoutMs: Math.min(q.timeoutMs, timeoutMs) }, signal),
+        status: 'ok',
+      };
     }
     const states = await new SmpClient(link, { log }).imageStateRead({ signal, timeoutMs, attempts: 1 });
     const active = states.find((s) => s.image === 0 && s.active);
-    return active ? { version: active.version, status: 'ok' } : { version: undefined, status: 'error', detail: 'device lists no active image 0' };
+    return active
+      ? { version: active.version, status: 'ok' }
+      : { version: undefined, status: 'error', detail: 'device lists no active image 0' };
   } catch (e) {
     if (isCancelled(e)) throw e;
     const noAnswer = isBusError(e) && NO_ANSWER.has(e.code);
-    log.warn({ err: e, port: path, protocol: rule.protocol }, noAnswer ? 'serial enumerator: no identity answer' : 'serial enumerator: identify failed');
-    return { version: undefined, status: noAnswer ? 'no-answer' : 'error', detail: isBusError(e) ? `${e.code}: ${e.message}` : String(e) };
+    log.warn(
+      { err: e, port: path, protocol: rule.protocol },
+      noAnswer ? 'serial enumerator: no identity answer' : 'serial enumerator: identify failed',
+    );
+    return {
+      version: undefined,
+      status: noAnswer ? 'no-answer' : 'error',
+      detail: isBusError(e) ? `${e.code}: ${e.message}` : String(e),
+    };
   } finally {
     await link.close();
   }

@@ -1,5 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
-import { versionQueryFromJson, type VersionQuery, type VersionQueryJson } from '../../drivers/serial/ymodem/version-query.js';
+import {
+  versionQueryFromJson,
+  type VersionQuery,
+  type VersionQueryJson,
+} from '../../drivers/serial/ymodem/version-query.js';
 import { isBusError } from '../../drivers/shared/errors.js';
 import { SensorProxyError } from '../../src/model/errors.js';
 
@@ -54,7 +58,8 @@ function invalid(field: string, message: string): SensorProxyError {
 }
 
 function hex4(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !/^(0x)?[0-9a-fA-F]{4}$/.test(v)) throw invalid(field, 'must be 4 hex digits, e.g. "2fe3"');
+  if (typeof v !== 'string' || !/^(0x)?[0-9a-fA-F]{4}$/.test(v))
+    throw invalid(field, 'must be 4 hex digits, e.g. "2fe3"');
   return v.replace(/^0x/, '').toLowerCase();
 }
 
@@ -69,7 +74,8 @@ function parseRule(raw: unknown, i: number): SerialRule {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(at, 'must be an object');
   const r = raw as Record<string, unknown>;
   const m = r.match;
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw invalid(`${at}.match`, 'must be an object with vid, pid, serialPattern or path');
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    throw invalid(`${at}.match`, 'must be an object with vid, pid, serialPattern or path');
   const mo = m as Record<string, unknown>;
   const match: SerialRule['match'] = {};
   if (mo.vid !== undefined) match.vid = hex4(mo.vid, `${at}.match.vid`);
@@ -84,16 +90,21 @@ function parseRule(raw: unknown, i: number): SerialRule {
   }
   if (mo.path !== undefined) {
     match.path = optString(mo.path, `${at}.match.path`);
-    if (match.vid || match.pid || match.serialPattern) throw invalid(`${at}.match.path`, 'cannot be combined with vid, pid or serialPattern');
+    if (match.vid || match.pid || match.serialPattern)
+      throw invalid(`${at}.match.path`, 'cannot be combined with vid, pid or serialPattern');
   }
-  if (Object.keys(match).length === 0) throw invalid(`${at}.match`, 'needs at least one of vid, pid, serialPattern, path');
-  if (!PROTOCOLS.includes(r.protocol as (typeof PROTOCOLS)[number])) throw invalid(`${at}.protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
+  if (Object.keys(match).length === 0)
+    throw invalid(`${at}.match`, 'needs at least one of vid, pid, serialPattern, path');
+  if (!PROTOCOLS.includes(r.protocol as (typeof PROTOCOLS)[number]))
+    throw invalid(`${at}.protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
   const baud = r.baudRate ?? 115200;
-  if (typeof baud !== 'number' || !Number.isInteger(baud) || baud < 1) throw invalid(`${at}.baudRate`, 'must be a positive integer (baud)');
+  if (typeof baud !== 'number' || !Number.isInteger(baud) || baud < 1)
+    throw invalid(`${at}.baudRate`, 'must be a positive integer (baud)');
   const acl = r.assertControlLines ?? false;
   if (typeof acl !== 'boolean') throw invalid(`${at}.assertControlLines`, 'must be true or false');
   const c = r.component;
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw invalid(`${at}.component`, 'must be an object with at least "group"');
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw invalid(`${at}.component`, 'must be an object with at least "group"');
   const co = c as Record<string, unknown>;
   const group = optString(co.group, `${at}.component.group`);
   if (group === undefined) throw invalid(`${at}.component.group`, 'is required');
@@ -111,21 +122,40 @@ function parseRule(raw: unknown, i: number): SerialRule {
     throw invalid(`${at}.versionQuery${sub ? `.${sub}` : ''}`, e.message);
   }
   const q = r.versionQuery as Partial<VersionQueryJson> | undefined;
-  const versionQueryJson = q === undefined ? undefined : { request: versionQuery.request, responsePattern: versionQuery.responsePattern.source, timeoutMs: versionQuery.timeoutMs };
-  return { match, protocol: r.protocol as SerialRule['protocol'], baudRate: baud, assertControlLines: acl, component, versionQuery, versionQueryJson };
+  const versionQueryJson =
+    q === undefined
+      ? undefined
+      : {
+          request: versionQuery.request,
+          responsePattern: versionQuery.responsePattern.source,
+          timeoutMs: versionQuery.timeoutMs,
+        };
+  return {
+    match,
+    protocol: r.protocol as SerialRule['protocol'],
+    baudRate: baud,
+    assertControlLines: acl,
+    component,
+    versionQuery,
+    versionQueryJson,
+  };
 }
 
 /**
  * Validates a `{ "type": "serial", ... }` entry.
  * @throws SensorProxyError CONFIG_INVALID naming the field (`rules[1].match.vid`, ...).
  */
-export function resolveSerialEnumeratorConfig(settings: Record<string, unknown>, baseDir: string): SerialEnumeratorConfig {
+export function resolveSerialEnumeratorConfig(
+  settings: Record<string, unknown>,
+  baseDir: string,
+): SerialEnumeratorConfig {
   const root = (key: 'sysfsRoot' | 'devRoot' | 'procRoot', def: string) => {
     const v = optString(settings[key], key) ?? def;
     return isAbsolute(v) ? v : resolve(baseDir, v);
   };
   const t = settings.identifyTimeoutMs ?? 3000;
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) throw invalid('identifyTimeoutMs', 'must be a positive integer (ms)');
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1)
+    throw invalid('identifyTimeoutMs', 'must be a positive integer (ms)');
   if (!Array.isArray(settings.rules)) throw invalid('rules', 'must be an array of rules (may be empty)');
   return {
     sysfsRoot: root('sysfsRoot', '/sys'),

@@ -34,12 +34,18 @@ interface Candidate {
 export class SerialEnumerator implements ComponentEnumerator {
   readonly type = 'serial';
 
-  constructor(private readonly cfg: SerialEnumeratorConfig, private readonly log: Logger, private readonly openLink: OpenLink = openSerialLink) {}
+  constructor(
+    private readonly cfg: SerialEnumeratorConfig,
+    private readonly log: Logger,
+    private readonly openLink: OpenLink = openSerialLink,
+  ) {}
 
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
     const candidates = await this.candidates();
     throwIfAborted(signal);
-    const ids = await Promise.all(candidates.map((c) => identifyPort(c.port, c.rule, this.openLink, this.cfg.identifyTimeoutMs, this.log, signal)));
+    const ids = await Promise.all(
+      candidates.map((c) => identifyPort(c.port, c.rule, this.openLink, this.cfg.identifyTimeoutMs, this.log, signal)),
+    );
     const seen = new Map<string, number>();
     return candidates.map((c, i) => {
       const usb = c.tty?.usb;
@@ -78,7 +84,9 @@ export class SerialEnumerator implements ComponentEnumerator {
   private async candidates(): Promise<Candidate[]> {
     const ttys = await scanTtyPorts(this.cfg);
     // Path rules resolve to a tty name when the path leads to a sysfs port (e.g. a by-id link).
-    const pathTargets = await Promise.all(this.cfg.rules.map((r) => (r.match.path ? resolvedName(r.match.path) : Promise.resolve(undefined))));
+    const pathTargets = await Promise.all(
+      this.cfg.rules.map((r) => (r.match.path ? resolvedName(r.match.path) : Promise.resolve(undefined))),
+    );
     const out: Candidate[] = [];
     const taken = new Set<string>();
     for (const tty of ttys) {
@@ -131,8 +139,16 @@ async function resolvedName(path: string): Promise<string | undefined> {
 }
 
 /** Builds the enumerator with an injected link opener (tests, other backends). */
-export function createSerialEnumeratorWith(settings: Record<string, unknown>, env: EnumeratorEnvironment, openLink?: OpenLink): SerialEnumerator {
-  return new SerialEnumerator(resolveSerialEnumeratorConfig(settings, env.baseDir), env.log.child({ component: 'enum.serial' }), openLink);
+export function createSerialEnumeratorWith(
+  settings: Record<string, unknown>,
+  env: EnumeratorEnvironment,
+  openLink?: OpenLink,
+): SerialEnumerator {
+  return new SerialEnumerator(
+    resolveSerialEnumeratorConfig(settings, env.baseDir),
+    env.log.child({ component: 'enum.serial' }),
+    openLink,
+  );
 }
 
 /** Factory for `builtin-enumerators.ts`: `{ "type": "serial", ... }`. Throws CONFIG_INVALID naming the field. */

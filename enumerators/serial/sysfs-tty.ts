@@ -113,7 +113,8 @@ async function consoleNames(procRoot: string): Promise<Set<string>> {
     const n = line.trim().split(/\s+/)[0];
     if (n) names.add(n);
   }
-  for (const m of ((await readAttr(procRoot, 'cmdline')) ?? '').matchAll(/(?:^|\s)console=([^,\s]+)/g)) names.add(m[1]!);
+  for (const m of ((await readAttr(procRoot, 'cmdline')) ?? '').matchAll(/(?:^|\s)console=([^,\s]+)/g))
+    names.add(m[1]!);
   return names;
 }
 

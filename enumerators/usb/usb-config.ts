@@ -39,7 +39,8 @@ function invalid(field: string, message: string): SensorProxyError {
 }
 
 function hex4(v: unknown, field: string): number {
-  if (typeof v !== 'string' || !/^(0x)?[0-9a-fA-F]{4}$/.test(v)) throw invalid(field, 'must be 4 hex digits, e.g. "1209"');
+  if (typeof v !== 'string' || !/^(0x)?[0-9a-fA-F]{4}$/.test(v))
+    throw invalid(field, 'must be 4 hex digits, e.g. "1209"');
   return parseInt(v.replace(/^0x/, ''), 16);
 }
 
@@ -53,9 +54,14 @@ function parseRule(raw: unknown, i: number): UsbRule {
   const at = `rules[${i}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(at, 'must be an object');
   const r = raw as Record<string, unknown>;
-  if (typeof r.match !== 'object' || r.match === null || Array.isArray(r.match)) throw invalid(`${at}.match`, 'must be an object with vid and optionally pid, dfuPid, serialPattern');
+  if (typeof r.match !== 'object' || r.match === null || Array.isArray(r.match))
+    throw invalid(`${at}.match`, 'must be an object with vid and optionally pid, dfuPid, serialPattern');
   const m = r.match as Record<string, unknown>;
-  if (m.vid === undefined) throw invalid(`${at}.match.vid`, 'is required (shared VIDs are never trusted alone: add pid or serialPattern too where you can)');
+  if (m.vid === undefined)
+    throw invalid(
+      `${at}.match.vid`,
+      'is required (shared VIDs are never trusted alone: add pid or serialPattern too where you can)',
+    );
   const match: UsbRule['match'] = { vid: hex4(m.vid, `${at}.match.vid`) };
   if (m.pid !== undefined) match.pid = hex4(m.pid, `${at}.match.pid`);
   if (m.dfuPid !== undefined) match.dfuPid = hex4(m.dfuPid, `${at}.match.dfuPid`);
@@ -67,9 +73,12 @@ function parseRule(raw: unknown, i: number): UsbRule {
       throw invalid(`${at}.match.serialPattern`, `is not a valid regular expression: ${(e as Error).message}`);
     }
   }
-  for (const k of Object.keys(m)) if (!['vid', 'pid', 'dfuPid', 'serialPattern'].includes(k)) throw invalid(`${at}.match.${k}`, 'is not a known match key (vid, pid, dfuPid, serialPattern)');
+  for (const k of Object.keys(m))
+    if (!['vid', 'pid', 'dfuPid', 'serialPattern'].includes(k))
+      throw invalid(`${at}.match.${k}`, 'is not a known match key (vid, pid, dfuPid, serialPattern)');
   const c = r.component;
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw invalid(`${at}.component`, 'must be an object with at least "group"');
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw invalid(`${at}.component`, 'must be an object with at least "group"');
   const co = c as Record<string, unknown>;
   const group = optString(co.group, `${at}.component.group`);
   if (group === undefined) throw invalid(`${at}.component.group`, 'is required');
@@ -87,10 +96,12 @@ function parseRule(raw: unknown, i: number): UsbRule {
  */
 export function resolveUsbEnumeratorConfig(settings: Record<string, unknown>): UsbEnumeratorConfig {
   const backend = settings.backend ?? 'usb';
-  if (typeof backend !== 'string' || !(USB_BACKENDS as readonly string[]).includes(backend)) throw invalid('backend', `must be one of ${USB_BACKENDS.join(', ')}`);
+  if (typeof backend !== 'string' || !(USB_BACKENDS as readonly string[]).includes(backend))
+    throw invalid('backend', `must be one of ${USB_BACKENDS.join(', ')}`);
   const memoryBus = optString(settings.memoryBus, 'memoryBus') ?? 'default';
   const t = settings.probeTimeoutMs ?? 2000;
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) throw invalid('probeTimeoutMs', 'must be a positive integer (ms)');
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1)
+    throw invalid('probeTimeoutMs', 'must be a positive integer (ms)');
   if (!Array.isArray(settings.rules)) throw invalid('rules', 'must be an array of rules (may be empty)');
   return { backend: backend as UsbBackendName, memoryBus, probeTimeoutMs: t, rules: settings.rules.map(parseRule) };
 }

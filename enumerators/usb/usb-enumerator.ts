@@ -23,7 +23,8 @@ function ruleFor(d: UsbDevice, rules: readonly UsbRule[]): UsbRule | undefined {
   return rules.find((r) => {
     const m = r.match;
     if (m.vid !== i.vendorId) return false;
-    if ((m.pid !== undefined || m.dfuPid !== undefined) && i.productId !== m.pid && i.productId !== m.dfuPid) return false;
+    if ((m.pid !== undefined || m.dfuPid !== undefined) && i.productId !== m.pid && i.productId !== m.dfuPid)
+      return false;
     if (m.serialPattern && !m.serialPattern.test(i.serialNumber ?? '')) return false;
     return true;
   });
@@ -46,7 +47,11 @@ export class UsbEnumerator implements ComponentEnumerator {
   readonly type = 'usb';
   private readonly log: Logger;
 
-  constructor(private readonly cfg: UsbEnumeratorConfig, log: Logger, private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus)) {
+  constructor(
+    private readonly cfg: UsbEnumeratorConfig,
+    log: Logger,
+    private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus),
+  ) {
     this.log = log.child({ component: 'enum.usb' });
   }
 
@@ -87,7 +92,10 @@ export class UsbEnumerator implements ComponentEnumerator {
       return { mode: probe.mode, dfuInterfaces };
     } catch (e) {
       if (!(isBusError(e) && e.code.startsWith('USB_'))) throw e;
-      this.log.warn({ err: e, serialNumber: device.info.serialNumber, portPath: device.info.portPath }, 'cannot read the DFU interfaces (permissions: udev uaccess rule?)');
+      this.log.warn(
+        { err: e, serialNumber: device.info.serialNumber, portPath: device.info.portPath },
+        'cannot read the DFU interfaces (permissions: udev uaccess rule?)',
+      );
       return { mode: 'unknown', dfuInterfaces: [] };
     } finally {
       await device.close().catch((e: unknown) => this.log.debug({ err: e }, 'closing a probed device failed'));
@@ -99,7 +107,7 @@ export class UsbEnumerator implements ComponentEnumerator {
     const dfu = group.find((s) => s.mode === 'dfu');
     const i = main.device.info;
     const rule = main.rule;
-    const runtimePid = main.mode === 'dfu' ? rule.match.pid ?? i.productId : i.productId;
+    const runtimePid = main.mode === 'dfu' ? (rule.match.pid ?? i.productId) : i.productId;
     const id = `usb:${hex(i.vendorId)}:${i.serialNumber ?? i.portPath}`;
     const c: Component = {
       id,
@@ -127,4 +135,5 @@ export class UsbEnumerator implements ComponentEnumerator {
 }
 
 /** Factory for the registry (`type: "usb"`). */
-export const createUsbEnumerator: EnumeratorFactory = (settings, env) => new UsbEnumerator(resolveUsbEnumeratorConfig(settings), env.log);
+export const createUsbEnumerator: EnumeratorFactory = (settings, env) =>
+  new UsbEnumerator(resolveUsbEnumeratorConfig(settings), env.log);

@@ -275,10 +275,17 @@ export class EcuServices {
         return ok(0x00);
       }
       case CHECK_MEMORY_RID: {
-        if (req.length !== 8 || !this.lastDownload) return this.nrc(0x31, this.lastDownload ? Nrc.incorrectMessageLengthOrInvalidFormat : Nrc.requestSequenceError);
+        if (req.length !== 8 || !this.lastDownload)
+          return this.nrc(
+            0x31,
+            this.lastDownload ? Nrc.incorrectMessageLengthOrInvalidFormat : Nrc.requestSequenceError,
+          );
         const want = readUint(req.subarray(4, 8));
         const d = this.lastDownload;
-        const got = await this.long(0x31, this.sim.wait(5).then(() => crc32(flash.read(d.address, d.size))));
+        const got = await this.long(
+          0x31,
+          this.sim.wait(5).then(() => crc32(flash.read(d.address, d.size))),
+        );
         this.checkPassed = got === want;
         return ok(this.checkPassed ? 0x00 : 0x01);
       }
@@ -296,7 +303,8 @@ export class EcuServices {
     const dfi = req[1]!;
     const al = req[2]! & 0x0f;
     const sl = req[2]! >> 4;
-    if (al < 1 || sl < 1 || req.length !== 3 + al + sl) return this.nrc(0x34, Nrc.incorrectMessageLengthOrInvalidFormat);
+    if (al < 1 || sl < 1 || req.length !== 3 + al + sl)
+      return this.nrc(0x34, Nrc.incorrectMessageLengthOrInvalidFormat);
     if (dfi !== 0) return this.nrc(0x34, Nrc.requestOutOfRange);
     const address = readUint(req.subarray(3, 3 + al));
     const size = readUint(req.subarray(3 + al, 3 + al + sl));

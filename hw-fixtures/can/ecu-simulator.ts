@@ -46,7 +46,13 @@ export class EcuSimulator {
   readonly flash: FlashMemory;
   readonly services: EcuServices;
   faults: EcuFaults = {};
-  readonly faultCounters: EcuFaultCounters = { framesDropped: 0, lateFlowControls: 0, pendingSent: 0, resets: 0, blocksRefused: 0 };
+  readonly faultCounters: EcuFaultCounters = {
+    framesDropped: 0,
+    lateFlowControls: 0,
+    pendingSent: 0,
+    resets: 0,
+    blocksRefused: 0,
+  };
   /** Every request received, in order (first byte = SID). */
   readonly requests: Uint8Array[] = [];
   private readonly phys: IsoTpChannel;
@@ -62,10 +68,17 @@ export class EcuSimulator {
     this.flash = new FlashMemory(this.clock, o.flash);
     const rxId = o.rxId ?? 0x7e0;
     const txId = o.txId ?? 0x7e8;
-    const env = { clock: this.clock, ...(o.log ? { log: o.log } : {}), hooks: { beforeSend: (d: Uint8Array, k: IsoTpFrameKind) => this.beforeSend(d, k) } };
+    const env = {
+      clock: this.clock,
+      ...(o.log ? { log: o.log } : {}),
+      hooks: { beforeSend: (d: Uint8Array, k: IsoTpFrameKind) => this.beforeSend(d, k) },
+    };
     this.phys = new IsoTpChannel(o.bus, { ...o.isotp, txId, rxId }, env);
     const fid = o.functionalId === undefined ? 0x7df : o.functionalId;
-    this.func = fid === null ? undefined : new IsoTpChannel(o.bus, { ...o.isotp, txId, rxId: fid, txDataLength: 8 }, { clock: this.clock });
+    this.func =
+      fid === null
+        ? undefined
+        : new IsoTpChannel(o.bus, { ...o.isotp, txId, rxId: fid, txDataLength: 8 }, { clock: this.clock });
     this.services = new EcuServices(this, {
       flash: this.flash,
       identity: o.identity ?? {},
@@ -149,7 +162,12 @@ export class EcuSimulator {
       this.faultCounters.lateFlowControls++;
       for (let i = 0; i < (late.waitFrames ?? 0); i++) {
         await this.wait(late.delayMs);
-        const wait = encodeFlowControl({ prefix: undefined, txDataLength: 8, padding: this.phys.options.padding }, 'WAIT', 0, 0);
+        const wait = encodeFlowControl(
+          { prefix: undefined, txDataLength: 8, padding: this.phys.options.padding },
+          'WAIT',
+          0,
+          0,
+        );
         await this.o.bus.send({ id: this.phys.options.txId, extended: this.phys.options.extendedIds, data: wait });
       }
       await this.wait(late.delayMs);

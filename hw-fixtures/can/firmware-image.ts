@@ -30,7 +30,8 @@ export function makeFirmwareImage(size: number, version: string, seed = 1): Uint
 
 /** Reads the version of an image header, or undefined when the bytes carry none. */
 export function readImageVersion(header: Uint8Array): string | undefined {
-  if (header.length < IMAGE_HEADER_SIZE || Buffer.from(header.subarray(0, 4)).toString('ascii') !== IMAGE_MAGIC) return undefined;
+  if (header.length < IMAGE_HEADER_SIZE || Buffer.from(header.subarray(0, 4)).toString('ascii') !== IMAGE_MAGIC)
+    return undefined;
   const v = header.subarray(8, 32);
   const end = v.indexOf(0);
   return Buffer.from(end < 0 ? v : v.subarray(0, end)).toString('ascii');

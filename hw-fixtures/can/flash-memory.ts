@@ -28,7 +28,10 @@ export class FlashMemory {
   /** Counters: sectors erased, bytes programmed. */
   readonly counters = { sectorsErased: 0, bytesWritten: 0 };
 
-  constructor(private readonly clock: Clock, o: FlashMemoryOptions = {}) {
+  constructor(
+    private readonly clock: Clock,
+    o: FlashMemoryOptions = {},
+  ) {
     this.base = o.base ?? 0x0800_0000;
     this.size = o.size ?? 512 * 1024;
     this.sectorSize = o.sectorSize ?? 4096;

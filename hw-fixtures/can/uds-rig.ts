@@ -46,16 +46,31 @@ let rigCount = 0;
 /** Tester (ISO-TP + UdsClient) and an ECU simulator on one wire: the integration-test helper (style anchors §5). */
 export function makeUdsRig(o: UdsRigOptions = {}): UdsRig {
   const clock = o.clock ?? new VirtualClock();
-  const network = o.buses ? undefined : new MemoryCanNetwork(`rig${++rigCount}`, { fd: o.fd ?? true, clock, ...(o.timing ? { timing: o.timing } : {}) });
+  const network = o.buses
+    ? undefined
+    : new MemoryCanNetwork(`rig${++rigCount}`, { fd: o.fd ?? true, clock, ...(o.timing ? { timing: o.timing } : {}) });
   const tester = o.buses?.tester ?? network!.join();
   const ecuBus = o.buses?.ecu ?? network!.join();
   const txId = o.isotp?.txId ?? 0x7e0;
   const rxId = o.isotp?.rxId ?? 0x7e8;
-  const sim = new EcuSimulator({ bus: ecuBus, rxId: txId, txId: rxId, clock, ...o.sim, ...(o.log ? { log: o.log.child({ component: 'sim' }) } : {}) });
+  const sim = new EcuSimulator({
+    bus: ecuBus,
+    rxId: txId,
+    txId: rxId,
+    clock,
+    ...o.sim,
+    ...(o.log ? { log: o.log.child({ component: 'sim' }) } : {}),
+  });
   const env = { clock, ...(o.log ? { log: o.log } : {}) };
   const channel = new IsoTpChannel(tester, { ...o.isotp, txId, rxId }, env);
   const functional = new IsoTpChannel(tester, { ...o.isotp, txId: 0x7df, rxId: 0x7ff, txDataLength: 8 }, env);
-  const client = new UdsClient({ transport: channel, functional, clock, ...o.client, ...(o.log ? { log: o.log } : {}) });
+  const client = new UdsClient({
+    transport: channel,
+    functional,
+    clock,
+    ...o.client,
+    ...(o.log ? { log: o.log } : {}),
+  });
   return {
     clock,
     network,

@@ -25,7 +25,8 @@ export interface DemoRig {
 interface DemoBus {
   label: string;
   /** The gateway-config enumerator that finds it: for serial one rule of the shared entry, else a whole entry. */
-  enumerator: { type: 'serial'; rule: Record<string, unknown> } | { type: 'can' | 'usb'; entry: Record<string, unknown> };
+  enumerator:
+    { type: 'serial'; rule: Record<string, unknown> } | { type: 'can' | 'usb'; entry: Record<string, unknown> };
   /** Gateway-config handler settings this bus needs (e.g. the in-process USB backend). */
   handlers?: Record<string, Record<string, unknown>>;
   child: ImportManifestSpec;
@@ -36,16 +37,35 @@ const SERIAL_BAUD = 115200;
 
 /** An MCUmgr/MCUboot sensor on a pty pair, found by the serial enumerator, flashed with sensor-proxy/smp:1. */
 async function smpBus(updates: string): Promise<DemoBus> {
-  const rig: SmpRig = await startSmpRig({ baudRate: SERIAL_BAUD, primaryImage: buildTestImage('1.0.0', 8 * 1024, 1), flashUsPerByte: 2 });
+  const rig: SmpRig = await startSmpRig({
+    baudRate: SERIAL_BAUD,
+    primaryImage: buildTestImage('1.0.0', 8 * 1024, 1),
+    flashUsPerByte: 2,
+  });
   await writeFile(join(updates, 'env-sensor-2.0.0.img'), buildTestImage('2.0.0', 40 * 1024, 2));
   return {
     label: `SMP sensor on ${rig.port} (${SERIAL_BAUD} baud)`,
-    enumerator: { type: 'serial', rule: { match: { path: rig.port }, protocol: 'smp', baudRate: SERIAL_BAUD, component: { group: 'env-sensors', name: 'env-sensor', manufacturer: 'contoso', model: 'env-s1' } } },
+    enumerator: {
+      type: 'serial',
+      rule: {
+        match: { path: rig.port },
+        protocol: 'smp',
+        baudRate: SERIAL_BAUD,
+        component: { group: 'env-sensors', name: 'env-sensor', manufacturer: 'contoso', model: 'env-s1' },
+      },
+    },
     child: {
       updateId: { provider: 'contoso', name: 'env-sensor-fw', version: '2.0.0' },
       isDeployable: false,
       compatibility: [{ group: 'env-sensors' }],
-      steps: [{ description: 'MCUboot image 2.0.0 over SMP', handler: 'sensor-proxy/smp:1', files: ['env-sensor-2.0.0.img'], handlerProperties: { installedCriteria: '2.0.0' } }],
+      steps: [
+        {
+          description: 'MCUboot image 2.0.0 over SMP',
+          handler: 'sensor-proxy/smp:1',
+          files: ['env-sensor-2.0.0.img'],
+          handlerProperties: { installedCriteria: '2.0.0' },
+        },
+      ],
     },
     close: () => rig.close(),
   };
@@ -59,7 +79,15 @@ async function ymodemBus(updates: string): Promise<DemoBus> {
   await writeFile(join(updates, 'display-2.0.0.bin'), body);
   return {
     label: `YMODEM bootloader on ${rig.port} (${SERIAL_BAUD} baud)`,
-    enumerator: { type: 'serial', rule: { match: { path: rig.port }, protocol: 'ymodem', baudRate: SERIAL_BAUD, component: { group: 'displays', name: 'display', manufacturer: 'contoso', model: 'disp-y1' } } },
+    enumerator: {
+      type: 'serial',
+      rule: {
+        match: { path: rig.port },
+        protocol: 'ymodem',
+        baudRate: SERIAL_BAUD,
+        component: { group: 'displays', name: 'display', manufacturer: 'contoso', model: 'disp-y1' },
+      },
+    },
     child: {
       updateId: { provider: 'contoso', name: 'display-fw', version: '2.0.0' },
       isDeployable: false,
@@ -85,7 +113,12 @@ async function ymodemBus(updates: string): Promise<DemoBus> {
 async function canBus(updates: string): Promise<DemoBus> {
   const network = MemoryCanNetwork.named('demo-can', { fd: false, timing: BIT_TIMING_PRESETS.classic500k });
   const ecuBus = network.join();
-  const sim = new EcuSimulator({ bus: ecuBus, rxId: 0x7e0, txId: 0x7e8, identity: { version: '1.0.0', serial: 'ECU-0001', systemName: 'brake-ecu' } });
+  const sim = new EcuSimulator({
+    bus: ecuBus,
+    rxId: 0x7e0,
+    txId: 0x7e8,
+    identity: { version: '1.0.0', serial: 'ECU-0001', systemName: 'brake-ecu' },
+  });
   await writeFile(join(updates, 'brake-ecu-2.0.0.bin'), makeFirmwareImage(24 * 1024, '2.0.0', 3));
   return {
     label: 'UDS ECU on an in-process CAN bus (classic, 500 kbit/s timing)',
@@ -94,14 +127,27 @@ async function canBus(updates: string): Promise<DemoBus> {
       entry: {
         type: 'can',
         interfaces: [{ interface: 'mem:demo-can', physical: [{ txId: '0x7E0', rxId: '0x7E8' }] }],
-        rules: [{ match: { systemName: 'brake*' }, component: { group: 'ecus', name: 'brake-{serial}', manufacturer: 'contoso', model: 'brake-ecu' }, properties: { memoryAddress: '0x08000000' } }],
+        rules: [
+          {
+            match: { systemName: 'brake*' },
+            component: { group: 'ecus', name: 'brake-{serial}', manufacturer: 'contoso', model: 'brake-ecu' },
+            properties: { memoryAddress: '0x08000000' },
+          },
+        ],
       },
     },
     child: {
       updateId: { provider: 'contoso', name: 'brake-ecu-fw', version: '2.0.0' },
       isDeployable: false,
       compatibility: [{ group: 'ecus' }],
-      steps: [{ description: 'ECU firmware 2.0.0 over UDS/ISO-TP', handler: 'sensor-proxy/uds:1', files: ['brake-ecu-2.0.0.bin'], handlerProperties: { installedCriteria: '2.0.0' } }],
+      steps: [
+        {
+          description: 'ECU firmware 2.0.0 over UDS/ISO-TP',
+          handler: 'sensor-proxy/uds:1',
+          files: ['brake-ecu-2.0.0.bin'],
+          handlerProperties: { installedCriteria: '2.0.0' },
+        },
+      ],
     },
     close: async () => {
       sim.close();
@@ -114,17 +160,39 @@ async function canBus(updates: string): Promise<DemoBus> {
 /** A USB DFU 1.1 device on the in-process USB bus (no gadget needed), found by the USB enumerator, flashed with sensor-proxy/dfu:1. */
 async function usbBus(updates: string): Promise<DemoBus> {
   const bus = getMemoryUsbBus('demo-usb');
-  const device = new MemoryDfuDevice(bus, { serialNumber: 'DFU-0001', version: 0x0100, pollTimeoutMs: 1, writeTimeMs: 1 });
+  const device = new MemoryDfuDevice(bus, {
+    serialNumber: 'DFU-0001',
+    version: 0x0100,
+    pollTimeoutMs: 1,
+    writeTimeMs: 1,
+  });
   await writeFile(join(updates, 'usb-sensor-2.00.bin'), dfuTestImage(48 * 1024, 0x0200, 4));
   return {
     label: 'USB DFU device on the in-process USB bus',
-    enumerator: { type: 'usb', entry: { type: 'usb', backend: 'memory', memoryBus: 'demo-usb', rules: [{ match: { vid: '1209' }, component: { group: 'usb-sensors', manufacturer: 'contoso', model: 'dfu-s1' } }] } },
+    enumerator: {
+      type: 'usb',
+      entry: {
+        type: 'usb',
+        backend: 'memory',
+        memoryBus: 'demo-usb',
+        rules: [
+          { match: { vid: '1209' }, component: { group: 'usb-sensors', manufacturer: 'contoso', model: 'dfu-s1' } },
+        ],
+      },
+    },
     handlers: { 'sensor-proxy/dfu:1': { backend: 'memory', memoryBus: 'demo-usb' } },
     child: {
       updateId: { provider: 'contoso', name: 'usb-sensor-fw', version: '2.0' },
       isDeployable: false,
       compatibility: [{ group: 'usb-sensors' }],
-      steps: [{ description: 'USB sensor firmware 2.00 over DFU 1.1', handler: 'sensor-proxy/dfu:1', files: ['usb-sensor-2.00.bin'], handlerProperties: { installedCriteria: '0x0200' } }],
+      steps: [
+        {
+          description: 'USB sensor firmware 2.00 over DFU 1.1',
+          handler: 'sensor-proxy/dfu:1',
+          files: ['usb-sensor-2.00.bin'],
+          handlerProperties: { installedCriteria: '0x0200' },
+        },
+      ],
     },
     close: async () => {
       device.unplug();
@@ -154,8 +222,12 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
   await copyScript(SCRIPT(), updates, 'host-installscript.sh');
   await copyScript(SCRIPT(), updates, 'camera-installscript.sh');
   await writeFile(join(updates, 'gateway-config-1.1.json'), JSON.stringify({ gateway: 'demo', version: '1.1' }) + '\n');
-  await writeFile(join(updates, 'camera-firmware-2.0.json'), JSON.stringify({ version: '2.0', description: 'camera firmware' }) + '\n');
-  const cameraArgs = '--firmware-file camera-firmware-2.0.json --component-name --component-name-val --component-group --component-group-val --component-prop path --component-prop-val path';
+  await writeFile(
+    join(updates, 'camera-firmware-2.0.json'),
+    JSON.stringify({ version: '2.0', description: 'camera firmware' }) + '\n',
+  );
+  const cameraArgs =
+    '--firmware-file camera-firmware-2.0.json --component-name --component-name-val --component-group --component-group-val --component-prop path --component-prop-val path';
   const cameras: ImportManifestSpec = {
     updateId: { provider: 'contoso', name: 'demo-cameras', version: '2.0' },
     isDeployable: false,
@@ -165,13 +237,21 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
         description: 'Camera firmware 2.0 (script)',
         handler: 'microsoft/script:1',
         files: ['camera-installscript.sh', 'camera-firmware-2.0.json'],
-        handlerProperties: { scriptFileName: 'camera-installscript.sh', arguments: cameraArgs, installedCriteria: 'camera-2.0' },
+        handlerProperties: {
+          scriptFileName: 'camera-installscript.sh',
+          arguments: cameraArgs,
+          installedCriteria: 'camera-2.0',
+        },
       },
     ],
   };
   const children = [...buses.map((b) => b.child), cameras];
   for (const child of children) {
-    await writeImportManifest(updates, `${child.updateId.provider}.${child.updateId.name}.${child.updateId.version}.importmanifest.json`, child);
+    await writeImportManifest(
+      updates,
+      `${child.updateId.provider}.${child.updateId.name}.${child.updateId.version}.importmanifest.json`,
+      child,
+    );
   }
   const parentManifest = await writeImportManifest(updates, 'contoso.demo-gateway.1.1.importmanifest.json', {
     updateId: { provider: 'contoso', name: 'demo-gateway', version: '1.1' },
@@ -181,9 +261,17 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
         description: 'Gateway configuration (host step)',
         handler: 'microsoft/script:1',
         files: ['host-installscript.sh', 'gateway-config-1.1.json'],
-        handlerProperties: { scriptFileName: 'host-installscript.sh', arguments: '--firmware-file gateway-config-1.1.json', installedCriteria: 'gateway-config-1.1' },
+        handlerProperties: {
+          scriptFileName: 'host-installscript.sh',
+          arguments: '--firmware-file gateway-config-1.1.json',
+          installedCriteria: 'gateway-config-1.1',
+        },
       },
-      ...children.map((c) => ({ type: 'reference' as const, description: c.steps[0] && 'description' in c.steps[0] ? c.steps[0].description!.slice(0, 64) : c.updateId.name, updateId: c.updateId })),
+      ...children.map((c) => ({
+        type: 'reference' as const,
+        description: c.steps[0] && 'description' in c.steps[0] ? c.steps[0].description!.slice(0, 64) : c.updateId.name,
+        updateId: c.updateId,
+      })),
     ],
   });
   const configPath = join(root, 'gateway.json');
@@ -192,11 +280,7 @@ export async function startDemoRig(root: string): Promise<DemoRig> {
   const config = {
     stateDir: join(root, 'state'),
     logLevel: 'info',
-    enumerators: [
-      { type: 'inventory', files: [inventory] },
-      { type: 'serial', rules: serialRules },
-      ...otherEntries,
-    ],
+    enumerators: [{ type: 'inventory', files: [inventory] }, { type: 'serial', rules: serialRules }, ...otherEntries],
     handlers: Object.assign({}, ...buses.map((b) => b.handlers ?? {})),
   };
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');

@@ -38,25 +38,57 @@ export async function runHubDemo(o: HubDemoOptions): Promise<Obj[]> {
   await writeFile(caFile, hub.pki.caCert);
   const base = JSON.parse(await readFile(o.rig.configPath, 'utf8')) as Obj;
   const config = parseGatewayConfig(
-    { ...base, hub: { connectionString: hub.connectionString(deviceId), caFile, manufacturer: 'contoso', model: 'demo-gateway', rootKeys: [signer.rootKey] } },
+    {
+      ...base,
+      hub: {
+        connectionString: hub.connectionString(deviceId),
+        caFile,
+        manufacturer: 'contoso',
+        model: 'demo-gateway',
+        rootKeys: [signer.rootKey],
+      },
+    },
     o.rig.configPath,
   );
   const gateway = buildGateway(config, o.log);
-  const { agent } = createHubAgent({ config, inventory: gateway.inventory, handlers: gateway.handlers, log: o.log, emit: o.emit });
+  const { agent } = createHubAgent({
+    config,
+    inventory: gateway.inventory,
+    handlers: gateway.handlers,
+    log: o.log,
+    emit: o.emit,
+  });
   const twin = hub.twin(deviceId);
-  const agentReports = () => twin.reportedPatches.map((p) => (p.patch.deviceUpdate as Obj | undefined)?.agent).filter((a): a is Obj => !!a && 'state' in a);
+  const agentReports = () =>
+    twin.reportedPatches
+      .map((p) => (p.patch.deviceUpdate as Obj | undefined)?.agent)
+      .filter((a): a is Obj => !!a && 'state' in a);
   const finals: Obj[] = [];
   try {
-    o.say(`local IoT Hub on ${hub.connectionString(deviceId).split(';')[0]} (MQTT over TLS), update files on ${files.url('')}; starting the agent (azure-iot-device SDK)`);
+    o.say(
+      `local IoT Hub on ${hub.connectionString(deviceId).split(';')[0]} (MQTT over TLS), update files on ${files.url('')}; starting the agent (azure-iot-device SDK)`,
+    );
     await agent.start(o.signal);
-    for (const run of ['first deployment: installs', 'second deployment of the same update: every step already installed']) {
+    for (const run of [
+      'first deployment: installs',
+      'second deployment of the same update: every step already installed',
+    ]) {
       const built = await buildDeployment({ importManifest: o.rig.parentManifest, files, signer });
       const workflowId = (built.service.workflow as Obj).id as string;
       o.say(`${run} (workflow ${workflowId})`);
       const seen = agentReports().length;
       setService(hub, deviceId, built.service);
-      await hub.waitFor(() => agentReports().slice(seen).some((a) => a.workflow?.id === workflowId && a.state === 0), 120_000, 'the terminal report');
-      const final = agentReports().slice(seen).find((a) => a.workflow?.id === workflowId && a.state === 0)!;
+      await hub.waitFor(
+        () =>
+          agentReports()
+            .slice(seen)
+            .some((a) => a.workflow?.id === workflowId && a.state === 0),
+        120_000,
+        'the terminal report',
+      );
+      const final = agentReports()
+        .slice(seen)
+        .find((a) => a.workflow?.id === workflowId && a.state === 0)!;
       printReport(final, o.say);
       finals.push(final);
     }
@@ -74,7 +106,10 @@ function printReport(a: Obj, say: (s: string) => void): void {
   const lines = [
     `reported deviceUpdate.agent: state ${a.state} (${a.state === 0 ? 'Idle' : a.state === 255 ? 'Failed' : a.state}), installedUpdateId ${a.installedUpdateId ?? '(none)'}`,
     `  lastInstallResult: resultCode ${last.resultCode} (${resultCodeName(last.resultCode)}), extendedResultCodes ${last.extendedResultCodes}`,
-    ...Object.entries(last.stepResults as Obj).map(([k, v]: [string, Obj]) => `    ${k}: ${v.resultCode} ${resultCodeName(v.resultCode)} ${v.extendedResultCodes}${v.resultDetails ? ` ${v.resultDetails}` : ''}`),
+    ...Object.entries(last.stepResults as Obj).map(
+      ([k, v]: [string, Obj]) =>
+        `    ${k}: ${v.resultCode} ${resultCodeName(v.resultCode)} ${v.extendedResultCodes}${v.resultDetails ? ` ${v.resultDetails}` : ''}`,
+    ),
   ];
   say(lines.join('\n'));
 }

@@ -28,12 +28,20 @@ export class RecordingHandler implements StepHandler {
   }
 
   private record(action: string, ctx: StepContext): AducResult | undefined {
-    this.calls.push({ action, step: ctx.step, componentId: ctx.component?.id, installedCriteria: ctx.installedCriteria });
+    this.calls.push({
+      action,
+      step: ctx.step,
+      componentId: ctx.component?.id,
+      installedCriteria: ctx.installedCriteria,
+    });
     return this.override(action, ctx);
   }
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
-    return this.record('isInstalled', ctx) ?? result(this.installed.has(this.key(ctx)) ? ResultCode.IsInstalledInstalled : ResultCode.IsInstalledNotInstalled);
+    return (
+      this.record('isInstalled', ctx) ??
+      result(this.installed.has(this.key(ctx)) ? ResultCode.IsInstalledInstalled : ResultCode.IsInstalledNotInstalled)
+    );
   }
   async download(ctx: StepContext): Promise<AducResult> {
     return this.record('download', ctx) ?? result(ResultCode.DownloadSuccess);

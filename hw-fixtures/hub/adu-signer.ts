@@ -48,14 +48,20 @@ export class TestSigner {
 
   /** base64url SHA-256 of the signing key's DER SPKI (what a disabledSigningKeys entry would name). */
   get signingKeyHash(): string {
-    return createHash('sha256').update(this.signing.publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    return createHash('sha256')
+      .update(this.signing.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
   }
 
   /** The sjwk: the signing key's JWK (n/e standard base64, as the service emits them) signed by the root. */
   sjwk(): string {
     const jwk = this.signing.publicKey.export({ format: 'jwk' });
     const std = (s: string) => Buffer.from(s, 'base64url').toString('base64');
-    return compactJws({ alg: 'RS256', kid: this.rootKid }, { kty: 'RSA', n: std(jwk.n!), e: std(jwk.e!), alg: 'RS256', kid: this.signingKid }, this.root.privateKey);
+    return compactJws(
+      { alg: 'RS256', kid: this.rootKid },
+      { kty: 'RSA', n: std(jwk.n!), e: std(jwk.e!), alg: 'RS256', kid: this.signingKid },
+      this.root.privateKey,
+    );
   }
 
   /** `updateManifestSignature` for the exact manifest string. */

@@ -59,14 +59,26 @@ async function childIndex(dir: string): Promise<Map<string, Obj>> {
 class Builder {
   readonly fileUrls: Record<string, string> = {};
   readonly fileIds: Record<string, string> = {};
-  constructor(private readonly dir: string, private readonly server: UpdateFileServer, private readonly scratch: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly server: UpdateFileServer,
+    private readonly scratch: string,
+  ) {}
 
   /** Publishes a payload named in an import manifest; returns its update-manifest file entry. */
   async payload(entry: Obj): Promise<[string, Obj]> {
     const name = entry.filename ?? entry.fileName;
     const id = (this.fileIds[name] ??= fileId());
     this.fileUrls[id] = this.server.add(join(this.dir, name), name);
-    return [id, { fileName: name, sizeInBytes: entry.sizeInBytes, hashes: entry.hashes, ...(entry.properties && { properties: entry.properties }) }];
+    return [
+      id,
+      {
+        fileName: name,
+        sizeInBytes: entry.sizeInBytes,
+        hashes: entry.hashes,
+        ...(entry.properties && { properties: entry.properties }),
+      },
+    ];
   }
 
   /** An update manifest (object) from an import manifest; children become detached files. */
@@ -120,16 +132,26 @@ export async function buildDeployment(o: BuildOptions): Promise<BuiltDeployment>
   const full = await b.manifest(doc, await childIndex(dir));
   let updateManifest = JSON.stringify(full);
   if (o.mini) {
-    const name = `${doc.updateId.provider}.${doc.updateId.name}.${doc.updateId.version}.importmanifest.updatemanifest.json`.toLowerCase();
+    const name =
+      `${doc.updateId.provider}.${doc.updateId.name}.${doc.updateId.version}.importmanifest.updatemanifest.json`.toLowerCase();
     const bytes = Buffer.from(JSON.stringify({ updateManifest }));
     const path = join(scratch, name);
     await writeFile(path, bytes);
     const id = fileId();
     b.fileUrls[id] = o.files.add(path, name);
-    updateManifest = JSON.stringify({ manifestVersion: '5', updateId: doc.updateId, detachedManifestFileId: id, files: { [id]: { fileName: name, sizeInBytes: bytes.length, hashes: { sha256: sha256(bytes) } } } });
+    updateManifest = JSON.stringify({
+      manifestVersion: '5',
+      updateId: doc.updateId,
+      detachedManifestFileId: id,
+      files: { [id]: { fileName: name, sizeInBytes: bytes.length, hashes: { sha256: sha256(bytes) } } },
+    });
   }
   const service: JsonObject = {
-    workflow: { action: 3, id: o.workflowId ?? randomUUID(), ...(o.retryTimestamp && { retryTimestamp: o.retryTimestamp }) },
+    workflow: {
+      action: 3,
+      id: o.workflowId ?? randomUUID(),
+      ...(o.retryTimestamp && { retryTimestamp: o.retryTimestamp }),
+    },
     updateManifest,
     updateManifestSignature: o.signer.sign(updateManifest),
     fileUrls: b.fileUrls,
@@ -151,5 +173,10 @@ export async function deployUpdate(hub: IotHubEmulator, deviceId: string, o: Bui
 
 /** The service's cancel: action 255, id `nodeployment`, large fields null (§6.2). */
 export function cancelDeployment(hub: IotHubEmulator, deviceId: string): number {
-  return setService(hub, deviceId, { workflow: { action: 255, id: 'nodeployment' }, updateManifest: null, updateManifestSignature: null, fileUrls: null });
+  return setService(hub, deviceId, {
+    workflow: { action: 255, id: 'nodeployment' },
+    updateManifest: null,
+    updateManifestSignature: null,
+    fileUrls: null,
+  });
 }

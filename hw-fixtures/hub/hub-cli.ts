@@ -51,17 +51,29 @@ async function start(dir: string, port: number, httpPort: number, devices: strin
       });
       return { status: 200, json: { workflow: built.service.workflow, updateId: built.updateId } };
     }
-    if (url.pathname === '/admin/cancel') return { status: 200, json: { desiredVersion: cancelDeployment(hub, device) } };
+    if (url.pathname === '/admin/cancel')
+      return { status: 200, json: { desiredVersion: cancelDeployment(hub, device) } };
     if (url.pathname === '/admin/twin') return { status: 200, json: hub.twin(device).document() };
     return { status: 404, json: { error: 'unknown admin endpoint' } };
   };
   const caFile = join(dir, 'hub-ca.pem');
   await writeFile(caFile, hub.pki.caCert);
   const admin = `http://127.0.0.1:${files.port}/admin`;
-  await writeFile(join(dir, 'hub.json'), JSON.stringify({ admin, caFile, devices: Object.fromEntries(devices.map((d) => [d, hub.connectionString(d)])) }, null, 2) + '\n');
+  await writeFile(
+    join(dir, 'hub.json'),
+    JSON.stringify(
+      { admin, caFile, devices: Object.fromEntries(devices.map((d) => [d, hub.connectionString(d)])) },
+      null,
+      2,
+    ) + '\n',
+  );
   await writeFile(
     join(dir, 'gateway.hub.json'),
-    JSON.stringify({ connectionString: hub.connectionString(devices[0]!), caFile, rootKeys: [signer.rootKey] }, null, 2) + '\n',
+    JSON.stringify(
+      { connectionString: hub.connectionString(devices[0]!), caFile, rootKeys: [signer.rootKey] },
+      null,
+      2,
+    ) + '\n',
   );
   process.stdout.write(`IoT Hub emulator on 127.0.0.1:${hub.port} (MQTT/TLS), files and admin on ${admin}\n`);
   for (const d of devices) process.stdout.write(`  ${hub.connectionString(d)}\n`);
@@ -76,7 +88,11 @@ async function start(dir: string, port: number, httpPort: number, devices: strin
 
 async function admin(dir: string, path: string, body?: unknown): Promise<unknown> {
   const info = JSON.parse(await readFile(join(dir, 'hub.json'), 'utf8')) as { admin: string };
-  const res = await fetch(`${info.admin}/${path}`, { method: body ? 'POST' : 'GET', body: body ? JSON.stringify(body) : null, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${info.admin}/${path}`, {
+    method: body ? 'POST' : 'GET',
+    body: body ? JSON.stringify(body) : null,
+    signal: AbortSignal.timeout(30_000),
+  });
   const json = (await res.json()) as unknown;
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}: ${JSON.stringify(json)}`);
   return json;
@@ -93,22 +109,31 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'deploy':
       if (rest.length !== 1) break;
-      process.stdout.write(JSON.stringify(await admin(dir, 'deploy', {
-        importManifest: resolve(rest[0]!),
-        ...(v.files && { filesDir: resolve(v.files) }),
-        ...(device && { deviceId: device }),
-        ...(v['workflow-id'] && { workflowId: v['workflow-id'] }),
-        ...(v.mini && { mini: true }),
-      })) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          await admin(dir, 'deploy', {
+            importManifest: resolve(rest[0]!),
+            ...(v.files && { filesDir: resolve(v.files) }),
+            ...(device && { deviceId: device }),
+            ...(v['workflow-id'] && { workflowId: v['workflow-id'] }),
+            ...(v.mini && { mini: true }),
+          }),
+        ) + '\n',
+      );
       return 0;
     case 'cancel':
       process.stdout.write(JSON.stringify(await admin(dir, 'cancel', { ...(device && { deviceId: device }) })) + '\n');
       return 0;
     case 'twin':
-      process.stdout.write(JSON.stringify(await admin(dir, `twin${device ? `?device=${encodeURIComponent(device)}` : ''}`), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(await admin(dir, `twin${device ? `?device=${encodeURIComponent(device)}` : ''}`), null, 2) +
+          '\n',
+      );
       return 0;
   }
-  process.stderr.write('usage: hub-cli start [--dir D] [--port N] [--http-port N] [--device ID]... | deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] | cancel | twin\n');
+  process.stderr.write(
+    'usage: hub-cli start [--dir D] [--port N] [--http-port N] [--device ID]... | deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] | cancel | twin\n',
+  );
   return 2;
 }
 

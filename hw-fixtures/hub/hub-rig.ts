@@ -70,9 +70,19 @@ export async function startHubRig(): Promise<HubRig> {
   const scriptLog = join(dir, 'script.log');
   await mkdir(join(dir, 'host-state'), { recursive: true });
   const twin = () => hub.twin(deviceId);
-  const agentReports = () => twin().reportedPatches.map((p) => (p.patch.deviceUpdate as Obj | undefined)?.agent).filter((a): a is Obj => !!a && 'state' in a);
+  const agentReports = () =>
+    twin()
+      .reportedPatches.map((p) => (p.patch.deviceUpdate as Obj | undefined)?.agent)
+      .filter((a): a is Obj => !!a && 'state' in a);
   const rig: HubRig = {
-    dir, hub, files, signer, deviceId, caFile, stateDir, scriptLog,
+    dir,
+    hub,
+    files,
+    signer,
+    deviceId,
+    caFile,
+    stateDir,
+    scriptLog,
     config(extra = {}) {
       const { handlers: extraHandlers, hub: extraHub, scriptEnv, ...rest } = extra;
       return {
@@ -81,7 +91,10 @@ export async function startHubRig(): Promise<HubRig> {
         logLevel: process.env.SP_TEST_LOG ?? 'silent',
         enumerators: [{ type: 'inventory', files: [inventory] }],
         handlers: {
-          'microsoft/script:1': { killGraceMs: 200, env: { SENSOR_PROXY_HOST_STATE: join(dir, 'host-state'), SENSOR_PROXY_SCRIPT_LOG: scriptLog, ...scriptEnv } },
+          'microsoft/script:1': {
+            killGraceMs: 200,
+            env: { SENSOR_PROXY_HOST_STATE: join(dir, 'host-state'), SENSOR_PROXY_SCRIPT_LOG: scriptLog, ...scriptEnv },
+          },
           ...extraHandlers,
         },
         hub: {
@@ -104,7 +117,10 @@ export async function startHubRig(): Promise<HubRig> {
       return path;
     },
     agentReports,
-    acks: () => twin().reportedPatches.map((p) => (p.patch.deviceUpdate as Obj | undefined)?.service).filter((s): s is Obj => !!s),
+    acks: () =>
+      twin()
+        .reportedPatches.map((p) => (p.patch.deviceUpdate as Obj | undefined)?.service)
+        .filter((s): s is Obj => !!s),
     async waitForReport(pred, timeoutMs = 20_000, what = 'agent report') {
       await hub.waitFor(() => agentReports().some(pred), timeoutMs, what);
       return agentReports().find(pred)!;
@@ -130,13 +146,23 @@ export interface InProcessAgent {
 }
 
 /** Starts the agent in this process on `rig.config(extra)`; extra handlers are registered over the built-ins. */
-export async function startAgent(rig: HubRig, o: { extra?: Obj; handlers?: StepHandler[]; link?: HubLink } = {}): Promise<InProcessAgent> {
+export async function startAgent(
+  rig: HubRig,
+  o: { extra?: Obj; handlers?: StepHandler[]; link?: HubLink } = {},
+): Promise<InProcessAgent> {
   const config = parseGatewayConfig(rig.config(o.extra), join(rig.dir, 'gateway.json'));
   const log = pino({ level: config.logLevel });
   const gateway = buildGateway(config, log);
   for (const h of o.handlers ?? []) gateway.handlers.register(h.id, () => h);
   const events: WorkflowEvent[] = [];
-  const { agent } = createHubAgent({ config, inventory: gateway.inventory, handlers: gateway.handlers, log, emit: (e) => events.push(e), ...(o.link && { link: o.link }) });
+  const { agent } = createHubAgent({
+    config,
+    inventory: gateway.inventory,
+    handlers: gateway.handlers,
+    log,
+    emit: (e) => events.push(e),
+    ...(o.link && { link: o.link }),
+  });
   const controller = new AbortController();
   await agent.start(controller.signal);
   return {

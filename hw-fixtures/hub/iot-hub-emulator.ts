@@ -59,14 +59,22 @@ export class IotHubEmulator {
   private waiters: Waiter[] = [];
   port = 0;
 
-  private constructor(private readonly broker: Aedes, private readonly server: Server, readonly pki: TestPki, readonly hostName: string) {}
+  private constructor(
+    private readonly broker: Aedes,
+    private readonly server: Server,
+    readonly pki: TestPki,
+    readonly hostName: string,
+  ) {}
 
   /** Generates (or takes) the PKI, starts aedes behind a TLS listener, resolves once listening. */
   static async start(o: EmulatorOptions = {}): Promise<IotHubEmulator> {
     const pki = o.pki ?? (await createTestPki([o.hostName ?? 'localhost']));
     const broker = await Aedes.createBroker();
     // requestCert without rejectUnauthorized: SAS and X.509 devices share the listener (fact sheet, "X.509").
-    const server = createServer({ key: pki.serverKey, cert: pki.serverCert, requestCert: true, rejectUnauthorized: false }, (s) => broker.handle(s));
+    const server = createServer(
+      { key: pki.serverKey, cert: pki.serverCert, requestCert: true, rejectUnauthorized: false },
+      (s) => broker.handle(s),
+    );
     const hub = new IotHubEmulator(broker, server, pki, o.hostName ?? 'localhost');
     hub.install();
     await new Promise<void>((resolve, reject) => {
@@ -81,14 +89,33 @@ export class IotHubEmulator {
   /** Registers a device with a fresh random key; returns its connection string (`HostName=<host>:<port>`). */
   addDevice(id: string): string {
     const key = randomBytes(32).toString('base64');
-    this.devices.set(id, { id, key, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0, refused: 0 });
+    this.devices.set(id, {
+      id,
+      key,
+      twin: new DeviceTwin(),
+      client: undefined,
+      modelId: undefined,
+      connects: 0,
+      twinGets: 0,
+      refused: 0,
+    });
     return this.connectionString(id);
   }
 
   /** Registers a device authenticated by its (self-signed) certificate's SHA-256 thumbprint; returns its `x509=true` connection string. */
   addX509Device(id: string, certPem: string): string {
     const thumbprint = new X509Certificate(certPem).fingerprint256;
-    this.devices.set(id, { id, key: '', thumbprint, twin: new DeviceTwin(), client: undefined, modelId: undefined, connects: 0, twinGets: 0, refused: 0 });
+    this.devices.set(id, {
+      id,
+      key: '',
+      thumbprint,
+      twin: new DeviceTwin(),
+      client: undefined,
+      modelId: undefined,
+      connects: 0,
+      twinGets: 0,
+      refused: 0,
+    });
     return this.connectionString(id);
   }
 
@@ -118,12 +145,14 @@ export class IotHubEmulator {
     for (const path of replace) {
       const parts = path.split('.');
       let node: JsonObject | undefined = twin.desired;
-      for (const p of parts.slice(0, -1)) node = node && typeof node[p] === 'object' && node[p] !== null ? (node[p] as JsonObject) : undefined;
+      for (const p of parts.slice(0, -1))
+        node = node && typeof node[p] === 'object' && node[p] !== null ? (node[p] as JsonObject) : undefined;
       if (node) delete node[parts[parts.length - 1]!];
     }
     const pushed = twin.patchDesired(patch);
     const client = this.device(id).client;
-    if (client?.connected) this.send(client, `$iothub/twin/PATCH/properties/desired/?$version=${pushed.$version}`, JSON.stringify(pushed));
+    if (client?.connected)
+      this.send(client, `$iothub/twin/PATCH/properties/desired/?$version=${pushed.$version}`, JSON.stringify(pushed));
     this.notify();
     return twin.desiredVersion;
   }
@@ -132,7 +161,13 @@ export class IotHubEmulator {
   waitFor(pred: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
     if (pred()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const w: Waiter = { pred, resolve: () => { clearTimeout(t); resolve(); } };
+      const w: Waiter = {
+        pred,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         reject(new Error(`emulator: timed out after ${timeoutMs} ms waiting for ${what}`));
@@ -173,7 +208,8 @@ export class IotHubEmulator {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    this.broker.authenticate = (client, username, password, done) => this.authenticate(client, username, password, done);
+    this.broker.authenticate = (client, username, password, done) =>
+      this.authenticate(client, username, password, done);
     this.broker.authorizePublish = (client, packet, cb) => {
       if (packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS/ topics are reserved'));
       if (client) this.onDevicePublish(client, packet.topic, Buffer.from(packet.payload as Buffer));
@@ -186,7 +222,12 @@ export class IotHubEmulator {
   }
 
   /** CONNECT: username `<host>/<id>/?api-version=…&model-id=…`, password a SAS token for `<host>/devices/<id>`. */
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (e: AuthenticateError | null, ok: boolean | null) => void): void {
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (e: AuthenticateError | null, ok: boolean | null) => void,
+  ): void {
     const refuse = (why: string) => {
       const known = this.devices.get(client.id);
       if (known) known.refused++;
@@ -202,8 +243,10 @@ export class IotHubEmulator {
     if (id !== d.id || host !== `${this.hostName}:${this.port}`) return refuse('bad username');
     if (d.thumbprint) {
       const peer = (client.conn as TLSSocket).getPeerCertificate?.();
-      if (!peer?.fingerprint256 || peer.fingerprint256 !== d.thumbprint) return refuse('client certificate does not match the registered thumbprint');
-    } else if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key)) return refuse('bad SAS token');
+      if (!peer?.fingerprint256 || peer.fingerprint256 !== d.thumbprint)
+        return refuse('client certificate does not match the registered thumbprint');
+    } else if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key))
+      return refuse('bad SAS token');
     d.modelId = new URLSearchParams((username ?? '').slice(q + 2)).get('model-id') ?? undefined;
     d.client = client;
     d.connects++;
@@ -224,7 +267,11 @@ export class IotHubEmulator {
         patch = JSON.parse(body.toString('utf8')) as JsonObject;
       } catch {
         // The SDK fails a request only on a JSON body with errorCode.
-        this.send(client, `$iothub/twin/res/400/?$rid=${rid}`, JSON.stringify({ errorCode: 400, message: 'reported patch is not JSON' }));
+        this.send(
+          client,
+          `$iothub/twin/res/400/?$rid=${rid}`,
+          JSON.stringify({ errorCode: 400, message: 'reported patch is not JSON' }),
+        );
         return;
       }
       const v = d.twin.patchReported(patch);

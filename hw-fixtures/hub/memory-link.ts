@@ -52,7 +52,13 @@ export class MemoryLink implements HubLink {
     if (pred()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`MemoryLink: timed out after ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ pred, resolve: () => { clearTimeout(t); resolve(); } });
+      this.waiters.push({
+        pred,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      });
     });
   }
 }

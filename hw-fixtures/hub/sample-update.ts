@@ -56,7 +56,8 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
     const block = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
     const fh = await open(join(dir, imageName), 'w');
-    for (let left = o.imageBytes!; left > 0; left -= block.length) await fh.write(block.subarray(0, Math.min(left, block.length)));
+    for (let left = o.imageBytes!; left > 0; left -= block.length)
+      await fh.write(block.subarray(0, Math.min(left, block.length)));
     await fh.close();
   }
   const script = o.sleepy ? 'sleepy-installscript.sh' : 'component-installscript.sh';
@@ -86,7 +87,11 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
         description: 'host configuration',
         handler: 'microsoft/script:1',
         files: ['component-installscript.sh'],
-        handlerProperties: { scriptFileName: 'component-installscript.sh', arguments: '', installedCriteria: `host-${version}` },
+        handlerProperties: {
+          scriptFileName: 'component-installscript.sh',
+          arguments: '',
+          installedCriteria: `host-${version}`,
+        },
       },
       { type: 'reference', description: 'cameras', updateId: childId },
     ],

@@ -42,7 +42,11 @@ export async function createTestPki(hosts: string[] = ['localhost']): Promise<Te
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [...hosts.map((h) => ({ type: 2 as const, value: h })), { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }],
+        altNames: [
+          ...hosts.map((h) => ({ type: 2 as const, value: h })),
+          { type: 7 as const, ip: '127.0.0.1' },
+          { type: 7 as const, ip: '::1' },
+        ],
       },
     ],
   });

@@ -47,6 +47,9 @@ export class DeviceTwin {
 
   /** The GET answer body: `{"desired":{…,"$version":n},"reported":{…,"$version":m}}`. */
   document(): JsonObject {
-    return { desired: { ...structuredClone(this.desired), $version: this.desiredVersion }, reported: { ...structuredClone(this.reported), $version: this.reportedVersion } };
+    return {
+      desired: { ...structuredClone(this.desired), $version: this.desiredVersion },
+      reported: { ...structuredClone(this.reported), $version: this.reportedVersion },
+    };
   }
 }

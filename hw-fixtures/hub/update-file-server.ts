@@ -37,7 +37,10 @@ export class UpdateFileServer {
   admin: AdminHandler | undefined;
   port = 0;
 
-  private constructor(private readonly server: Server, readonly host: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly host: string,
+  ) {}
 
   static async start(host = '127.0.0.1', port = 0): Promise<UpdateFileServer> {
     const fs = new UpdateFileServer(createServer(), host);
@@ -126,11 +129,15 @@ export class UpdateFileServer {
       end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
       status = 206;
     }
-    const headers: Record<string, string | number> = { 'content-length': end - start + 1, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string | number> = {
+      'content-length': end - start + 1,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+    };
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(status, headers);
     let sent = 0;
-    const limit = fault?.kind === 'cut' ? fault.afterBytes ?? 0 : Infinity;
+    const limit = fault?.kind === 'cut' ? (fault.afterBytes ?? 0) : Infinity;
     const stream = createReadStream(path, { start, end, highWaterMark: 64 * 1024 });
     for await (const chunk of stream) {
       const buf = chunk as Buffer;

@@ -25,7 +25,11 @@ export const FIXTURE_SCRIPTS = repoPath('hw-fixtures', 'scripts');
 export type LogRecord = Record<string, unknown>;
 
 /** A pino logger at debug level whose records land in `records`; `logged` waits for a matching one. */
-export function memoryLogger(): { log: Logger; records: LogRecord[]; logged(pred: (r: LogRecord) => boolean): Promise<LogRecord> } {
+export function memoryLogger(): {
+  log: Logger;
+  records: LogRecord[];
+  logged(pred: (r: LogRecord) => boolean): Promise<LogRecord>;
+} {
   const records: LogRecord[] = [];
   const waiters: { pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
   const log = pino(
@@ -104,7 +108,10 @@ export async function scriptRig(config: Partial<ScriptHandlerConfig> = {}, timer
   await mkdir(wf, { recursive: true });
   const scriptLog = join(dir, 'script-argv.log');
   const mem = memoryLogger();
-  const resolved = resolveScriptHandlerConfig({ ...config, env: { ...config.env, SENSOR_PROXY_SCRIPT_LOG: scriptLog } });
+  const resolved = resolveScriptHandlerConfig({
+    ...config,
+    env: { ...config.env, SENSOR_PROXY_SCRIPT_LOG: scriptLog },
+  });
   const handler = new ScriptHandler({ log: mem.log, ...resolved, ...(timers ? { timers } : {}) });
   const files: StepFile[] = [];
   return {
@@ -117,7 +124,13 @@ export async function scriptRig(config: Partial<ScriptHandlerConfig> = {}, timer
       const path = join(wf, asName);
       await copyFile(join(FIXTURE_SCRIPTS, fixture), path);
       await chmod(path, 0o644);
-      const f: StepFile = { id: `file-${files.length}`, fileName: asName, path, sizeInBytes: (await stat(path)).size, hashes: {} };
+      const f: StepFile = {
+        id: `file-${files.length}`,
+        fileName: asName,
+        path,
+        sizeInBytes: (await stat(path)).size,
+        hashes: {},
+      };
       files.push(f);
       return f;
     },

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { formatImageVersion, MCUBOOT_HEADER_SIZE, MCUBOOT_IMAGE_MAGIC, parseMcubootHeader } from '../../drivers/serial/smp/mcuboot-header.js';
+import {
+  formatImageVersion,
+  MCUBOOT_HEADER_SIZE,
+  MCUBOOT_IMAGE_MAGIC,
+  parseMcubootHeader,
+} from '../../drivers/serial/smp/mcuboot-header.js';
 
 /**
  * The flash side of the simulated MCUmgr/MCUboot device: two slots of one image, the upload in
@@ -35,14 +40,22 @@ const ERR = {
 export function describeImage(bytes: Uint8Array): SlotImage {
   const h = parseMcubootHeader(bytes);
   const covered = bytes.subarray(0, Math.min(bytes.length, h.hdrSize + h.imgSize));
-  return { bytes, version: formatImageVersion(h.version), hash: new Uint8Array(createHash('sha256').update(covered).digest()) };
+  return {
+    bytes,
+    version: formatImageVersion(h.version),
+    hash: new Uint8Array(createHash('sha256').update(covered).digest()),
+  };
 }
 
 function hasMagic(b: Uint8Array): boolean {
-  return b.length >= MCUBOOT_HEADER_SIZE && new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) === MCUBOOT_IMAGE_MAGIC;
+  return (
+    b.length >= MCUBOOT_HEADER_SIZE &&
+    new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) === MCUBOOT_IMAGE_MAGIC
+  );
 }
 
-const same = (a: Uint8Array | undefined, b: Uint8Array | undefined) => !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
+  !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class McubootSlots {
   primary: SlotImage;
@@ -53,14 +66,25 @@ export class McubootSlots {
   /** Boots since construction, and what each did. */
   readonly boots: ('normal' | 'swap-test' | 'swap-permanent' | 'revert')[] = [];
 
-  constructor(primaryImage: Uint8Array, readonly slotSize = 1024 * 1024) {
+  constructor(
+    primaryImage: Uint8Array,
+    readonly slotSize = 1024 * 1024,
+  ) {
     this.primary = describeImage(primaryImage);
   }
 
   /** `{images: [...]}` as img_mgmt reports it. */
   states(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [
-      { image: 0, slot: 0, version: this.primary.version, hash: this.primary.hash, bootable: true, confirmed: this.primaryConfirmed, active: true },
+      {
+        image: 0,
+        slot: 0,
+        version: this.primary.version,
+        hash: this.primary.hash,
+        bootable: true,
+        confirmed: this.primaryConfirmed,
+        active: true,
+      },
     ];
     if (this.secondary) {
       out.push({
@@ -81,11 +105,22 @@ export class McubootSlots {
    * One upload request (img_mgmt_upload): returns the response fields or an error. `written` is
    * how many bytes went to flash (0 when the offset was not the expected one or on resume).
    */
-  uploadChunk(req: { off: number; data: Uint8Array; len?: number; sha?: Uint8Array }): { ok: Record<string, unknown>; written: number } | { err: SlotError } {
+  uploadChunk(req: {
+    off: number;
+    data: Uint8Array;
+    len?: number;
+    sha?: Uint8Array;
+  }): { ok: Record<string, unknown>; written: number } | { err: SlotError } {
     if (req.off === 0) {
       if (req.len === undefined) return { err: ERR.invalidLength };
       if (req.len > this.slotSize) return { err: ERR.tooLarge };
-      if (this.upload && req.sha && same(this.upload.sha, req.sha) && this.upload.size === req.len && this.upload.off > 0) {
+      if (
+        this.upload &&
+        req.sha &&
+        same(this.upload.sha, req.sha) &&
+        this.upload.size === req.len &&
+        this.upload.off > 0
+      ) {
         return { ok: { off: this.upload.off }, written: 0 }; // same session: tell the host where to continue
       }
       if (req.data.length >= MCUBOOT_HEADER_SIZE && !hasMagic(req.data)) return { err: ERR.badMagic };

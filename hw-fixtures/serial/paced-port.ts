@@ -111,7 +111,9 @@ export class PacedPort {
     const port = new SerialPort({ path: this.options.path, baudRate: 115200, autoOpen: false, hupcl: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve, reject) => port.flush((err) => (err ? reject(err) : resolve())));
-    port.on('data', (chunk: Buffer) => this.received(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), signal));
+    port.on('data', (chunk: Buffer) =>
+      this.received(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), signal),
+    );
     port.on('error', (err: Error) => this.options.log?.warn({ err }, 'paced port error'));
     this.port = port;
     this.txFreeAt = this.rxFreeAt = 0;
@@ -144,7 +146,8 @@ export class PacedPort {
   }
 
   private async pacedWrite(data: Uint8Array, signal: AbortSignal): Promise<void> {
-    const slice = this.baudRate > 0 ? Math.max(1, Math.floor((this.baudRate / this.bitsPerByte) * (SLICE_MS / 1000))) : data.length;
+    const slice =
+      this.baudRate > 0 ? Math.max(1, Math.floor((this.baudRate / this.bitsPerByte) * (SLICE_MS / 1000))) : data.length;
     for (let off = 0; off < data.length; off += slice) {
       if (signal.aborted) return;
       const piece = data.subarray(off, off + slice);
@@ -155,7 +158,9 @@ export class PacedPort {
         await sleepUntil(this.txFreeAt, signal);
         const port = this.port;
         if (!port || signal.aborted) return;
-        await new Promise<void>((resolve, reject) => port.write(Buffer.from(piece), (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          port.write(Buffer.from(piece), (err) => (err ? reject(err) : resolve())),
+        );
       } catch (e) {
         // The port disappeared mid-write: the rest is lost, as on a real line.
         if (isCancelled(e) || signal.aborted) return;

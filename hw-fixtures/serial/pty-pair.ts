@@ -35,7 +35,9 @@ export interface PtyPairOptions {
  */
 export function openPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
   const addr = (link?: string) => `pty,raw,echo=0${link ? `,link=${link}` : ''}`;
-  const child = spawn('socat', ['-d', '-d', addr(options.linkA), addr(options.linkB)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('socat', ['-d', '-d', addr(options.linkA), addr(options.linkB)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const timeoutMs = options.startTimeoutMs ?? 5000;
   return new Promise<PtyPair>((resolve, reject) => {
     const devices: string[] = [];
@@ -48,11 +50,20 @@ export function openPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
       child.kill('SIGKILL');
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`socat did not report two ptys within ${timeoutMs} ms; stderr: ${stderr.trim()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`socat did not report two ptys within ${timeoutMs} ms; stderr: ${stderr.trim()}`)),
+      timeoutMs,
+    );
     child.once('error', (err: NodeJS.ErrnoException) => {
-      fail(err.code === 'ENOENT' ? new Error('socat is not installed: apt-get install socat (needed for the pty loopback rig)', { cause: err }) : err);
+      fail(
+        err.code === 'ENOENT'
+          ? new Error('socat is not installed: apt-get install socat (needed for the pty loopback rig)', { cause: err })
+          : err,
+      );
     });
-    child.once('exit', (code, sig) => fail(new Error(`socat exited early (code ${code}, signal ${sig}); stderr: ${stderr.trim()}`)));
+    child.once('exit', (code, sig) =>
+      fail(new Error(`socat exited early (code ${code}, signal ${sig}); stderr: ${stderr.trim()}`)),
+    );
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       if (settled) return;
@@ -64,7 +75,9 @@ export function openPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
         clearTimeout(timer);
         child.removeAllListeners('exit');
         child.stderr!.resume();
-        resolve(makePair(child, options.linkA ?? devices[0]!, options.linkB ?? devices[1]!, [devices[0]!, devices[1]!]));
+        resolve(
+          makePair(child, options.linkA ?? devices[0]!, options.linkB ?? devices[1]!, [devices[0]!, devices[1]!]),
+        );
       }
     });
   });

@@ -4,7 +4,15 @@ import { decodeBody, encodeBody, type SmpBody } from '../../drivers/serial/smp/c
 import { encodeConsoleFrames } from '../../drivers/serial/smp/console-framing.js';
 import { SmpConsoleReassembler } from '../../drivers/serial/smp/console-reassembler.js';
 import { MgmtErr } from '../../drivers/serial/smp/smp-errors.js';
-import { decodeSmpPacket, encodeSmpPacket, ImageCmd, OsCmd, SmpGroup, type SmpHeader, type SmpOpValue } from '../../drivers/serial/smp/smp-header.js';
+import {
+  decodeSmpPacket,
+  encodeSmpPacket,
+  ImageCmd,
+  OsCmd,
+  SmpGroup,
+  type SmpHeader,
+  type SmpOpValue,
+} from '../../drivers/serial/smp/smp-header.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { isCancelled } from '../../drivers/shared/errors.js';
 import { McubootSlots, type SlotError } from './mcuboot-slots.js';
@@ -68,17 +76,30 @@ export interface SmpSimRecord {
 export class SmpDeviceSim {
   readonly slots: McubootSlots;
   faults: SmpSimFaults;
-  readonly record: SmpSimRecord = { requests: [], uploadOffsets: [], resets: 0, reboots: 0, disappearances: 0, rxDiscards: 0 };
+  readonly record: SmpSimRecord = {
+    requests: [],
+    uploadOffsets: [],
+    resets: 0,
+    reboots: 0,
+    disappearances: 0,
+    rxDiscards: 0,
+  };
   private readonly rx: SmpConsoleReassembler;
   private readonly life = new AbortController();
   private queue: Promise<void> = Promise.resolve();
   private state: 'running' | 'booting' | 'away' = 'running';
   private stalledUntil = 0;
 
-  private constructor(private readonly port: PacedPort, private readonly options: SmpDeviceSimOptions) {
+  private constructor(
+    private readonly port: PacedPort,
+    private readonly options: SmpDeviceSimOptions,
+  ) {
     this.slots = new McubootSlots(options.primaryImage ?? buildTestImage('1.0.0'), options.slotSize);
     this.faults = options.faults ?? {};
-    this.rx = new SmpConsoleReassembler({ maxPacketSize: options.mtu ?? 256, onDiscard: () => this.record.rxDiscards++ });
+    this.rx = new SmpConsoleReassembler({
+      maxPacketSize: options.mtu ?? 256,
+      onDiscard: () => this.record.rxDiscards++,
+    });
     port.onData((d) => this.onData(d));
   }
 
@@ -105,9 +126,11 @@ export class SmpDeviceSim {
   private onData(data: Uint8Array): void {
     if (this.state !== 'running') return; // a rebooting or vanished device hears nothing
     for (const packet of this.rx.feed(data)) {
-      this.queue = this.queue.then(() => this.handle(packet)).catch((e: unknown) => {
-        if (!isCancelled(e)) this.options.log?.error({ err: e }, 'smp sim: request handling failed');
-      });
+      this.queue = this.queue
+        .then(() => this.handle(packet))
+        .catch((e: unknown) => {
+          if (!isCancelled(e)) this.options.log?.error({ err: e }, 'smp sim: request handling failed');
+        });
     }
   }
 
@@ -148,7 +171,10 @@ export class SmpDeviceSim {
   private async image(h: SmpHeader, body: SmpBody): Promise<void> {
     if (h.id === ImageCmd.State) {
       if (h.op === 2) {
-        const err = this.slots.setState({ hash: body.hash instanceof Uint8Array ? body.hash : undefined, confirm: body.confirm === true });
+        const err = this.slots.setState({
+          hash: body.hash instanceof Uint8Array ? body.hash : undefined,
+          confirm: body.confirm === true,
+        });
         if (err) return this.respondError(h, err.err);
       }
       return this.respond(h, { images: this.slots.states() });
@@ -157,7 +183,12 @@ export class SmpDeviceSim {
       const off = typeof body.off === 'number' ? body.off : -1;
       if (off < 0 || !(body.data instanceof Uint8Array)) return this.respond(h, { rc: MgmtErr.EINVAL });
       this.record.uploadOffsets.push(off);
-      const r = this.slots.uploadChunk({ off, data: body.data, len: typeof body.len === 'number' ? body.len : undefined, sha: body.sha instanceof Uint8Array ? body.sha : undefined });
+      const r = this.slots.uploadChunk({
+        off,
+        data: body.data,
+        len: typeof body.len === 'number' ? body.len : undefined,
+        sha: body.sha instanceof Uint8Array ? body.sha : undefined,
+      });
       if ('err' in r) return this.respondError(h, r.err);
       const flashMs = (r.written * (this.options.flashUsPerByte ?? 10)) / 1000;
       if (flashMs > 0) await delay(flashMs, this.life.signal);
@@ -176,11 +207,17 @@ export class SmpDeviceSim {
   }
 
   private respondError(h: SmpHeader, err: SlotError): Promise<void> {
-    return this.respond(h, h.version === 1 ? { err: { group: err.group, rc: err.rc } } : { rc: err.v1rc, rsn: err.rsn });
+    return this.respond(
+      h,
+      h.version === 1 ? { err: { group: err.group, rc: err.rc } } : { rc: err.v1rc, rsn: err.rsn },
+    );
   }
 
   private async respond(req: SmpHeader, body: SmpBody): Promise<void> {
-    const packet = encodeSmpPacket({ op: (req.op + 1) as SmpOpValue, version: req.version, flags: 0, group: req.group, seq: req.seq, id: req.id }, encodeBody(body));
+    const packet = encodeSmpPacket(
+      { op: (req.op + 1) as SmpOpValue, version: req.version, flags: 0, group: req.group, seq: req.seq, id: req.id },
+      encodeBody(body),
+    );
     let wire = encodeConsoleFrames(packet);
     if (this.faults.corruptResponses) {
       this.faults.corruptResponses--;
@@ -231,7 +268,9 @@ async function main(argv: string[]): Promise<void> {
   };
   const port = arg('port');
   if (!port) {
-    process.stderr.write('usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--mtu 256]\n');
+    process.stderr.write(
+      'usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--mtu 256]\n',
+    );
     process.exitCode = 2;
     return;
   }

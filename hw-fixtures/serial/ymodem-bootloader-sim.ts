@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import { ReceiveBuffer } from '../../drivers/serial/receive-buffer.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { BusError, CancelledError, isBusError } from '../../drivers/shared/errors.js';
-import { YmodemSimReceiver, type BatchOutcome, type BatchStats, type ReceiverTiming, type YmodemSimFaults } from './ymodem-sim-receiver.js';
+import {
+  YmodemSimReceiver,
+  type BatchOutcome,
+  type BatchStats,
+  type ReceiverTiming,
+  type YmodemSimFaults,
+} from './ymodem-sim-receiver.js';
 
 export type { YmodemSimFaults } from './ymodem-sim-receiver.js';
 
@@ -64,7 +70,9 @@ export const DEFAULT_ENTRY_BYTES: Uint8Array = new TextEncoder().encode('\x7fBOO
 
 /** The `VER:x.y.z` marker rule. */
 export function versionMarker(image: Uint8Array): string | undefined {
-  return /VER:(\d+\.\d+\.\d+)/.exec(Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('latin1'))?.[1];
+  return /VER:(\d+\.\d+\.\d+)/.exec(
+    Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('latin1'),
+  )?.[1];
 }
 
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -74,7 +82,14 @@ function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-const ENTRY_TIMING: ReceiverTiming = { cIntervalMs: 1000, blockTimeoutMs: 10_000, interByteTimeoutMs: 1000, flashWriteMsPerBlock: 0, eraseMs: 0, maxErrors: 10 };
+const ENTRY_TIMING: ReceiverTiming = {
+  cIntervalMs: 1000,
+  blockTimeoutMs: 10_000,
+  interByteTimeoutMs: 1000,
+  flashWriteMsPerBlock: 0,
+  eraseMs: 0,
+  maxErrors: 10,
+};
 
 /**
  * A vendor-style YMODEM bootloader behind an application, on the far end of a serial line:
@@ -213,8 +228,17 @@ export class YmodemBootloaderSim {
       const before = { ...this.receiver.stats };
       const outcome = await this.receiver.receiveBatch();
       const s = this.receiver.stats;
-      const stats = { blocks: s.blocks - before.blocks, naks: s.naks - before.naks, duplicates: s.duplicates - before.duplicates };
-      const record: TransferRecord = { ...outcome, stats, startedAt: this.receiver.headerAt, endedAt: performance.now() };
+      const stats = {
+        blocks: s.blocks - before.blocks,
+        naks: s.naks - before.naks,
+        duplicates: s.duplicates - before.duplicates,
+      };
+      const record: TransferRecord = {
+        ...outcome,
+        stats,
+        startedAt: this.receiver.headerAt,
+        endedAt: performance.now(),
+      };
       this.transfers.push(record);
       this.o.log?.info({ outcome: outcome.kind, files: outcome.files.map((f) => f.fileName) }, 'ymodem sim: batch');
       const file = outcome.files[0];

@@ -36,7 +36,10 @@ export class MemoryLink implements SerialLink {
    * @param persistent the end outlives its peer, like a device behind a tty that the host opens
    *   and closes again and again (see {@link createMemoryPort}); default false.
    */
-  constructor(readonly path: string, private readonly persistent = false) {
+  constructor(
+    readonly path: string,
+    private readonly persistent = false,
+  ) {
     this.rx = new ReceiveBuffer(path);
   }
 
@@ -129,17 +132,23 @@ export class MemoryLink implements SerialLink {
       return;
     }
     this.state = 'disconnected';
-    this.rx.fail(() => new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected (peer closed)`, { path: this.path }));
+    this.rx.fail(
+      () => new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected (peer closed)`, { path: this.path }),
+    );
   }
 
   private assertUsable(): void {
     if (this.state === 'closed') throw new BusError('SERIAL_CLOSED', `${this.path} is closed`, { path: this.path });
-    if (this.state === 'disconnected') throw new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected`, { path: this.path });
+    if (this.state === 'disconnected')
+      throw new BusError('SERIAL_DISCONNECTED', `${this.path} disconnected`, { path: this.path });
   }
 }
 
 /** A connected pair: `host` for the code under test, `device` for a simulator or a scripted peer. */
-export function createMemoryLinkPair(paths: { host?: string; device?: string } = {}): { host: MemoryLink; device: MemoryLink } {
+export function createMemoryLinkPair(paths: { host?: string; device?: string } = {}): {
+  host: MemoryLink;
+  device: MemoryLink;
+} {
   const host = new MemoryLink(paths.host ?? 'mem:host');
   const device = new MemoryLink(paths.device ?? 'mem:device');
   MemoryLink.connect(host, device);
@@ -151,7 +160,11 @@ export function createMemoryLinkPair(paths: { host?: string; device?: string } =
  * {@link MemoryLink} connected to the persistent `device` end (what a handler does per action).
  * Bytes the device writes while no host has it open are lost.
  */
-export function createMemoryPort(path = 'mem:port'): { device: MemoryLink; open: () => Promise<MemoryLink>; opens: () => number } {
+export function createMemoryPort(path = 'mem:port'): {
+  device: MemoryLink;
+  open: () => Promise<MemoryLink>;
+  opens: () => number;
+} {
   const device = new MemoryLink(`${path}#device`, true);
   let count = 0;
   return {

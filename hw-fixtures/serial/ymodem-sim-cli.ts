@@ -79,7 +79,10 @@ async function main(): Promise<void> {
     const sim = new YmodemBootloaderSim({ ...opts, port });
     stop = () => sim.close();
   }
-  log.info({ baudRate, entry: values.entry, start: values.start, version: values.version }, 'ymodem bootloader simulator running');
+  log.info(
+    { baudRate, entry: values.entry, start: values.start, version: values.version },
+    'ymodem bootloader simulator running',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

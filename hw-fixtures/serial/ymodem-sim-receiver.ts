@@ -1,5 +1,13 @@
 import { decodeFrame, frameLength, parseHeaderBlock, type YmodemFileInfo } from '../../drivers/serial/ymodem/codec.js';
-import { ACK, CAN, CANCEL_SEQUENCE, CRC_REQUEST, EOT, FRAME_OVERHEAD, NAK } from '../../drivers/serial/ymodem/constants.js';
+import {
+  ACK,
+  CAN,
+  CANCEL_SEQUENCE,
+  CRC_REQUEST,
+  EOT,
+  FRAME_OVERHEAD,
+  NAK,
+} from '../../drivers/serial/ymodem/constants.js';
 
 /**
  * The receiving half of the YMODEM bootloader simulator: one batch, as a bootloader's receive
@@ -90,7 +98,11 @@ export class YmodemSimReceiver {
   headerAt: number | undefined;
   private readonly pending: { corrupt: number; drop: number; storm: number; stall: boolean; disappear: boolean };
 
-  constructor(private readonly io: ReceiverIo, private readonly t: ReceiverTiming, private readonly faults: YmodemSimFaults = {}) {
+  constructor(
+    private readonly io: ReceiverIo,
+    private readonly t: ReceiverTiming,
+    private readonly faults: YmodemSimFaults = {},
+  ) {
     this.pending = {
       corrupt: faults.corruptBlock ? (faults.corruptBlock.times ?? 1) : 0,
       drop: faults.dropBytes ? (faults.dropBytes.times ?? 1) : 0,

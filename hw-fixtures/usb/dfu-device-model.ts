@@ -41,7 +41,14 @@ export class DfuDeviceModel {
   /** The manifested plain-DFU image. */
   image = new Uint8Array(0);
   readonly flash: DfuseFlash | undefined;
-  readonly stats: DfuSimStats = { requests: {}, blocks: 0, earlyPolls: 0, lostBlocks: 0, manifests: 0, enumerations: 0 };
+  readonly stats: DfuSimStats = {
+    requests: {},
+    blocks: 0,
+    earlyPolls: 0,
+    lostBlocks: 0,
+    manifests: 0,
+    enumerations: 0,
+  };
   /** Set by the binding: called when the device must leave the bus or re-enumerate. */
   onBusAction: (a: BusAction) => void = () => {};
 
@@ -57,7 +64,10 @@ export class DfuDeviceModel {
   private dfuseLeave = false;
   private faultsUsed = { stall: 0, error: 0, sequence: 0 };
 
-  constructor(partial: Partial<DfuSimOptions> = {}, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    partial: Partial<DfuSimOptions> = {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.options = resolveDfuSimOptions(partial);
     this.mode = this.options.startInDfuMode ? 'dfu' : 'runtime';
     this.state = this.mode === 'dfu' ? DfuState.dfuIDLE : DfuState.appIDLE;
@@ -83,7 +93,10 @@ export class DfuDeviceModel {
   /** Bus reset or (re-)attach: the binding calls this when the host resets the port. */
   busReset(): void {
     this.stats.enumerations++;
-    if (this.mode === 'dfu' && (this.state === DfuState.dfuMANIFEST_WAIT_RESET || (this.state === DfuState.dfuIDLE && this.stats.manifests > 0))) {
+    if (
+      this.mode === 'dfu' &&
+      (this.state === DfuState.dfuMANIFEST_WAIT_RESET || (this.state === DfuState.dfuIDLE && this.stats.manifests > 0))
+    ) {
       this.enterMode('runtime');
       this.onBusAction({ type: 'reenumerate', mode: 'runtime', delayMs: 0 });
     } else if (this.mode === 'runtime' && this.state === DfuState.appDETACH) {
@@ -108,8 +121,10 @@ export class DfuDeviceModel {
     this.stats.requests[name] = (this.stats.requests[name] ?? 0) + 1;
     if (this.mode === 'runtime') return this.runtime(s);
     switch (s.bRequest) {
-      case DfuRequest.GETSTATUS: return this.getStatus();
-      case DfuRequest.GETSTATE: return { type: 'data', data: Uint8Array.of(this.state) };
+      case DfuRequest.GETSTATUS:
+        return this.getStatus();
+      case DfuRequest.GETSTATE:
+        return { type: 'data', data: Uint8Array.of(this.state) };
       case DfuRequest.CLRSTATUS:
         if (this.state !== DfuState.dfuERROR) return this.protocolError();
         this.status = DfuStatus.OK;
@@ -121,9 +136,12 @@ export class DfuDeviceModel {
         this.state = DfuState.dfuIDLE;
         this.resetTransfer();
         return { type: 'ack' };
-      case DfuRequest.DNLOAD: return this.dnload(s, data);
-      case DfuRequest.UPLOAD: return this.upload(s);
-      default: return this.protocolError();
+      case DfuRequest.DNLOAD:
+        return this.dnload(s, data);
+      case DfuRequest.UPLOAD:
+        return this.upload(s);
+      default:
+        return this.protocolError();
     }
   }
 
@@ -152,12 +170,20 @@ export class DfuDeviceModel {
     switch (this.state) {
       case DfuState.dfuDNLOAD_SYNC: {
         const block = this.downloadBlock - 1;
-        if (f.stallAfterBlock && block === f.stallAfterBlock.block && this.faultsUsed.stall < (f.stallAfterBlock.times ?? 1)) {
+        if (
+          f.stallAfterBlock &&
+          block === f.stallAfterBlock.block &&
+          this.faultsUsed.stall < (f.stallAfterBlock.times ?? 1)
+        ) {
           this.faultsUsed.stall++;
           this.fail(DfuStatus.errSTALLEDPKT);
           return { type: 'stall' };
         }
-        if (f.errorAfterBlock && block === f.errorAfterBlock.block && this.faultsUsed.error < (f.errorAfterBlock.times ?? 1)) {
+        if (
+          f.errorAfterBlock &&
+          block === f.errorAfterBlock.block &&
+          this.faultsUsed.error < (f.errorAfterBlock.times ?? 1)
+        ) {
           this.faultsUsed.error++;
           this.fail(DfuStatus[f.errorAfterBlock.status as DfuStatusName]);
           break;
@@ -188,7 +214,10 @@ export class DfuDeviceModel {
           this.manifest();
           this.enterMode('runtime');
           this.onBusAction({ type: 'reenumerate', mode: 'runtime', delayMs: this.options.reenumerateDelayMs });
-          return { type: 'data', data: Uint8Array.of(DfuStatus.OK, poll & 0xff, (poll >> 8) & 0xff, 0, DfuState.dfuMANIFEST, 0) };
+          return {
+            type: 'data',
+            data: Uint8Array.of(DfuStatus.OK, poll & 0xff, (poll >> 8) & 0xff, 0, DfuState.dfuMANIFEST, 0),
+          };
         }
         break;
       case DfuState.dfuMANIFEST:
@@ -203,7 +232,10 @@ export class DfuDeviceModel {
       default:
         break;
     }
-    return { type: 'data', data: Uint8Array.of(this.status, poll & 0xff, (poll >> 8) & 0xff, (poll >> 16) & 0xff, this.state, 0) };
+    return {
+      type: 'data',
+      data: Uint8Array.of(this.status, poll & 0xff, (poll >> 8) & 0xff, (poll >> 16) & 0xff, this.state, 0),
+    };
   }
 
   private dnload(s: SetupPacket, data: Uint8Array): ControlReply {
@@ -241,13 +273,20 @@ export class DfuDeviceModel {
   }
 
   private upload(s: SetupPacket): ControlReply {
-    if (!this.options.canUpload || (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuUPLOAD_IDLE)) return this.protocolError();
+    if (!this.options.canUpload || (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuUPLOAD_IDLE))
+      return this.protocolError();
     if (this.state === DfuState.dfuIDLE) this.uploadOffset = 0;
     let chunk: Uint8Array;
     if (this.flash) {
-      chunk = s.wValue < 2 ? Uint8Array.of(0x00, 0x21, 0x41, 0x92).subarray(0, s.wLength) : this.flash.read(s.wValue, this.options.transferSize, s.wLength);
+      chunk =
+        s.wValue < 2
+          ? Uint8Array.of(0x00, 0x21, 0x41, 0x92).subarray(0, s.wLength)
+          : this.flash.read(s.wValue, this.options.transferSize, s.wLength);
     } else {
-      chunk = this.image.subarray(this.uploadOffset, this.uploadOffset + Math.min(s.wLength, this.options.transferSize));
+      chunk = this.image.subarray(
+        this.uploadOffset,
+        this.uploadOffset + Math.min(s.wLength, this.options.transferSize),
+      );
       this.uploadOffset += chunk.length;
     }
     this.state = chunk.length < s.wLength ? DfuState.dfuIDLE : DfuState.dfuUPLOAD_IDLE;
@@ -256,7 +295,8 @@ export class DfuDeviceModel {
 
   private manifest(): void {
     if (this.flash) {
-      this.version = versionFromImage(this.flash.read(2, this.options.transferSize, 4096, this.flash.memory.base)) ?? this.version;
+      this.version =
+        versionFromImage(this.flash.read(2, this.options.transferSize, 4096, this.flash.memory.base)) ?? this.version;
     } else {
       const img = new Uint8Array(this.pendingSize);
       let o = 0;

@@ -16,10 +16,21 @@ import { DEFAULT_DFUSE_MEMORY, type DfuSimFaults, type DfuSimOptions } from './d
  * `"dfuse": true` selects the default DfuSe memory map.
  */
 const { values } = parseArgs({
-  options: { options: { type: 'string', default: '{}' }, dump: { type: 'string' }, 'reappear-ms': { type: 'string' }, mount: { type: 'string', default: '/dev/gadget' } },
+  options: {
+    options: { type: 'string', default: '{}' },
+    dump: { type: 'string' },
+    'reappear-ms': { type: 'string' },
+    mount: { type: 'string', default: '/dev/gadget' },
+  },
 });
-const raw = JSON.parse(values.options) as Omit<Partial<DfuSimOptions>, 'dfuse'> & { dfuse?: unknown; faults?: DfuSimFaults };
-const partial: Partial<DfuSimOptions> = { ...raw, dfuse: raw.dfuse === true ? { ...DEFAULT_DFUSE_MEMORY } : (raw.dfuse as DfuSimOptions['dfuse']) };
+const raw = JSON.parse(values.options) as Omit<Partial<DfuSimOptions>, 'dfuse'> & {
+  dfuse?: unknown;
+  faults?: DfuSimFaults;
+};
+const partial: Partial<DfuSimOptions> = {
+  ...raw,
+  dfuse: raw.dfuse === true ? { ...DEFAULT_DFUSE_MEMORY } : (raw.dfuse as DfuSimOptions['dfuse']),
+};
 const model = new DfuDeviceModel(partial);
 const report = (event: Record<string, unknown>) => writeSync(1, `${JSON.stringify({ t: Date.now(), ...event })}\n`);
 
@@ -35,7 +46,14 @@ model.handle = (s, data) => {
   if (model.stats.manifests !== manifests) {
     manifests = model.stats.manifests;
     if (values.dump) writeFileSync(values.dump, model.flash ? model.flash.data : model.image);
-    report({ event: 'manifested', size: model.image.length, sha256: model.imageSha256(), version: model.version, stats: model.stats, erases: model.flash?.erases });
+    report({
+      event: 'manifested',
+      size: model.image.length,
+      sha256: model.imageSha256(),
+      version: model.version,
+      stats: model.stats,
+      erases: model.flash?.erases,
+    });
   }
   return r;
 };

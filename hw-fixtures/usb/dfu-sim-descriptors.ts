@@ -1,5 +1,12 @@
 import { DescriptorType } from '../../drivers/usb/descriptors.js';
-import { BCD_DFU_1_1, BCD_DFUSE, DFU_INTERFACE_CLASS, DFU_INTERFACE_SUBCLASS, DFU_PROTOCOL_DFU_MODE, DFU_PROTOCOL_RUNTIME } from '../../drivers/usb/dfu/constants.js';
+import {
+  BCD_DFU_1_1,
+  BCD_DFUSE,
+  DFU_INTERFACE_CLASS,
+  DFU_INTERFACE_SUBCLASS,
+  DFU_PROTOCOL_DFU_MODE,
+  DFU_PROTOCOL_RUNTIME,
+} from '../../drivers/usb/dfu/constants.js';
 import { encodeFunctionalDescriptor } from '../../drivers/usb/dfu/functional-descriptor.js';
 import type { DfuSimOptions } from './dfu-sim-options.js';
 
@@ -10,10 +17,24 @@ export const StringIndex = { MANUFACTURER: 1, PRODUCT: 2, SERIAL: 3, INTERFACE: 
 export function deviceDescriptor(o: DfuSimOptions, mode: 'runtime' | 'dfu', version: number): Uint8Array {
   const pid = mode === 'runtime' ? o.pid : o.dfuPid;
   return Uint8Array.of(
-    18, DescriptorType.DEVICE, 0x00, 0x02, // bcdUSB 2.00
-    0, 0, 0, 64, // class/subclass/protocol per interface, bMaxPacketSize0 64
-    o.vid & 0xff, o.vid >> 8, pid & 0xff, pid >> 8, version & 0xff, version >> 8,
-    StringIndex.MANUFACTURER, StringIndex.PRODUCT, StringIndex.SERIAL, 1,
+    18,
+    DescriptorType.DEVICE,
+    0x00,
+    0x02, // bcdUSB 2.00
+    0,
+    0,
+    0,
+    64, // class/subclass/protocol per interface, bMaxPacketSize0 64
+    o.vid & 0xff,
+    o.vid >> 8,
+    pid & 0xff,
+    pid >> 8,
+    version & 0xff,
+    version >> 8,
+    StringIndex.MANUFACTURER,
+    StringIndex.PRODUCT,
+    StringIndex.SERIAL,
+    1,
   );
 }
 
@@ -36,7 +57,17 @@ export function configDescriptor(o: DfuSimOptions, mode: 'runtime' | 'dfu'): Uin
   });
   const parts: number[] = [];
   for (let alt = 0; alt < alts; alt++) {
-    parts.push(9, DescriptorType.INTERFACE, 0, alt, 0, DFU_INTERFACE_CLASS, DFU_INTERFACE_SUBCLASS, protocol, alt === 0 ? StringIndex.INTERFACE : StringIndex.INTERFACE_ALT1);
+    parts.push(
+      9,
+      DescriptorType.INTERFACE,
+      0,
+      alt,
+      0,
+      DFU_INTERFACE_CLASS,
+      DFU_INTERFACE_SUBCLASS,
+      protocol,
+      alt === 0 ? StringIndex.INTERFACE : StringIndex.INTERFACE_ALT1,
+    );
     parts.push(...functional);
   }
   const total = 9 + parts.length;
@@ -44,20 +75,30 @@ export function configDescriptor(o: DfuSimOptions, mode: 'runtime' | 'dfu'): Uin
 }
 
 /** Text of string descriptor `index` (0 is the language list, handled by the caller). */
-export function stringText(o: DfuSimOptions, mode: 'runtime' | 'dfu', version: number, index: number): string | undefined {
+export function stringText(
+  o: DfuSimOptions,
+  mode: 'runtime' | 'dfu',
+  version: number,
+  index: number,
+): string | undefined {
   const v = `${(version >> 8).toString(16)}.${(version & 0xff).toString(16).padStart(2, '0')}`;
   switch (index) {
-    case StringIndex.MANUFACTURER: return o.manufacturer;
-    case StringIndex.PRODUCT: return o.product;
-    case StringIndex.SERIAL: return o.serialNumber;
+    case StringIndex.MANUFACTURER:
+      return o.manufacturer;
+    case StringIndex.PRODUCT:
+      return o.product;
+    case StringIndex.SERIAL:
+      return o.serialNumber;
     case StringIndex.INTERFACE: {
       if (mode === 'runtime') return `firmware ${v}`;
       if (!o.dfuse) return 'Internal Flash';
       const kb = o.dfuse.pageSize / 1024;
       return `@Internal Flash  /0x${o.dfuse.base.toString(16).padStart(8, '0')}/${o.dfuse.pages}*${String(kb).padStart(3, '0')}Kg`;
     }
-    case StringIndex.INTERFACE_ALT1: return o.dfuse ? '@Option Bytes  /0x1FFFF800/01*016 a' : undefined;
-    default: return undefined;
+    case StringIndex.INTERFACE_ALT1:
+      return o.dfuse ? '@Option Bytes  /0x1FFFF800/01*016 a' : undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -84,7 +84,11 @@ export const DEFAULT_DFU_SIM_OPTIONS: Readonly<DfuSimOptions> = Object.freeze<Df
   faults: {},
 });
 
-export const DEFAULT_DFUSE_MEMORY: Readonly<DfuseMemory> = Object.freeze({ base: 0x08000000, pageSize: 2048, pages: 1024 });
+export const DEFAULT_DFUSE_MEMORY: Readonly<DfuseMemory> = Object.freeze({
+  base: 0x08000000,
+  pageSize: 2048,
+  pages: 1024,
+});
 
 export function resolveDfuSimOptions(partial: Partial<DfuSimOptions> = {}): DfuSimOptions {
   const o = { ...DEFAULT_DFU_SIM_OPTIONS, ...partial, faults: { ...(partial.faults ?? {}) } };
@@ -97,6 +101,8 @@ export function resolveDfuSimOptions(partial: Partial<DfuSimOptions> = {}): DfuS
  * new bcdDevice), within the first 4 KiB. Images without it keep the old version.
  */
 export function versionFromImage(head: Uint8Array): number | undefined {
-  const m = /FWVER=([0-9a-fA-F]{4})/.exec(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, 4096)).toString('latin1'));
+  const m = /FWVER=([0-9a-fA-F]{4})/.exec(
+    Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, 4096)).toString('latin1'),
+  );
   return m ? parseInt(m[1]!, 16) : undefined;
 }

@@ -19,7 +19,10 @@ export class DfuseFlash {
   /** Erase commands taken (page or mass), for tests. */
   erases = 0;
 
-  constructor(readonly memory: DfuseMemory, private readonly eraseTimeMs = 5) {
+  constructor(
+    readonly memory: DfuseMemory,
+    private readonly eraseTimeMs = 5,
+  ) {
     this.data = new Uint8Array(memory.pageSize * memory.pages);
     this.pointer = memory.base;
   }
@@ -49,7 +52,8 @@ export class DfuseFlash {
       this.erases++;
       return { status: DfuStatus.OK, busyMs: this.eraseTimeMs };
     }
-    if (op === DfuseCommand.GET_COMMANDS || op === DfuseCommand.READ_UNPROTECT) return { status: DfuStatus.OK, busyMs: 1 };
+    if (op === DfuseCommand.GET_COMMANDS || op === DfuseCommand.READ_UNPROTECT)
+      return { status: DfuStatus.OK, busyMs: 1 };
     return { status: DfuStatus.errTARGET };
   }
 

@@ -23,7 +23,8 @@ export function gadgetRigMissing(): string | undefined {
   for (const m of ['dummy_hcd', 'gadgetfs']) {
     if (!existsSync(`/sys/module/${m}`)) {
       const r = spawnSync('modprobe', [m], { stdio: 'ignore' });
-      if (r.status !== 0 || !existsSync(`/sys/module/${m}`)) return `kernel module ${m} not loaded (run \`make test-vm\` for the qemu guest)`;
+      if (r.status !== 0 || !existsSync(`/sys/module/${m}`))
+        return `kernel module ${m} not loaded (run \`make test-vm\` for the qemu guest)`;
     }
   }
   return undefined;
@@ -31,7 +32,8 @@ export function gadgetRigMissing(): string | undefined {
 
 /** Starts udevd once when absent: without it re-enumeration is not seen (reference §7). */
 export function ensureUdevd(): void {
-  const running = spawnSync('sh', ['-c', 'pidof systemd-udevd || pgrep -x systemd-udevd'], { stdio: 'ignore' }).status === 0;
+  const running =
+    spawnSync('sh', ['-c', 'pidof systemd-udevd || pgrep -x systemd-udevd'], { stdio: 'ignore' }).status === 0;
   if (running || !existsSync('/lib/systemd/systemd-udevd')) return;
   spawnSync('/lib/systemd/systemd-udevd', ['--daemon'], { stdio: 'ignore' });
 }
@@ -74,11 +76,25 @@ export class GadgetProcess {
    * Spawns the simulator with `options` (a partial DfuSimOptions; `dfuse: true` = default map),
    * waits until it is on the bus.
    */
-  static async start(options: Omit<Partial<DfuSimOptions>, 'dfuse'> & { dfuse?: boolean }, opts: { dump?: string; timeoutMs: number }): Promise<GadgetProcess> {
+  static async start(
+    options: Omit<Partial<DfuSimOptions>, 'dfuse'> & { dfuse?: boolean },
+    opts: { dump?: string; timeoutMs: number },
+  ): Promise<GadgetProcess> {
     const here = fileURLToPath(new URL('.', import.meta.url));
     const ts = import.meta.url.endsWith('.ts');
     const cli = `${here}dfu-gadget-cli.${ts ? 'ts' : 'js'}`;
-    const args = ['-c', '0', 'chrt', '-f', '50', process.execPath, ...(ts ? ['--import', 'tsx'] : []), cli, '--options', JSON.stringify(options)];
+    const args = [
+      '-c',
+      '0',
+      'chrt',
+      '-f',
+      '50',
+      process.execPath,
+      ...(ts ? ['--import', 'tsx'] : []),
+      cli,
+      '--options',
+      JSON.stringify(options),
+    ];
     if (opts.dump) args.push('--dump', opts.dump);
     const g = new GadgetProcess(spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     await g.waitFor((e) => e.event === 'attached', opts.timeoutMs, 'gadget attached');
@@ -90,7 +106,15 @@ export class GadgetProcess {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`gadget: no "${what}" within ${timeoutMs} ms; events ${JSON.stringify(this.events)}; stderr ${this.stderr}`)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `gadget: no "${what}" within ${timeoutMs} ms; events ${JSON.stringify(this.events)}; stderr ${this.stderr}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
     });
   }

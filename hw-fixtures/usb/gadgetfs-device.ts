@@ -40,7 +40,11 @@ const sleepSync = (ms: number) => Atomics.wait(sleepBuffer, 0, 0, Math.max(0, ms
  * Node's fs.read/readSync return at once for length 0 without calling read(2) (lib/fs.js), but
  * gadgetfs needs that zero-length read to ACK a status stage: use the fs binding directly.
  */
-const fsBinding = (process as unknown as { binding(name: 'fs'): { read(fd: number, b: Uint8Array, o: number, l: number, p: number): number } }).binding('fs');
+const fsBinding = (
+  process as unknown as {
+    binding(name: 'fs'): { read(fd: number, b: Uint8Array, o: number, l: number, p: number): number };
+  }
+).binding('fs');
 
 export class GadgetfsDfuDevice {
   private fd = -1;
@@ -51,7 +55,10 @@ export class GadgetfsDfuDevice {
   /** Requests answered with a stall. */
   stalls = 0;
 
-  constructor(private readonly model: DfuDeviceModel, private readonly opts: GadgetOptions) {
+  constructor(
+    private readonly model: DfuDeviceModel,
+    private readonly opts: GadgetOptions,
+  ) {
     model.onBusAction = (a) => {
       this.pendingAction = a;
     };

@@ -10,7 +10,13 @@ const TYPE = { standard: 0, class: 1, vendor: 2 } as const;
 const RECIPIENT = { device: 0, interface: 1, endpoint: 2, other: 3 } as const;
 
 function toSetup(s: UsbControlSetup, dirIn: boolean, wLength: number): SetupPacket {
-  return { bmRequestType: (dirIn ? 0x80 : 0) | (TYPE[s.requestType] << 5) | RECIPIENT[s.recipient], bRequest: s.request, wValue: s.value, wIndex: s.index, wLength };
+  return {
+    bmRequestType: (dirIn ? 0x80 : 0) | (TYPE[s.requestType] << 5) | RECIPIENT[s.recipient],
+    bRequest: s.request,
+    wValue: s.value,
+    wIndex: s.index,
+    wLength,
+  };
 }
 
 /**
@@ -25,7 +31,11 @@ export class MemoryDfuDevice {
   /** Port path the device keeps across re-enumerations. */
   readonly portPath: string;
 
-  constructor(private readonly bus: MemoryUsbBus, options: Partial<DfuSimOptions> = {}, opts: { portPath?: string; now?: () => number } = {}) {
+  constructor(
+    private readonly bus: MemoryUsbBus,
+    options: Partial<DfuSimOptions> = {},
+    opts: { portPath?: string; now?: () => number } = {},
+  ) {
     this.model = new DfuDeviceModel(options, opts.now);
     this.portPath = opts.portPath ?? '1-1';
     this.model.onBusAction = (a) => this.onAction(a);
@@ -79,11 +89,16 @@ export class MemoryDfuDevice {
 class MemoryDfuHandle implements UsbDevice {
   private closed = false;
 
-  constructor(private readonly model: DfuDeviceModel, readonly info: UsbDeviceInfo, private readonly onBus: () => boolean) {}
+  constructor(
+    private readonly model: DfuDeviceModel,
+    readonly info: UsbDeviceInfo,
+    private readonly onBus: () => boolean,
+  ) {}
 
   private check(): void {
     if (this.closed) throw usbError('USB_CLOSED', 'USB device handle is closed');
-    if (!this.onBus()) throw usbError('USB_DISCONNECTED', 'device left the bus', { serialNumber: this.info.serialNumber });
+    if (!this.onBus())
+      throw usbError('USB_DISCONNECTED', 'device left the bus', { serialNumber: this.info.serialNumber });
   }
 
   async open(): Promise<void> {
@@ -102,14 +117,16 @@ class MemoryDfuHandle implements UsbDevice {
   async controlIn(setup: UsbControlSetup, length: number): Promise<Uint8Array> {
     this.check();
     const r = this.model.handle(toSetup(setup, true, length));
-    if (r.type === 'stall') throw usbError('USB_STALL', `control IN ${setup.request}: stalled`, { request: setup.request });
+    if (r.type === 'stall')
+      throw usbError('USB_STALL', `control IN ${setup.request}: stalled`, { request: setup.request });
     return r.type === 'data' ? r.data.slice(0, length) : new Uint8Array(0);
   }
   async controlOut(setup: UsbControlSetup, data: Uint8Array): Promise<void> {
     this.check();
     const r = this.model.handle(toSetup(setup, false, data.length), data);
     // Like gadgetfs, an OUT data stage cannot be stalled (reference §7); only no-data requests stall.
-    if (r.type === 'stall' && data.length === 0) throw usbError('USB_STALL', `control OUT ${setup.request}: stalled`, { request: setup.request });
+    if (r.type === 'stall' && data.length === 0)
+      throw usbError('USB_STALL', `control OUT ${setup.request}: stalled`, { request: setup.request });
   }
   async reset(): Promise<void> {
     this.check();

@@ -21,7 +21,11 @@ export async function agentCommand(o: AgentOptions, signal: AbortSignal): Promis
     const config = await loadConfig(o.config);
     const log = o.log(config.logLevel);
     const gateway = buildGateway(config, log, o.inventories);
-    built = { ...createHubAgent({ config, inventory: gateway.inventory, handlers: gateway.handlers, log }), log, gateway };
+    built = {
+      ...createHubAgent({ config, inventory: gateway.inventory, handlers: gateway.handlers, log }),
+      log,
+      gateway,
+    };
   } catch (e) {
     process.stderr.write(formatHumanError(e) + '\n');
     return ExitCode.Usage;

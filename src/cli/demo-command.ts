@@ -42,7 +42,11 @@ export async function demoCommand(signal: AbortSignal): Promise<number> {
       },
     });
     const ok = finals.length === 2 && finals.every((a) => a.state === 0 && typeof a.installedUpdateId === 'string');
-    say(ok ? 'demo finished: both deployments succeeded (the second skipped every step as already installed)' : 'demo FAILED: a deployment did not succeed');
+    say(
+      ok
+        ? 'demo finished: both deployments succeeded (the second skipped every step as already installed)'
+        : 'demo FAILED: a deployment did not succeed',
+    );
     return ok ? ExitCode.Success : ExitCode.Failed;
   } finally {
     await rig.close();

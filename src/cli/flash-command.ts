@@ -87,7 +87,9 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     // A finished run (not one waiting for a restart) needs its work folder no more (ADU deletes its sandbox).
     if (!outcome.suspended) {
       // Cleanup must not turn a reported outcome into an error.
-      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'));
+      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) =>
+        log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'),
+      );
     }
     printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
     return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
@@ -107,7 +109,17 @@ function reportRunError(e: unknown, stateFile: string, json: boolean): number {
   if (json) {
     const r = resultFromError(e, 'run');
     writeJsonLine({ type: 'error', ...errorObject(e), hint });
-    writeJsonLine({ type: 'result', succeeded: false, error: errorObject(e), lastInstallResult: { resultCode: r.resultCode, extendedResultCodes: formatErc(r.extendedResultCode), resultDetails: r.resultDetails ?? '', stepResults: {} } });
+    writeJsonLine({
+      type: 'result',
+      succeeded: false,
+      error: errorObject(e),
+      lastInstallResult: {
+        resultCode: r.resultCode,
+        extendedResultCodes: formatErc(r.extendedResultCode),
+        resultDetails: r.resultDetails ?? '',
+        stepResults: {},
+      },
+    });
   } else {
     process.stderr.write(`${formatHumanError(e)}\nhint: ${hint}\n`);
   }
@@ -117,7 +129,17 @@ function reportRunError(e: unknown, stateFile: string, json: boolean): number {
 /** Ctrl-C while the update was still being resolved: nothing ran, but it is a cancel, not bad input. */
 function reportCancelledBeforeRun(e: unknown, json: boolean): number {
   if (json) {
-    writeJsonLine({ type: 'result', succeeded: false, cancelled: true, lastInstallResult: { resultCode: ResultCode.FailureCancelled, extendedResultCodes: formatErc(Erc.WorkflowCancelled), resultDetails: 'cancelled before any step ran', stepResults: {} } });
+    writeJsonLine({
+      type: 'result',
+      succeeded: false,
+      cancelled: true,
+      lastInstallResult: {
+        resultCode: ResultCode.FailureCancelled,
+        extendedResultCodes: formatErc(Erc.WorkflowCancelled),
+        resultDetails: 'cancelled before any step ran',
+        stepResults: {},
+      },
+    });
   } else {
     process.stderr.write(`cancelled before any step ran (${errorMessage(e)})\n`);
   }
@@ -126,7 +148,8 @@ function reportCancelledBeforeRun(e: unknown, json: boolean): number {
 
 function pickRenderer(json: boolean): { onEvent: (e: WorkflowEvent) => void; finish: () => void } {
   if (json) return { onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>), finish: () => {} };
-  const r = process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? new TtyRenderer() : new PlainRenderer();
+  const r =
+    process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? new TtyRenderer() : new PlainRenderer();
   return { onEvent: (e) => r.onEvent(e), finish: () => r.finish() };
 }
 
@@ -139,7 +162,12 @@ function reportInputError(e: unknown, json: boolean): number {
       type: 'result',
       succeeded: false,
       error: errorObject(e),
-      lastInstallResult: { resultCode: r.resultCode, extendedResultCodes: formatErc(r.extendedResultCode || Erc.ManifestValidationFailed), resultDetails: r.resultDetails ?? '', stepResults: {} },
+      lastInstallResult: {
+        resultCode: r.resultCode,
+        extendedResultCodes: formatErc(r.extendedResultCode || Erc.ManifestValidationFailed),
+        resultDetails: r.resultDetails ?? '',
+        stepResults: {},
+      },
     });
   } else {
     process.stderr.write(formatHumanError(e) + '\n');
@@ -176,7 +204,15 @@ function printResult(outcome: WorkflowOutcome, label: string, workflowId: string
   const out = [
     table(['step', 'component', 'handler', 'code', 'result', 'erc', 'details'], rows),
     '',
-    table(['stepResults', 'resultCode', 'extendedResultCodes', 'resultDetails'], Object.entries(last.stepResults).map(([k, v]) => [k, String(v.resultCode), v.extendedResultCodes, v.resultDetails.slice(0, 80)])),
+    table(
+      ['stepResults', 'resultCode', 'extendedResultCodes', 'resultDetails'],
+      Object.entries(last.stepResults).map(([k, v]) => [
+        k,
+        String(v.resultCode),
+        v.extendedResultCodes,
+        v.resultDetails.slice(0, 80),
+      ]),
+    ),
     '',
     `${label}: ${outcome.succeeded ? 'SUCCEEDED' : outcome.cancelled ? 'CANCELLED' : outcome.restartRequested ? `WAITING FOR ${outcome.restartRequested.kind === 'reboot' ? 'A REBOOT' : 'AN AGENT RESTART'}` : 'FAILED'} (resultCode ${last.resultCode} ${resultCodeName(last.resultCode)}, extendedResultCodes ${last.extendedResultCodes})${last.resultDetails ? `\n  ${last.resultDetails}` : ''}`,
   ];
@@ -185,12 +221,30 @@ function printResult(outcome: WorkflowOutcome, label: string, workflowId: string
 
 function printDryRun(report: DryRunReport, label: string, json: boolean): void {
   if (json) {
-    writeJsonLine({ type: 'plan', update: label, entries: report.entries, noMatchingComponents: report.noMatchingComponents });
+    writeJsonLine({
+      type: 'plan',
+      update: label,
+      entries: report.entries,
+      noMatchingComponents: report.noMatchingComponents,
+    });
     writeJsonLine({ type: 'result', dryRun: true, succeeded: true, plan: report.entries });
     return;
   }
-  const rows = report.entries.map((e) => [e.step, e.componentId ?? 'host', e.handler, e.action === 'skip-installed' ? 'skip (already installed)' : e.action === 'install' ? 'install' : `install? (IsInstalled ${e.isInstalled.resultCode})`, e.description ?? '']);
-  const lines = [`dry run of ${label}: manifest valid, files verified, nothing installed`, table(['step', 'component', 'handler', 'would', 'description'], rows)];
+  const rows = report.entries.map((e) => [
+    e.step,
+    e.componentId ?? 'host',
+    e.handler,
+    e.action === 'skip-installed'
+      ? 'skip (already installed)'
+      : e.action === 'install'
+        ? 'install'
+        : `install? (IsInstalled ${e.isInstalled.resultCode})`,
+    e.description ?? '',
+  ]);
+  const lines = [
+    `dry run of ${label}: manifest valid, files verified, nothing installed`,
+    table(['step', 'component', 'handler', 'would', 'description'], rows),
+  ];
   for (const s of report.noMatchingComponents) lines.push(`step ${s}: no matching components (would report 604)`);
   process.stdout.write(lines.join('\n') + '\n');
 }

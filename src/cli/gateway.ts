@@ -34,11 +34,18 @@ export function buildGateway(config: GatewayConfig, log: Logger, extraInventorie
     const abs = resolve(file);
     enumerators.push(createInventoryEnumerator({ files: [abs] }, { log, baseDir: dirname(abs) }));
   }
-  const handlers = new HandlerRegistry((id) => ({ log: log.child({ component: 'handler', handler: id }), config: config.handlers[id] ?? {} }));
+  const handlers = new HandlerRegistry((id) => ({
+    log: log.child({ component: 'handler', handler: id }),
+    config: config.handlers[id] ?? {},
+  }));
   for (const [id, factory] of Object.entries(builtinHandlers)) handlers.register(id, factory);
   for (const id of Object.keys(config.handlers)) {
     // Not an error: an embedder may register its own handler after this. But a typo must be visible.
-    if (!handlers.has(id)) log.warn({ handler: id, known: handlers.ids() }, `config "handlers" names "${id}", which is not a built-in handler; its settings apply only if that handler is registered`);
+    if (!handlers.has(id))
+      log.warn(
+        { handler: id, known: handlers.ids() },
+        `config "handlers" names "${id}", which is not a built-in handler; its settings apply only if that handler is registered`,
+      );
   }
   return { config, inventory: new ComponentInventory(enumerators, log.child({ component: 'enum' })), handlers };
 }

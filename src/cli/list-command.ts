@@ -3,7 +3,10 @@ import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from '.
 import type { Logger } from '../model/logger.js';
 
 /** `sensor-proxy list`: the merged component inventory as a table, or `{"components":[...]}` JSON. */
-export async function listCommand(o: { config?: string; inventories: string[]; json: boolean; log: (level: string) => Logger }, signal: AbortSignal): Promise<number> {
+export async function listCommand(
+  o: { config?: string; inventories: string[]; json: boolean; log: (level: string) => Logger },
+  signal: AbortSignal,
+): Promise<number> {
   try {
     const config = await loadConfig(o.config);
     const gw = buildGateway(config, o.log(config.logLevel), o.inventories);
@@ -16,7 +19,10 @@ export async function listCommand(o: { config?: string; inventories: string[]; j
       } else {
         const version = (c: (typeof components)[number]) => String(c.version ?? c.properties.version ?? '');
         process.stdout.write(
-          table(['id', 'name', 'group', 'manufacturer', 'model', 'version'], components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)])) + '\n',
+          table(
+            ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
+            components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
+          ) + '\n',
         );
       }
       return ExitCode.Success;

@@ -9,7 +9,10 @@ export function createCliLogger(level: string, opts: { pretty?: boolean } = {}):
   const lvl = process.env.SENSOR_PROXY_LOG_LEVEL ?? level;
   const pretty = opts.pretty ?? process.stderr.isTTY === true;
   if (pretty) {
-    return pino({ level: lvl, base: undefined }, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } }));
+    return pino(
+      { level: lvl, base: undefined },
+      pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } }),
+    );
   }
   return pino({ level: lvl, base: undefined }, pino.destination({ fd: 2, sync: true }));
 }

@@ -65,7 +65,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'list':
       if (!need(0, 'no positional arguments')) return ExitCode.Usage;
-      return listCommand({ ...(v.config && { config: v.config }), inventories: v.inventory ?? [], json: !!v.json, log }, controller.signal);
+      return listCommand(
+        { ...(v.config && { config: v.config }), inventories: v.inventory ?? [], json: !!v.json, log },
+        controller.signal,
+      );
     case 'validate':
       if (!need(1, 'one manifest path')) return ExitCode.Usage;
       return validateCommand({ manifest: rest[0]!, ...(v.files && { files: v.files }), json: !!v.json });
@@ -88,7 +91,10 @@ async function main(argv: string[]): Promise<number> {
       if (!need(0, 'no positional arguments')) return ExitCode.Usage;
       (await import('../hub/agent-heap.js')).limitAgentHeap();
       const { agentCommand } = await import('./agent-command.js');
-      return agentCommand({ ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log }, controller.signal);
+      return agentCommand(
+        { ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log },
+        controller.signal,
+      );
     }
     case 'demo': {
       const { demoCommand } = await import('./demo-command.js');

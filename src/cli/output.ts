@@ -16,7 +16,8 @@ export function formatHumanError(e: unknown): string {
 }
 
 export function errorObject(e: unknown): Record<string, unknown> {
-  if (isSensorProxyError(e)) return { code: e.code, message: e.message, details: e.details, ...(e.hint && { hint: e.hint }) };
+  if (isSensorProxyError(e))
+    return { code: e.code, message: e.message, details: e.details, ...(e.hint && { hint: e.hint }) };
   const code = (e as { code?: unknown })?.code;
   return { code: typeof code === 'string' ? code : 'INTERNAL', message: errorMessage(e) };
 }
@@ -24,6 +25,10 @@ export function errorObject(e: unknown): Record<string, unknown> {
 /** Pads cells to a plain-text table. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

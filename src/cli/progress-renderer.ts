@@ -23,7 +23,9 @@ export class TtyRenderer {
 
   onEvent(ev: WorkflowEvent): void {
     const key = 'step' in ev ? `${ev.step}@${'componentId' in ev ? (ev.componentId ?? 'host') : 'host'}` : undefined;
-    const label = key ? `${'componentId' in ev && ev.componentId ? ev.componentId : 'host'}  step ${'step' in ev ? ev.step : ''}` : '';
+    const label = key
+      ? `${'componentId' in ev && ev.componentId ? ev.componentId : 'host'}  step ${'step' in ev ? ev.step : ''}`
+      : '';
     const row = key ? (this.rows.get(key) ?? { label, status: 'pending', done: 0, total: 0 }) : undefined;
     switch (ev.type) {
       case 'step.started':
@@ -63,11 +65,14 @@ export class TtyRenderer {
     if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A`);
     const width = Math.max(...[...this.rows.values()].map((r) => r.label.length), 10);
     for (const r of this.rows.values()) {
-      const frac = r.total > 0 ? Math.min(1, r.done / r.total) : r.status === 'done' || r.status === 'already installed' ? 1 : 0;
+      const frac =
+        r.total > 0 ? Math.min(1, r.done / r.total) : r.status === 'done' || r.status === 'already installed' ? 1 : 0;
       const filled = Math.round(frac * BAR);
       const pct = `${Math.round(frac * 100)}`.padStart(3);
       const bytes = r.total > 0 ? ` ${fmtBytes(r.done)}/${fmtBytes(r.total)}` : '';
-      this.out.write(`\x1b[2K${r.label.padEnd(width)} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${pct}% ${r.status}${bytes}\n`);
+      this.out.write(
+        `\x1b[2K${r.label.padEnd(width)} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${pct}% ${r.status}${bytes}\n`,
+      );
     }
     this.drawn = this.rows.size;
   }
@@ -82,22 +87,34 @@ export class PlainRenderer {
     const who = 'componentId' in ev && ev.componentId ? ev.componentId : 'host';
     switch (ev.type) {
       case 'update.started':
-        return this.line(`update ${ev.updateId.provider}/${ev.updateId.name}/${ev.updateId.version}: ${ev.steps} step(s)`);
+        return this.line(
+          `update ${ev.updateId.provider}/${ev.updateId.name}/${ev.updateId.version}: ${ev.steps} step(s)`,
+        );
       case 'components.selected':
-        return this.line(`step ${ev.step}: ${JSON.stringify(ev.selector)} selects ${ev.componentIds.length ? ev.componentIds.join(', ') : 'no components'}`);
+        return this.line(
+          `step ${ev.step}: ${JSON.stringify(ev.selector)} selects ${ev.componentIds.length ? ev.componentIds.join(', ') : 'no components'}`,
+        );
       case 'step.started':
-        return this.line(`step ${ev.step} [${who}] ${ev.handler}: started${ev.description ? ` (${ev.description})` : ''}`);
+        return this.line(
+          `step ${ev.step} [${who}] ${ev.handler}: started${ev.description ? ` (${ev.description})` : ''}`,
+        );
       case 'step.skipped':
-        return this.line(`step ${ev.step} [${who}]: skipped (${ev.reason === 'installed' ? 'already installed' : 'completed in an interrupted run'})`);
+        return this.line(
+          `step ${ev.step} [${who}]: skipped (${ev.reason === 'installed' ? 'already installed' : 'completed in an interrupted run'})`,
+        );
       case 'transfer.progress': {
         const key = `${ev.step}@${who}`;
         const decile = ev.bytesTotal > 0 ? Math.floor((ev.bytesDone / ev.bytesTotal) * 10) : 0;
         if (decile === this.lastDecile.get(key)) return;
         this.lastDecile.set(key, decile);
-        return this.line(`step ${ev.step} [${who}]: ${ev.phase ?? 'transfer'} ${ev.bytesDone}/${ev.bytesTotal} bytes (${decile * 10}%)`);
+        return this.line(
+          `step ${ev.step} [${who}]: ${ev.phase ?? 'transfer'} ${ev.bytesDone}/${ev.bytesTotal} bytes (${decile * 10}%)`,
+        );
       }
       case 'step.finished':
-        return this.line(`step ${ev.step} [${who}]: ${ev.result.resultCode > 0 ? 'done' : 'FAILED'} (${ev.result.resultCode} ${resultCodeName(ev.result.resultCode)}${ev.result.resultDetails ? `: ${ev.result.resultDetails}` : ''})`);
+        return this.line(
+          `step ${ev.step} [${who}]: ${ev.result.resultCode > 0 ? 'done' : 'FAILED'} (${ev.result.resultCode} ${resultCodeName(ev.result.resultCode)}${ev.result.resultDetails ? `: ${ev.result.resultDetails}` : ''})`,
+        );
       case 'update.finished':
         return;
     }

@@ -18,7 +18,9 @@ export async function validateCommand(o: { manifest: string; files?: string; jso
       if (step.type === 'reference' && step.updateId) {
         const child = await findChildImportManifest(resolve(o.files ?? dirname(path)), step.updateId);
         assertChildUpdate(child.update, child.path);
-        checked.push(`${child.path}: child ${updateIdLabel(child.update.updateId)} (${child.update.steps.length} step(s))`);
+        checked.push(
+          `${child.path}: child ${updateIdLabel(child.update.updateId)} (${child.update.steps.length} step(s))`,
+        );
       }
     }
     if (o.json) writeJsonLine({ type: 'result', valid: true, checked });

@@ -45,10 +45,14 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new SensorProxyError('CONFIG_NOT_FOUND', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      hint: 'pass an existing file with --config, or omit --config to use the defaults',
-      cause: e,
-    });
+    throw new SensorProxyError(
+      'CONFIG_NOT_FOUND',
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      {
+        hint: 'pass an existing file with --config, or omit --config to use the defaults',
+        cause: e,
+      },
+    );
   }
   let doc: unknown;
   try {
@@ -67,7 +71,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     throw new SensorProxyError('CONFIG_INVALID', `${source}: the config must be a JSON object`);
   }
   const o = doc as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!TOP_LEVEL_KEYS.has(k)) problems.push(`$.${k}: unknown key (known: ${[...TOP_LEVEL_KEYS].join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!TOP_LEVEL_KEYS.has(k)) problems.push(`$.${k}: unknown key (known: ${[...TOP_LEVEL_KEYS].join(', ')})`);
   const str = (key: string): string | undefined => {
     if (o[key] === undefined) return undefined;
     if (typeof o[key] !== 'string' || o[key] === '') problems.push(`$.${key}: must be a non-empty string`);
@@ -77,7 +82,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
   const stateDir = abs(str('stateDir')) ?? defaultStateDir();
   const workDir = abs(str('workDir')) ?? join(stateDir, 'work');
   const logLevel = str('logLevel') ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`$.logLevel: must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(`$.logLevel: must be one of ${LOG_LEVELS.join(', ')}`);
 
   const enumerators: GatewayConfig['enumerators'] = [];
   if (o.enumerators !== undefined) {
@@ -91,10 +97,12 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
   }
   const handlers: GatewayConfig['handlers'] = {};
   if (o.handlers !== undefined) {
-    if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers)) problems.push('$.handlers: must be an object keyed by handler id');
+    if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers))
+      problems.push('$.handlers: must be an object keyed by handler id');
     else
       for (const [id, v] of Object.entries(o.handlers)) {
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push(`$.handlers["${id}"]: must be an object`);
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+          problems.push(`$.handlers["${id}"]: must be an object`);
         else handlers[id] = v as Record<string, unknown>;
       }
   }
@@ -105,7 +113,14 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
       hint: 'see "Gateway config" in the README and docs/gateway-config.schema.json',
     });
   }
-  const config: GatewayConfig = { stateDir, workDir, logLevel: logLevel as GatewayConfig['logLevel'], enumerators, handlers, baseDir };
+  const config: GatewayConfig = {
+    stateDir,
+    workDir,
+    logLevel: logLevel as GatewayConfig['logLevel'],
+    enumerators,
+    handlers,
+    baseDir,
+  };
   if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
   return config;
 }

@@ -12,7 +12,11 @@ import { resolveYmodemHandlerConfig } from './ymodem/ymodem-config.js';
  * never runs such a step never loads it (about 4-13 MB of resident memory each). The handler's
  * config section is still checked at once by `validate` (CONFIG_INVALID as before).
  */
-function lazyHandler(id: string, validate: (config: Record<string, unknown>) => unknown, load: () => Promise<HandlerFactory>): HandlerFactory {
+function lazyHandler(
+  id: string,
+  validate: (config: Record<string, unknown>) => unknown,
+  load: () => Promise<HandlerFactory>,
+): HandlerFactory {
   return (env: HandlerEnvironment): StepHandler => {
     validate(env.config);
     let real: Promise<StepHandler> | undefined;
@@ -21,7 +25,15 @@ function lazyHandler(id: string, validate: (config: Record<string, unknown>) => 
       (method: 'isInstalled' | 'download' | 'install' | 'apply' | 'cancel') =>
       async (ctx: StepContext): Promise<AducResult> =>
         (await handler())[method](ctx);
-    return { id, componentAware: true, isInstalled: call('isInstalled'), download: call('download'), install: call('install'), apply: call('apply'), cancel: call('cancel') };
+    return {
+      id,
+      componentAware: true,
+      isInstalled: call('isInstalled'),
+      download: call('download'),
+      install: call('install'),
+      apply: call('apply'),
+      cancel: call('cancel'),
+    };
   };
 }
 
@@ -30,11 +42,23 @@ function lazyHandler(id: string, validate: (config: Record<string, unknown>) => 
  */
 export const builtinHandlers: Record<string, HandlerFactory> = {
   'microsoft/script:1': createScriptHandler,
-  'sensor-proxy/dfu:1': lazyHandler('sensor-proxy/dfu:1', resolveDfuHandlerConfig, async () => (await import('./dfu/dfu-handler.js')).createDfuHandler),
-  'sensor-proxy/smp:1': lazyHandler('sensor-proxy/smp:1', resolveSmpHandlerConfig, async () => (await import('./smp/smp-handler.js')).createSmpHandler),
+  'sensor-proxy/dfu:1': lazyHandler(
+    'sensor-proxy/dfu:1',
+    resolveDfuHandlerConfig,
+    async () => (await import('./dfu/dfu-handler.js')).createDfuHandler,
+  ),
+  'sensor-proxy/smp:1': lazyHandler(
+    'sensor-proxy/smp:1',
+    resolveSmpHandlerConfig,
+    async () => (await import('./smp/smp-handler.js')).createSmpHandler,
+  ),
   'sensor-proxy/uds:1': lazyHandler('sensor-proxy/uds:1', validateUdsHandlerConfig, async () => {
     const { createUdsHandler } = await import('./uds/uds-handler.js');
     return (env) => createUdsHandler(env);
   }),
-  'sensor-proxy/ymodem:1': lazyHandler('sensor-proxy/ymodem:1', resolveYmodemHandlerConfig, async () => (await import('./ymodem/ymodem-handler.js')).createYmodemHandler),
+  'sensor-proxy/ymodem:1': lazyHandler(
+    'sensor-proxy/ymodem:1',
+    resolveYmodemHandlerConfig,
+    async () => (await import('./ymodem/ymodem-handler.js')).createYmodemHandler,
+  ),
 };

@@ -7,10 +7,21 @@ import { ResultCode, result, type AducResult } from '../model/result-codes.js';
  * The one firmware image a bus flash step carries (uds, smp, ymodem, dfu). A step with none or
  * several fails with the handler's own WrongFileCount ERC, before anything touches the device.
  */
-export function singleFirmwareFile(ctx: StepContext, handlerId: string, wrongFileCountErc: number): { ok: true; file: StepFile } | { ok: false; failure: AducResult } {
+export function singleFirmwareFile(
+  ctx: StepContext,
+  handlerId: string,
+  wrongFileCountErc: number,
+): { ok: true; file: StepFile } | { ok: false; failure: AducResult } {
   const file = ctx.files[0];
   if (ctx.files.length === 1 && file) return { ok: true, file };
-  return { ok: false, failure: result(ResultCode.Failure, wrongFileCountErc, `a ${handlerId} step needs exactly one firmware file, it has ${ctx.files.length}`) };
+  return {
+    ok: false,
+    failure: result(
+      ResultCode.Failure,
+      wrongFileCountErc,
+      `a ${handlerId} step needs exactly one firmware file, it has ${ctx.files.length}`,
+    ),
+  };
 }
 
 /**
@@ -27,6 +38,9 @@ export async function openFirmwareImage(
   try {
     return { ok: true, file: image.file, source: await FileImageSource.open(image.file.path) };
   } catch (e) {
-    return { ok: false, failure: result(ResultCode.Failure, ercs.imageReadFailed, `cannot open ${image.file.path}: ${errorMessage(e)}`) };
+    return {
+      ok: false,
+      failure: result(ResultCode.Failure, ercs.imageReadFailed, `cannot open ${image.file.path}: ${errorMessage(e)}`),
+    };
   }
 }

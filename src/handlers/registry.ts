@@ -12,7 +12,8 @@ export class HandlerRegistry {
   constructor(private readonly envFor: (id: string) => HandlerEnvironment) {}
 
   register(id: string, factory: HandlerFactory): this {
-    if (!/^\S+\/\S+:\d{1,5}$/.test(id)) throw new SensorProxyError('CONFIG_INVALID', `handler id "${id}" is not of the form vendor/name:version`);
+    if (!/^\S+\/\S+:\d{1,5}$/.test(id))
+      throw new SensorProxyError('CONFIG_INVALID', `handler id "${id}" is not of the form vendor/name:version`);
     this.factories.set(id, factory);
     this.instances.delete(id);
     return this;

@@ -17,7 +17,10 @@ import { setFlagsFromString } from 'node:v8';
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1';
 
 /** Applies {@link YOUNG_GENERATION_FLAG} unless the operator chose a young-generation size. */
-export function limitAgentHeap(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
+export function limitAgentHeap(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): boolean {
   const chosen = /--(max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
   if (execArgv.some((a) => chosen.test(a)) || chosen.test(nodeOptions)) return false;
   setFlagsFromString(YOUNG_GENERATION_FLAG);

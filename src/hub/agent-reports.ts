@@ -66,7 +66,12 @@ export function inProgressReport(w: WorkflowRef): AgentReport {
   return {
     state: AgentState.DeploymentInProgress,
     workflow: workflowOf(w),
-    lastInstallResult: { resultCode: ResultCode.Success, extendedResultCodes: formatErc(0), resultDetails: '', stepResults: null },
+    lastInstallResult: {
+      resultCode: ResultCode.Success,
+      extendedResultCodes: formatErc(0),
+      resultDetails: '',
+      stepResults: null,
+    },
   };
 }
 
@@ -76,13 +81,22 @@ export function succeededReport(w: WorkflowRef, installedUpdateId: string, last:
 }
 
 /** Failure or cancel: `state` 255 (then Idle) or Idle, never `installedUpdateId`. */
-export function endedReport(w: WorkflowRef, state: AgentStateValue, last: AgentReport['lastInstallResult']): AgentReport {
+export function endedReport(
+  w: WorkflowRef,
+  state: AgentStateValue,
+  last: AgentReport['lastInstallResult'],
+): AgentReport {
   return { state, workflow: workflowOf(w), lastInstallResult: last };
 }
 
 /** A failure before any step ran (signature, download, manifest): the result with empty `stepResults`. */
 export function failureResult(resultCode: number, erc: number, details: string): LastInstallResult {
-  return { resultCode, extendedResultCodes: formatErc(erc), resultDetails: details.length <= 1024 ? details : details.slice(0, 1021) + '...', stepResults: {} };
+  return {
+    resultCode,
+    extendedResultCodes: formatErc(erc),
+    resultDetails: details.length <= 1024 ? details : details.slice(0, 1021) + '...',
+    stepResults: {},
+  };
 }
 
 /** The reported patch for a workflow report. */

@@ -54,12 +54,18 @@ export class AgentStateStore {
     const others = this.doc.deliveries
       .filter((d) => d.workflow.id !== workflow.id)
       .map((d) => (d.status === 'running' ? { ...d, status: 'finished' as const, terminal: [] } : d));
-    this.doc.deliveries = [{ workflow, status: 'running' as const, updatedAt: new Date().toISOString() }, ...others].slice(0, KEEP);
+    this.doc.deliveries = [
+      { workflow, status: 'running' as const, updatedAt: new Date().toISOString() },
+      ...others,
+    ].slice(0, KEEP);
     await this.save();
   }
 
   async finished(workflow: WorkflowRef, terminal: AgentReport[]): Promise<void> {
-    this.doc.deliveries = [{ workflow, status: 'finished' as const, terminal, updatedAt: new Date().toISOString() }, ...this.doc.deliveries.filter((d) => d.workflow.id !== workflow.id)].slice(0, KEEP);
+    this.doc.deliveries = [
+      { workflow, status: 'finished' as const, terminal, updatedAt: new Date().toISOString() },
+      ...this.doc.deliveries.filter((d) => d.workflow.id !== workflow.id),
+    ].slice(0, KEEP);
     await this.save();
   }
 

@@ -7,7 +7,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentInventory } from '../../enumerators/component-inventory.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import { isMiniManifest, parseDetachedManifestFile, parseMiniManifest, parseUpdateManifest } from '../manifest/index.js';
+import {
+  isMiniManifest,
+  parseDetachedManifestFile,
+  parseMiniManifest,
+  parseUpdateManifest,
+} from '../manifest/index.js';
 import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { ResultCode, result, type AducResult } from '../model/result-codes.js';
@@ -48,23 +53,42 @@ export function resultOfError(e: unknown, phase: string): AducResult {
  * Runs `req` (action 3). The workflow id names the persisted state and the work folder, so a run
  * interrupted by a crash or restart resumes its downloads and skips its finished steps.
  */
-export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, signal: AbortSignal): Promise<DeploymentEnd> {
+export async function runDeployment(
+  req: ServiceRequest,
+  deps: DeploymentDeps,
+  signal: AbortSignal,
+): Promise<DeploymentEnd> {
   const log = deps.log.child({ workflowId: req.workflow.id });
   let update: Update | undefined;
   try {
     if (req.workflow.action !== UpdateAction.ProcessDeployment) {
-      throw new HubError('HUB_SERVICE_INVALID', `workflow.action ${req.workflow.action} is not supported (3 process deployment, 255 cancel)`, { erc: HubErc.UnsupportedAction });
+      throw new HubError(
+        'HUB_SERVICE_INVALID',
+        `workflow.action ${req.workflow.action} is not supported (3 process deployment, 255 cancel)`,
+        { erc: HubErc.UnsupportedAction },
+      );
     }
     if (req.updateManifest === undefined || req.updateManifestSignature === undefined) {
-      throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service has no updateManifest or no updateManifestSignature', { erc: HubErc.MissingDetachedManifest });
+      throw new HubError(
+        'HUB_SERVICE_INVALID',
+        'deviceUpdate.service has no updateManifest or no updateManifestSignature',
+        { erc: HubErc.MissingDetachedManifest },
+      );
     }
     if (req.rootKeyPackageUrl) {
       // §5.4 step 1 (root key package refresh) is not implemented: the configured roots are the trust anchors.
-      log.info({ rootKeyPackageUrl: req.rootKeyPackageUrl.replace(/\?.*$/, '?…') }, 'root key package not fetched; using the configured root keys');
+      log.info(
+        { rootKeyPackageUrl: req.rootKeyPackageUrl.replace(/\?.*$/, '?…') },
+        'root key package not fetched; using the configured root keys',
+      );
     }
     const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, deps.trust);
     log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
-    const fileSource = new HubFileSource({ fileUrls: req.fileUrls, log: log.child({ component: 'hub.download' }), ...deps.hub.download });
+    const fileSource = new HubFileSource({
+      fileUrls: req.fileUrls,
+      log: log.child({ component: 'hub.download' }),
+      ...deps.hub.download,
+    });
     const workFolder = join(deps.workDir, req.workflow.id.replace(/[^A-Za-z0-9._-]/g, '_'));
     update = await resolveManifest(req.updateManifest, fileSource, workFolder, signal);
     const plan = await planUpdate({
@@ -82,13 +106,20 @@ export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, s
     // Downloads of a finished deployment are not needed again (ADU deletes its sandbox); an
     // interrupted one keeps them so the resumed run does not download again.
     if (!outcome.suspended) {
-      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'));
+      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) =>
+        log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'),
+      );
     }
     return { kind: 'ran', outcome, update };
   } catch (e) {
     const r = resultOfError(e, 'deployment rejected before any step ran');
     log.error({ err: e, result: r }, 'deployment failed before the workflow ran');
-    return { kind: 'rejected', result: r, cancelled: r.resultCode === ResultCode.FailureCancelled || signal.aborted, ...(update && { update }) };
+    return {
+      kind: 'rejected',
+      result: r,
+      cancelled: r.resultCode === ResultCode.FailureCancelled || signal.aborted,
+      ...(update && { update }),
+    };
   }
 }
 
@@ -96,7 +127,12 @@ export async function runDeployment(req: ServiceRequest, deps: DeploymentDeps, s
  * The twin's manifest string as an update: a full update manifest, or a mini manifest whose one
  * file (downloaded, hash-checked against the signed mini manifest) holds the full one (§5.2).
  */
-async function resolveManifest(text: string, files: HubFileSource, workFolder: string, signal: AbortSignal): Promise<Update> {
+async function resolveManifest(
+  text: string,
+  files: HubFileSource,
+  workFolder: string,
+  signal: AbortSignal,
+): Promise<Update> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -88,7 +88,10 @@ export async function downloadWithResume(o: DownloadOptions): Promise<DownloadRe
       return res;
     }
     lastReason = r.reason;
-    o.log.warn({ url: redactUrl(o.url), attempt: i + 1, attempts, have, reason: r.reason }, 'download interrupted, will resume');
+    o.log.warn(
+      { url: redactUrl(o.url), attempt: i + 1, attempts, have, reason: r.reason },
+      'download interrupted, will resume',
+    );
     if (i + 1 < attempts) {
       try {
         await delay(backoff, o.signal);
@@ -98,10 +101,14 @@ export async function downloadWithResume(o: DownloadOptions): Promise<DownloadRe
       backoff = Math.min(backoff * 2, 30_000);
     }
   }
-  throw new HubError('HUB_DOWNLOAD_FAILED', `download of ${redactUrl(o.url)} failed after ${attempts} attempts: ${lastReason}`, {
-    erc: HubErc.DownloadUnreachable,
-    details: { url: redactUrl(o.url), attempts },
-  });
+  throw new HubError(
+    'HUB_DOWNLOAD_FAILED',
+    `download of ${redactUrl(o.url)} failed after ${attempts} attempts: ${lastReason}`,
+    {
+      erc: HubErc.DownloadUnreachable,
+      details: { url: redactUrl(o.url), attempts },
+    },
+  );
 }
 
 /** One GET; resolves with how it ended. Writes into `part` (append on 206, rewrite on 200). */
@@ -128,7 +135,10 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
     response.resume();
     // 4xx other than 408/429 will not get better by asking again.
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      throw new HubError('HUB_DOWNLOAD_FAILED', `GET ${redactUrl(o.url)}: HTTP ${status}`, { erc: HubErc.httpStatus(status), details: { url: redactUrl(o.url), status } });
+      throw new HubError('HUB_DOWNLOAD_FAILED', `GET ${redactUrl(o.url)}: HTTP ${status}`, {
+        erc: HubErc.httpStatus(status),
+        details: { url: redactUrl(o.url), status },
+      });
     }
     if (status === 416) await truncate(part, 0);
     return { kind: 'retry', reason: `HTTP ${status}` };
@@ -146,13 +156,25 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
     transform(chunk: Buffer, _enc, cb) {
       written += chunk.length;
       reclaim(chunk.length);
-      if (written > o.sizeInBytes) cb(new HubError('HUB_DOWNLOAD_FAILED', `${redactUrl(o.url)} sends more than the ${o.sizeInBytes} bytes the manifest lists`, { erc: HubErc.DownloadTooLarge }));
+      if (written > o.sizeInBytes)
+        cb(
+          new HubError(
+            'HUB_DOWNLOAD_FAILED',
+            `${redactUrl(o.url)} sends more than the ${o.sizeInBytes} bytes the manifest lists`,
+            { erc: HubErc.DownloadTooLarge },
+          ),
+        );
       else cb(null, chunk);
     },
   });
   response.setTimeout(o.idleTimeoutMs ?? 60_000, () => response.destroy(new Error('body stalled (idle timeout)')));
   try {
-    await pipeline(response, limit, createWriteStream(part, { flags: append ? 'a' : 'w' }), ...(o.signal ? [{ signal: o.signal }] : []));
+    await pipeline(
+      response,
+      limit,
+      createWriteStream(part, { flags: append ? 'a' : 'w' }),
+      ...(o.signal ? [{ signal: o.signal }] : []),
+    );
   } catch (e) {
     if (o.signal?.aborted) throw cancelled(o.signal);
     if (e instanceof HubError) {

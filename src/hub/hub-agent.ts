@@ -9,14 +9,30 @@ import type { EventSink, WorkflowEvent } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { ResultCode } from '../model/result-codes.js';
 import {
-  AgentState, endedReport, failureResult, inProgressReport, reportPatch, startupPatch, succeededReport,
-  type AgentReport, type DeviceInfo,
+  AgentState,
+  endedReport,
+  failureResult,
+  inProgressReport,
+  reportPatch,
+  startupPatch,
+  succeededReport,
+  type AgentReport,
+  type DeviceInfo,
 } from './agent-reports.js';
 import { AgentStateStore } from './agent-state.js';
 import { runDeployment, type DeploymentDeps, type DeploymentEnd } from './deployment.js';
 import type { HubLink, LinkSink } from './hub-link.js';
 import { Reporter } from './reporter.js';
-import { AckCode, COMPONENT, UpdateAction, parseServiceRequest, sameDelivery, serviceAckPatch, type ServiceRequest, type WorkflowRef } from './service-request.js';
+import {
+  AckCode,
+  COMPONENT,
+  UpdateAction,
+  parseServiceRequest,
+  sameDelivery,
+  serviceAckPatch,
+  type ServiceRequest,
+  type WorkflowRef,
+} from './service-request.js';
 import { WorkflowInterrupted } from '../workflow/engine.js';
 
 export interface HubAgentOptions {
@@ -107,7 +123,8 @@ export class HubAgent implements LinkSink {
       req = parseServiceRequest(du.service);
     } catch (e) {
       this.log.error({ err: e, version }, 'desired deviceUpdate.service is unusable');
-      if (ackKey !== this.lastAck) void this.reporter.send(serviceAckPatch(du.service, version, AckCode.BadRequest, (e as Error).message));
+      if (ackKey !== this.lastAck)
+        void this.reporter.send(serviceAckPatch(du.service, version, AckCode.BadRequest, (e as Error).message));
       this.lastAck = ackKey;
       return;
     }
@@ -134,7 +151,10 @@ export class HubAgent implements LinkSink {
       return;
     }
     if (this.current) {
-      log.info({ replacing: this.current.req.workflow.id }, wf.id === this.current.req.workflow.id ? 'retry requested' : 'replacement deployment');
+      log.info(
+        { replacing: this.current.req.workflow.id },
+        wf.id === this.current.req.workflow.id ? 'retry requested' : 'replacement deployment',
+      );
       this.current.superseded = true;
       this.current.controller.abort(new Error(`replaced by workflow ${wf.id}`));
       this.next = req;
@@ -164,7 +184,11 @@ export class HubAgent implements LinkSink {
       return;
     }
     for (const d of unfinished) {
-      const r = endedReport(d.workflow, AgentState.Idle, failureResult(ResultCode.FailureCancelled, 0, 'cancelled while the agent was not running'));
+      const r = endedReport(
+        d.workflow,
+        AgentState.Idle,
+        failureResult(ResultCode.FailureCancelled, 0, 'cancelled while the agent was not running'),
+      );
       await this.finish(d.workflow, [r]);
     }
   }
@@ -210,7 +234,15 @@ export class HubAgent implements LinkSink {
     this.reported.add(wf.id);
     for (const r of reports) await this.reporter.send(reportPatch(r));
     const last = reports[reports.length - 1];
-    this.log.info({ workflowId: wf.id, state: last?.state, resultCode: last?.lastInstallResult.resultCode, installedUpdateId: last?.installedUpdateId }, 'deployment finished');
+    this.log.info(
+      {
+        workflowId: wf.id,
+        state: last?.state,
+        resultCode: last?.lastInstallResult.resultCode,
+        installedUpdateId: last?.installedUpdateId,
+      },
+      'deployment finished',
+    );
   }
 }
 
@@ -218,11 +250,19 @@ export class HubAgent implements LinkSink {
 export function terminalReports(wf: WorkflowRef, end: DeploymentEnd): AgentReport[] {
   if (end.kind === 'ran') {
     const { outcome } = end;
-    if (outcome.succeeded && outcome.installedUpdateId) return [succeededReport(wf, outcome.installedUpdateId, outcome.lastInstallResult)];
+    if (outcome.succeeded && outcome.installedUpdateId)
+      return [succeededReport(wf, outcome.installedUpdateId, outcome.lastInstallResult)];
     if (outcome.cancelled) return [endedReport(wf, AgentState.Idle, outcome.lastInstallResult)];
-    return [endedReport(wf, AgentState.Failed, outcome.lastInstallResult), endedReport(wf, AgentState.Idle, outcome.lastInstallResult)];
+    return [
+      endedReport(wf, AgentState.Failed, outcome.lastInstallResult),
+      endedReport(wf, AgentState.Idle, outcome.lastInstallResult),
+    ];
   }
-  const last = failureResult(end.cancelled ? ResultCode.FailureCancelled : end.result.resultCode, end.result.extendedResultCode, end.result.resultDetails ?? '');
+  const last = failureResult(
+    end.cancelled ? ResultCode.FailureCancelled : end.result.resultCode,
+    end.result.extendedResultCode,
+    end.result.resultDetails ?? '',
+  );
   if (end.cancelled) return [endedReport(wf, AgentState.Idle, last)];
   return [endedReport(wf, AgentState.Failed, last), endedReport(wf, AgentState.Idle, last)];
 }

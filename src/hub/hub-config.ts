@@ -45,8 +45,18 @@ export const HUB_DEFAULTS = Object.freeze({
 });
 
 const KEYS = new Set([
-  'connectionString', 'connectionStringFile', 'x509', 'caFile', 'manufacturer', 'model', 'additionalDeviceProperties',
-  'compatPropertyNames', 'rootKeys', 'download', 'twinTimeoutMs', 'reconnectMaxDelayMs',
+  'connectionString',
+  'connectionStringFile',
+  'x509',
+  'caFile',
+  'manufacturer',
+  'model',
+  'additionalDeviceProperties',
+  'compatPropertyNames',
+  'rootKeys',
+  'download',
+  'twinTimeoutMs',
+  'reconnectMaxDelayMs',
 ]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,32 +65,50 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export function hubConfigProblems(raw: unknown): string[] {
   const p: string[] = [];
   if (!isObj(raw)) return ['$.hub: must be an object'];
-  for (const k of Object.keys(raw)) if (!KEYS.has(k)) p.push(`$.hub.${k}: unknown key (known: ${[...KEYS].join(', ')})`);
+  for (const k of Object.keys(raw))
+    if (!KEYS.has(k)) p.push(`$.hub.${k}: unknown key (known: ${[...KEYS].join(', ')})`);
   const str = (k: string) => {
-    if (raw[k] !== undefined && (typeof raw[k] !== 'string' || raw[k] === '')) p.push(`$.hub.${k}: must be a non-empty string`);
+    if (raw[k] !== undefined && (typeof raw[k] !== 'string' || raw[k] === ''))
+      p.push(`$.hub.${k}: must be a non-empty string`);
   };
   ['connectionString', 'connectionStringFile', 'caFile', 'manufacturer', 'model', 'compatPropertyNames'].forEach(str);
-  if (raw.connectionString === undefined && raw.connectionStringFile === undefined) p.push('$.hub: needs connectionString or connectionStringFile');
-  if (raw.connectionString !== undefined && raw.connectionStringFile !== undefined) p.push('$.hub: give connectionString or connectionStringFile, not both');
-  if (raw.x509 !== undefined && !(isObj(raw.x509) && typeof raw.x509.certFile === 'string' && typeof raw.x509.keyFile === 'string')) {
+  if (raw.connectionString === undefined && raw.connectionStringFile === undefined)
+    p.push('$.hub: needs connectionString or connectionStringFile');
+  if (raw.connectionString !== undefined && raw.connectionStringFile !== undefined)
+    p.push('$.hub: give connectionString or connectionStringFile, not both');
+  if (
+    raw.x509 !== undefined &&
+    !(isObj(raw.x509) && typeof raw.x509.certFile === 'string' && typeof raw.x509.keyFile === 'string')
+  ) {
     p.push('$.hub.x509: must be {"certFile": "<pem>", "keyFile": "<pem>"}');
   }
-  if (raw.additionalDeviceProperties !== undefined && !(isObj(raw.additionalDeviceProperties) && Object.values(raw.additionalDeviceProperties).every((v) => typeof v === 'string'))) {
+  if (
+    raw.additionalDeviceProperties !== undefined &&
+    !(
+      isObj(raw.additionalDeviceProperties) &&
+      Object.values(raw.additionalDeviceProperties).every((v) => typeof v === 'string')
+    )
+  ) {
     p.push('$.hub.additionalDeviceProperties: must be an object of strings');
   }
   if (raw.rootKeys !== undefined) {
-    if (!Array.isArray(raw.rootKeys) || raw.rootKeys.length === 0) p.push('$.hub.rootKeys: must be a non-empty array of {kid, n, e}');
-    else raw.rootKeys.forEach((k: unknown, i) => {
-      if (!isObj(k) || typeof k.kid !== 'string' || typeof k.n !== 'string' || typeof k.e !== 'string') p.push(`$.hub.rootKeys[${i}]: must be {"kid", "n", "e"} strings (n/e base64url)`);
-    });
+    if (!Array.isArray(raw.rootKeys) || raw.rootKeys.length === 0)
+      p.push('$.hub.rootKeys: must be a non-empty array of {kid, n, e}');
+    else
+      raw.rootKeys.forEach((k: unknown, i) => {
+        if (!isObj(k) || typeof k.kid !== 'string' || typeof k.n !== 'string' || typeof k.e !== 'string')
+          p.push(`$.hub.rootKeys[${i}]: must be {"kid", "n", "e"} strings (n/e base64url)`);
+      });
   }
   const num = (v: unknown, path: string, min: number) => {
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) p.push(`${path}: must be a number >= ${min}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min))
+      p.push(`${path}: must be a number >= ${min}`);
   };
   if (raw.download !== undefined) {
     if (!isObj(raw.download)) p.push('$.hub.download: must be an object');
     else {
-      for (const k of Object.keys(raw.download)) if (!['attempts', 'retryDelayMs', 'idleTimeoutMs'].includes(k)) p.push(`$.hub.download.${k}: unknown key`);
+      for (const k of Object.keys(raw.download))
+        if (!['attempts', 'retryDelayMs', 'idleTimeoutMs'].includes(k)) p.push(`$.hub.download.${k}: unknown key`);
       num(raw.download.attempts, '$.hub.download.attempts', 1);
       num(raw.download.retryDelayMs, '$.hub.download.retryDelayMs', 0);
       num(raw.download.idleTimeoutMs, '$.hub.download.idleTimeoutMs', 1);
@@ -98,7 +126,10 @@ export function hubConfigProblems(raw: unknown): string[] {
 export function resolveHubConfig(raw: unknown, baseDir: string): HubConfig {
   const problems = hubConfigProblems(raw);
   if (problems.length > 0) {
-    throw new SensorProxyError('CONFIG_INVALID', `invalid hub config:\n  ${problems.join('\n  ')}`, { details: { problems }, hint: 'see "hub" in the README' });
+    throw new SensorProxyError('CONFIG_INVALID', `invalid hub config:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+      hint: 'see "hub" in the README',
+    });
   }
   const r = raw as Record<string, any>;
   const abs = (f: string) => (isAbsolute(f) ? f : resolve(baseDir, f));
@@ -107,7 +138,9 @@ export function resolveHubConfig(raw: unknown, baseDir: string): HubConfig {
     model: r.model ?? HUB_DEFAULTS.model,
     additionalDeviceProperties: { ...(r.additionalDeviceProperties ?? {}) },
     compatPropertyNames: r.compatPropertyNames ?? HUB_DEFAULTS.compatPropertyNames,
-    rootKeys: (r.rootKeys as RootKey[] | undefined)?.map((k) => ({ kid: k.kid, n: k.n, e: k.e })) ?? PRODUCTION_ROOT_KEYS.map((k) => ({ ...k })),
+    rootKeys:
+      (r.rootKeys as RootKey[] | undefined)?.map((k) => ({ kid: k.kid, n: k.n, e: k.e })) ??
+      PRODUCTION_ROOT_KEYS.map((k) => ({ ...k })),
     download: { ...HUB_DEFAULTS.download, ...(r.download ?? {}) },
     twinTimeoutMs: r.twinTimeoutMs ?? HUB_DEFAULTS.twinTimeoutMs,
     reconnectMaxDelayMs: r.reconnectMaxDelayMs ?? HUB_DEFAULTS.reconnectMaxDelayMs,

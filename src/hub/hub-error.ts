@@ -58,7 +58,11 @@ export class HubError extends Error {
   readonly erc: number;
   readonly details: Record<string, unknown>;
 
-  constructor(code: HubErrorCode, message: string, opts: { erc?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: HubErrorCode,
+    message: string,
+    opts: { erc?: number; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'HubError';
     this.code = code;

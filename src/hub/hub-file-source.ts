@@ -55,7 +55,10 @@ export class HubFileSource implements FileSource {
     }
     const url = this.o.fileUrls[file.id];
     if (typeof url !== 'string' || url === '') {
-      throw new HubError('HUB_DOWNLOAD_FAILED', `fileUrls has no URL for file ${file.id} (${file.fileName})`, { erc: HubErc.DownloadNoUrl, details: { fileId: file.id } });
+      throw new HubError('HUB_DOWNLOAD_FAILED', `fileUrls has no URL for file ${file.id} (${file.fileName})`, {
+        erc: HubErc.DownloadNoUrl,
+        details: { fileId: file.id },
+      });
     }
     const log = this.o.log.child({ fileId: file.id, fileName: file.fileName });
     log.info({ url: redactUrl(url), sizeInBytes: file.sizeInBytes }, 'downloading');

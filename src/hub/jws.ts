@@ -34,7 +34,11 @@ export function toBase64Url(text: string): string {
 }
 
 function fail(result: number, message: string, cause?: unknown): HubError {
-  return new HubError('HUB_SIGNATURE_INVALID', message, { erc: jwsErc(result), details: { jwsResult: result }, ...(cause !== undefined && { cause }) });
+  return new HubError('HUB_SIGNATURE_INVALID', message, {
+    erc: jwsErc(result),
+    details: { jwsResult: result },
+    ...(cause !== undefined && { cause }),
+  });
 }
 
 /**
@@ -52,8 +56,14 @@ export function parseCompactJws(jws: string, what: string): CompactJws {
   } catch (e) {
     throw fail(JwsResult.InvalidEncodingJwsHeader, `${what}: header is not base64url JSON`, e);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail(JwsResult.InvalidEncodingJwsHeader, `${what}: header is not a JSON object`);
-  return { header: header as Record<string, unknown>, payload: decodeBase64Any(parts[1]!), signature: decodeBase64Any(parts[2]!), signingInput: `${parts[0]}.${parts[1]}` };
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw fail(JwsResult.InvalidEncodingJwsHeader, `${what}: header is not a JSON object`);
+  return {
+    header: header as Record<string, unknown>,
+    payload: decodeBase64Any(parts[1]!),
+    signature: decodeBase64Any(parts[2]!),
+    signingInput: `${parts[0]}.${parts[1]}`,
+  };
 }
 
 /**
@@ -67,7 +77,11 @@ export function rsaPublicKey(n: string, e: string, what: string): KeyObject {
     return key;
   } catch (err) {
     if (err instanceof HubError) throw err;
-    throw fail(JwsResult.FailGenPubKey, `${what}: cannot build an RSA public key from n/e: ${(err as Error).message}`, err);
+    throw fail(
+      JwsResult.FailGenPubKey,
+      `${what}: cannot build an RSA public key from n/e: ${(err as Error).message}`,
+      err,
+    );
   }
 }
 
@@ -76,7 +90,11 @@ export function rsaPublicKey(n: string, e: string, what: string): KeyObject {
  * @throws HubError `HUB_SIGNATURE_INVALID` (JWSResult 8 when `alg` is not RS256, 4 InvalidSignature).
  */
 export function verifyRs256(jws: CompactJws, key: KeyObject, what: string): void {
-  if (jws.header.alg !== 'RS256') throw fail(JwsResult.InvalidEncodingJwsHeader, `${what}: alg is ${JSON.stringify(jws.header.alg)}, only RS256 is accepted`);
+  if (jws.header.alg !== 'RS256')
+    throw fail(
+      JwsResult.InvalidEncodingJwsHeader,
+      `${what}: alg is ${JSON.stringify(jws.header.alg)}, only RS256 is accepted`,
+    );
   const ok = createVerify('RSA-SHA256').update(jws.signingInput).verify(key, jws.signature);
   if (!ok) throw fail(JwsResult.InvalidSignature, `${what}: RS256 signature does not verify`);
 }

@@ -39,24 +39,36 @@ export function manifestDigest(manifest: string): string {
  */
 export function verifyManifestSignature(manifest: string, signature: string, trust: SignatureTrust): VerifiedSignature {
   const outer = parseCompactJws(signature, 'updateManifestSignature');
-  if (typeof outer.header.sjwk !== 'string') throw jwsFailure(JwsResult.InvalidEncodingJwsHeader, 'updateManifestSignature: header has no "sjwk"');
+  if (typeof outer.header.sjwk !== 'string')
+    throw jwsFailure(JwsResult.InvalidEncodingJwsHeader, 'updateManifestSignature: header has no "sjwk"');
   const sjwk = parseCompactJws(outer.header.sjwk, 'sjwk');
   const kid = sjwk.header.kid;
-  if (typeof kid !== 'string' || kid === '') throw jwsFailure(JwsResult.MissingRootKid, 'sjwk: header has no root key id ("kid")');
-  if (trust.disabledRootKids?.includes(kid)) throw jwsFailure(JwsResult.DisallowedRootKid, `sjwk: root key ${kid} is disabled`);
+  if (typeof kid !== 'string' || kid === '')
+    throw jwsFailure(JwsResult.MissingRootKid, 'sjwk: header has no root key id ("kid")');
+  if (trust.disabledRootKids?.includes(kid))
+    throw jwsFailure(JwsResult.DisallowedRootKid, `sjwk: root key ${kid} is disabled`);
   const root = trust.rootKeys.find((k) => k.kid === kid);
-  if (!root) throw jwsFailure(JwsResult.InvalidRootKid, `sjwk: root key ${kid} is not trusted (trusted: ${trust.rootKeys.map((k) => k.kid).join(', ')})`);
+  if (!root)
+    throw jwsFailure(
+      JwsResult.InvalidRootKid,
+      `sjwk: root key ${kid} is not trusted (trusted: ${trust.rootKeys.map((k) => k.kid).join(', ')})`,
+    );
   verifyRs256(sjwk, rsaPublicKey(root.n, root.e, `root key ${kid}`), 'sjwk');
 
   const jwk = payloadJson(sjwk, 'sjwk', JwsResult.InvalidSjwkPayload);
-  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw jwsFailure(JwsResult.InvalidSjwkPayload, 'sjwk: payload is not an RSA JWK with n and e');
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string')
+    throw jwsFailure(JwsResult.InvalidSjwkPayload, 'sjwk: payload is not an RSA JWK with n and e');
   // §5.4 step 5: the exponent must be 65537.
   if (jwk.e !== 'AQAB') throw jwsFailure(JwsResult.InvalidSjwkPayload, `sjwk: exponent ${jwk.e} is not AQAB`);
   const signingKey = rsaPublicKey(jwk.n, jwk.e, 'signing key');
   if (trust.disabledSigningKeyHashes?.length) {
-    const hash = createHash('sha256').update(signingKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    const hash = createHash('sha256')
+      .update(signingKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
     if (trust.disabledSigningKeyHashes.includes(hash)) {
-      throw new HubError('HUB_SIGNATURE_INVALID', `signing key ${String(jwk.kid ?? hash)} is disabled`, { erc: HubErc.SigningKeyDisabled });
+      throw new HubError('HUB_SIGNATURE_INVALID', `signing key ${String(jwk.kid ?? hash)} is disabled`, {
+        erc: HubErc.SigningKeyDisabled,
+      });
     }
   }
   verifyRs256(outer, signingKey, 'updateManifestSignature');
@@ -64,7 +76,10 @@ export function verifyManifestSignature(manifest: string, signature: string, tru
   const payload = payloadJson(outer, 'updateManifestSignature', JwsResult.BadStructure);
   const actual = manifestDigest(manifest);
   if (payload.sha256 !== actual) {
-    throw jwsFailure(JwsResult.InvalidSignature, `the signed manifest hash ${String(payload.sha256)} is not the hash of updateManifest (${actual})`);
+    throw jwsFailure(
+      JwsResult.InvalidSignature,
+      `the signed manifest hash ${String(payload.sha256)} is not the hash of updateManifest (${actual})`,
+    );
   }
   return { rootKid: kid, signingKid: typeof jwk.kid === 'string' ? jwk.kid : undefined, manifestSha256: actual };
 }

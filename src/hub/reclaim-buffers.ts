@@ -35,7 +35,10 @@ export function reclaimStreamBuffers(): void {
 }
 
 /** Calls `reclaim` ({@link reclaimStreamBuffers}) each time a stream has passed another `every` bytes. */
-export function bufferReclaimer(every: number = RECLAIM_EVERY_BYTES, reclaim: () => void = reclaimStreamBuffers): (chunkBytes: number) => void {
+export function bufferReclaimer(
+  every: number = RECLAIM_EVERY_BYTES,
+  reclaim: () => void = reclaimStreamBuffers,
+): (chunkBytes: number) => void {
   let sinceLast = 0;
   return (chunkBytes) => {
     sinceLast += chunkBytes;

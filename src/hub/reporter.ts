@@ -13,7 +13,11 @@ export class Reporter {
   private closed = false;
 
   /** @param retryMs back-off before re-trying a failed patch, ms (default 2000). */
-  constructor(private readonly link: HubLink, private readonly log: Logger, private readonly retryMs = 2000) {}
+  constructor(
+    private readonly link: HubLink,
+    private readonly log: Logger,
+    private readonly retryMs = 2000,
+  ) {}
 
   /** Queues `patch` and resolves once it is sent, or once sending failed and it stays queued. */
   send(patch: Record<string, unknown>): Promise<void> {

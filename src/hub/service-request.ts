@@ -39,20 +39,26 @@ export interface ServiceRequest {
  * @throws HubError `HUB_SERVICE_INVALID` when `workflow.action` / `workflow.id` are unusable.
  */
 export function parseServiceRequest(v: unknown): ServiceRequest {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service is not an object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service is not an object');
   const s = v as Record<string, unknown>;
   const wf = s.workflow as Record<string, unknown> | null | undefined;
-  if (typeof wf !== 'object' || wf === null) throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow is missing');
-  if (typeof wf.action !== 'number' || !Number.isInteger(wf.action)) throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow.action is not an integer');
-  if (typeof wf.id !== 'string' || wf.id === '') throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow.id is not a non-empty string');
+  if (typeof wf !== 'object' || wf === null)
+    throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow is missing');
+  if (typeof wf.action !== 'number' || !Number.isInteger(wf.action))
+    throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow.action is not an integer');
+  if (typeof wf.id !== 'string' || wf.id === '')
+    throw new HubError('HUB_SERVICE_INVALID', 'deviceUpdate.service.workflow.id is not a non-empty string');
   const workflow: WorkflowRef = { action: wf.action, id: wf.id };
   if (typeof wf.retryTimestamp === 'string' && wf.retryTimestamp !== '') workflow.retryTimestamp = wf.retryTimestamp;
   const req: ServiceRequest = { workflow, fileUrls: {} };
   // The service sends the manifest as a string; an object is accepted as the ADU agent does (§5.1).
   if (typeof s.updateManifest === 'string') req.updateManifest = s.updateManifest;
-  else if (typeof s.updateManifest === 'object' && s.updateManifest !== null) req.updateManifest = JSON.stringify(s.updateManifest);
+  else if (typeof s.updateManifest === 'object' && s.updateManifest !== null)
+    req.updateManifest = JSON.stringify(s.updateManifest);
   if (typeof s.updateManifestSignature === 'string') req.updateManifestSignature = s.updateManifestSignature;
-  if (typeof s.rootKeyPackageUrl === 'string' && s.rootKeyPackageUrl !== '') req.rootKeyPackageUrl = s.rootKeyPackageUrl;
+  if (typeof s.rootKeyPackageUrl === 'string' && s.rootKeyPackageUrl !== '')
+    req.rootKeyPackageUrl = s.rootKeyPackageUrl;
   if (typeof s.fileUrls === 'object' && s.fileUrls !== null) {
     for (const [id, url] of Object.entries(s.fileUrls)) if (typeof url === 'string') req.fileUrls[id] = url;
   }
@@ -71,9 +77,15 @@ export const AckCode = { Success: 200, BadRequest: 400 } as const;
  * The reported ACK of a desired `service` value: `{value, ac, ad, av}` with `updateManifestSignature`
  * and `fileUrls` nulled to keep the twin small, exactly as the ADU agent writes it (§6.3).
  */
-export function serviceAckPatch(service: unknown, desiredVersion: number, ac: number = AckCode.Success, ad = ''): Record<string, unknown> {
-  const value = typeof service === 'object' && service !== null && !Array.isArray(service)
-    ? { ...(service as Record<string, unknown>), updateManifestSignature: null, fileUrls: null }
-    : service;
+export function serviceAckPatch(
+  service: unknown,
+  desiredVersion: number,
+  ac: number = AckCode.Success,
+  ad = '',
+): Record<string, unknown> {
+  const value =
+    typeof service === 'object' && service !== null && !Array.isArray(service)
+      ? { ...(service as Record<string, unknown>), updateManifestSignature: null, fileUrls: null }
+      : service;
   return { [COMPONENT]: { __t: 'c', service: { value, ac, ad, av: desiredVersion } } };
 }

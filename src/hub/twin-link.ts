@@ -22,7 +22,10 @@ type SdkClient = InstanceType<typeof Client>;
 type SdkTwin = Awaited<ReturnType<SdkClient['getTwin']>>;
 
 export interface SdkTwinLinkOptions {
-  hub: Pick<HubConfig, 'connectionString' | 'connectionStringFile' | 'x509' | 'caFile' | 'twinTimeoutMs' | 'reconnectMaxDelayMs'>;
+  hub: Pick<
+    HubConfig,
+    'connectionString' | 'connectionStringFile' | 'x509' | 'caFile' | 'twinTimeoutMs' | 'reconnectMaxDelayMs'
+  >;
   log: Logger;
   /** Model id announced in the MQTT username. Default `dtmi:azure:iot:deviceUpdateModel;3`. */
   modelId?: string;
@@ -54,7 +57,9 @@ export class SdkTwinLink implements HubLink {
   async reportPatch(patch: Record<string, unknown>): Promise<void> {
     const twin = this.twin;
     if (!twin) throw new HubError('HUB_TWIN_TIMEOUT', 'not connected to IoT Hub');
-    const update = promisify(twin.properties.reported.update.bind(twin.properties.reported)) as (p: unknown) => Promise<void>;
+    const update = promisify(twin.properties.reported.update.bind(twin.properties.reported)) as (
+      p: unknown,
+    ) => Promise<void>;
     await withDeadline(update(patch), this.o.hub.twinTimeoutMs, () => this.timeout('reported PATCH'));
   }
 
@@ -120,9 +125,19 @@ export class SdkTwinLink implements HubLink {
       if (opened && gen === this.generation) void this.rebuild('SDK reconnected');
     });
     this.log.info({ connectionString: redactConnectionString(cs) }, 'connecting to IoT Hub');
-    await withDeadline(client.open(), this.o.hub.twinTimeoutMs, () => new HubError('HUB_TWIN_TIMEOUT', 'connect: no CONNACK'), this.signal);
+    await withDeadline(
+      client.open(),
+      this.o.hub.twinTimeoutMs,
+      () => new HubError('HUB_TWIN_TIMEOUT', 'connect: no CONNACK'),
+      this.signal,
+    );
     opened = true;
-    const twin = await withDeadline(client.getTwin(), this.o.hub.twinTimeoutMs, () => new HubError('HUB_TWIN_TIMEOUT', 'twin GET: no answer'), this.signal);
+    const twin = await withDeadline(
+      client.getTwin(),
+      this.o.hub.twinTimeoutMs,
+      () => new HubError('HUB_TWIN_TIMEOUT', 'twin GET: no answer'),
+      this.signal,
+    );
     this.twin = twin;
     this.log.info('connected; twin received');
     // Fires at once with the whole desired document, then with each patch fragment.

@@ -19,7 +19,11 @@ export function assertChildUpdate(update: Update, source: string): void {
   const out = new Violations();
   update.steps.forEach((step, i) => {
     if (step.type === 'reference') {
-      out.add(`$.instructions.steps[${i}]`, 'child: no reference steps', "a child update can't contain reference steps");
+      out.add(
+        `$.instructions.steps[${i}]`,
+        'child: no reference steps',
+        "a child update can't contain reference steps",
+      );
     }
   });
   if (update.kind === 'import' && update.isDeployable !== false) {

@@ -7,7 +7,15 @@
 import type { UpdateId } from '../model/update.js';
 import { checkFileName, DIGEST_BYTES } from './files.js';
 import {
-  checkArray, checkBoolean, checkInteger, checkNoUnknownKeys, checkObject, checkPropertyCount, checkRequired, checkString, pattern,
+  checkArray,
+  checkBoolean,
+  checkInteger,
+  checkNoUnknownKeys,
+  checkObject,
+  checkPropertyCount,
+  checkRequired,
+  checkString,
+  pattern,
 } from './schema-checks.js';
 import { childPath, isPlainObject, type Violations } from './violations.js';
 
@@ -28,15 +36,36 @@ export function checkUpdateId(v: unknown, path: string, out: Violations): Update
   checkNoUnknownKeys(v, ['provider', 'name', 'version'], path, out);
   const before = out.size;
   for (const key of ['provider', 'name'] as const) {
-    if (v[key] !== undefined) checkString(v[key], childPath(path, key), out, { min: 1, max: 64, pattern: UPDATE_ID_PART });
+    if (v[key] !== undefined)
+      checkString(v[key], childPath(path, key), out, { min: 1, max: 64, pattern: UPDATE_ID_PART });
   }
-  if (v.version !== undefined && checkString(v.version, childPath(path, 'version'), out, { pattern: VERSION }) && VERSION.re.test(v.version)) {
+  if (
+    v.version !== undefined &&
+    checkString(v.version, childPath(path, 'version'), out, { pattern: VERSION }) &&
+    VERSION.re.test(v.version)
+  ) {
     const parts = v.version.split('.');
-    if (parts.length > 4) out.add(childPath(path, 'version'), 'version parts 2..4', `must have two to four dot-separated parts (has ${parts.length})`);
+    if (parts.length > 4)
+      out.add(
+        childPath(path, 'version'),
+        'version parts 2..4',
+        `must have two to four dot-separated parts (has ${parts.length})`,
+      );
     const big = parts.find((p) => Number(p) > VERSION_PART_MAX);
-    if (big !== undefined) out.add(childPath(path, 'version'), `version part maximum ${VERSION_PART_MAX}`, `part ${big} is larger than ${VERSION_PART_MAX}`);
+    if (big !== undefined)
+      out.add(
+        childPath(path, 'version'),
+        `version part maximum ${VERSION_PART_MAX}`,
+        `part ${big} is larger than ${VERSION_PART_MAX}`,
+      );
   }
-  if (out.size !== before || typeof v.provider !== 'string' || typeof v.name !== 'string' || typeof v.version !== 'string') return undefined;
+  if (
+    out.size !== before ||
+    typeof v.provider !== 'string' ||
+    typeof v.name !== 'string' ||
+    typeof v.version !== 'string'
+  )
+    return undefined;
   return { provider: v.provider, name: v.name, version: v.version };
 }
 
@@ -56,7 +85,8 @@ export function checkCompatibility(v: unknown, path: string, out: Violations): R
     for (const [key, value] of Object.entries(entry)) {
       const keyAt = childPath(at, key);
       if (key.length < 1) out.add(keyAt, 'propertyNames minLength 1', 'property name must not be empty');
-      if (key.length > 32) out.add(keyAt, 'propertyNames maxLength 32', `property name must be at most 32 characters (is ${key.length})`);
+      if (key.length > 32)
+        out.add(keyAt, 'propertyNames maxLength 32', `property name must be at most 32 characters (is ${key.length})`);
       if (checkString(value, keyAt, out, { min: 1, max: 64 })) props[key] = value;
     }
     result.push(props);
@@ -80,10 +110,18 @@ export function checkHandler(v: unknown, path: string, out: Violations): string 
  * Azure/iot-hub-device-update#241, `reference/adu-agent.md` §9 item 7), so it is required here.
  * `installedCriteria`, when present, must be a string (the agent reads it as one).
  */
-export function checkHandlerProperties(step: Record<string, unknown>, path: string, out: Violations): Record<string, unknown> | undefined {
+export function checkHandlerProperties(
+  step: Record<string, unknown>,
+  path: string,
+  out: Violations,
+): Record<string, unknown> | undefined {
   const at = childPath(path, 'handlerProperties');
   if (step.handlerProperties === undefined) {
-    out.add(at, 'required', 'is required: the ADU agent fails an inline step without it (issue #241); use {} when the handler needs none');
+    out.add(
+      at,
+      'required',
+      'is required: the ADU agent fails an inline step without it (issue #241); use {} when the handler needs none',
+    );
     return undefined;
   }
   if (!checkObject(step.handlerProperties, at, out)) return undefined;
@@ -103,9 +141,23 @@ export function checkDateTime(v: unknown, path: string, out: Violations): string
   const m = DATE_TIME.exec(v);
   const n = (i: number): number => Number(m?.[i] ?? 0);
   const daysInMonth = m ? new Date(Date.UTC(n(1), n(2), 0)).getUTCDate() : 0;
-  const ok = m !== null && n(2) >= 1 && n(2) <= 12 && n(3) >= 1 && n(3) <= daysInMonth && n(4) <= 23 && n(5) <= 59 && n(6) <= 60 && n(7) <= 23 && n(8) <= 59;
+  const ok =
+    m !== null &&
+    n(2) >= 1 &&
+    n(2) <= 12 &&
+    n(3) >= 1 &&
+    n(3) <= daysInMonth &&
+    n(4) <= 23 &&
+    n(5) <= 59 &&
+    n(6) <= 60 &&
+    n(7) <= 23 &&
+    n(8) <= 59;
   if (!ok) {
-    out.add(path, 'format date-time', `${JSON.stringify(v)} is not an ISO 8601 date-time with zone, e.g. "2022-01-27T13:45:05.8993329Z"`);
+    out.add(
+      path,
+      'format date-time',
+      `${JSON.stringify(v)} is not an ISO 8601 date-time with zone, e.g. "2022-01-27T13:45:05.8993329Z"`,
+    );
     return undefined;
   }
   return v;
@@ -125,7 +177,12 @@ export function checkHashes(v: unknown, path: string, out: Violations): Record<s
   checkPropertyCount(v, path, out, undefined, 2);
   for (const [algorithm, digest] of Object.entries(v)) {
     const at = childPath(path, algorithm);
-    if (algorithm.length > 10) out.add(at, 'propertyNames maxLength 10', `algorithm name must be at most 10 characters (is ${algorithm.length})`);
+    if (algorithm.length > 10)
+      out.add(
+        at,
+        'propertyNames maxLength 10',
+        `algorithm name must be at most 10 characters (is ${algorithm.length})`,
+      );
     if (!checkString(digest, at, out)) continue;
     if (digest.length === 0 || !BASE64.test(digest) || Buffer.from(digest, 'base64').toString('base64') !== digest) {
       out.add(at, 'base64', `${JSON.stringify(digest)} is not standard base64`);
@@ -133,7 +190,8 @@ export function checkHashes(v: unknown, path: string, out: Violations): Record<s
     }
     const want = DIGEST_BYTES[algorithm];
     const got = Buffer.from(digest, 'base64').length;
-    if (want !== undefined && got !== want) out.add(at, `digest length ${want}`, `a ${algorithm} digest has ${want} bytes, this one decodes to ${got}`);
+    if (want !== undefined && got !== want)
+      out.add(at, `digest length ${want}`, `a ${algorithm} digest has ${want} bytes, this one decodes to ${got}`);
   }
   return out.size === before ? (v as Record<string, string>) : undefined;
 }
@@ -155,7 +213,12 @@ export type FileNameKeys = 'filename' | 'filename|fileName';
  * `filename`; which one the service emits is unverified (§5.1), so both are accepted there and must
  * agree when both are present.
  */
-export function checkEntryName(entry: Record<string, unknown>, path: string, out: Violations, keys: FileNameKeys): string | undefined {
+export function checkEntryName(
+  entry: Record<string, unknown>,
+  path: string,
+  out: Violations,
+  keys: FileNameKeys,
+): string | undefined {
   if (keys === 'filename') {
     if (entry.filename !== undefined) return checkFileNameValue(entry.filename, childPath(path, 'filename'), out);
     const spelled = entry.fileName !== undefined ? ' (import manifests spell it "filename", not "fileName")' : '';
@@ -187,7 +250,13 @@ export interface FileFields {
  * and `downloadHandler` (`{id}` with the handler id pattern). Unknown keys are allowed (the schema
  * has no `additionalProperties:false` on files).
  */
-export function checkFileFields(entry: Record<string, unknown>, path: string, out: Violations, keys: FileNameKeys, full = true): FileFields | undefined {
+export function checkFileFields(
+  entry: Record<string, unknown>,
+  path: string,
+  out: Violations,
+  keys: FileNameKeys,
+  full = true,
+): FileFields | undefined {
   const before = out.size;
   checkRequired(entry, ['sizeInBytes', 'hashes'], path, out);
   const size = entry.sizeInBytes;

@@ -14,7 +14,13 @@ import type { UpdateFile } from '../model/update.js';
 import { manifestInvalid } from './violations.js';
 
 /** Digest algorithms the ADU agent supports (sha1/224/256/384/512, §5.1) and their digest sizes in bytes. */
-export const DIGEST_BYTES: Readonly<Record<string, number>> = Object.freeze({ sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 });
+export const DIGEST_BYTES: Readonly<Record<string, number>> = Object.freeze({
+  sha1: 20,
+  sha224: 28,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+});
 
 /** Longest file name: JSON schema `filename.maxLength` 255, and Linux NAME_MAX is 255 bytes. */
 export const MAX_FILE_NAME = 255;
@@ -32,12 +38,25 @@ export interface FileNameProblem {
  */
 export function checkFileName(name: string): FileNameProblem | undefined {
   if (name.length === 0) return { rule: 'minLength 1', message: 'file name must not be empty' };
-  if (name.length > MAX_FILE_NAME) return { rule: `maxLength ${MAX_FILE_NAME}`, message: `file name must be at most ${MAX_FILE_NAME} characters (is ${name.length})` };
+  if (name.length > MAX_FILE_NAME)
+    return {
+      rule: `maxLength ${MAX_FILE_NAME}`,
+      message: `file name must be at most ${MAX_FILE_NAME} characters (is ${name.length})`,
+    };
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_FILE_NAME) return { rule: `maxBytes ${MAX_FILE_NAME}`, message: `file name must be at most ${MAX_FILE_NAME} bytes in UTF-8 (is ${bytes})` };
+  if (bytes > MAX_FILE_NAME)
+    return {
+      rule: `maxBytes ${MAX_FILE_NAME}`,
+      message: `file name must be at most ${MAX_FILE_NAME} bytes in UTF-8 (is ${bytes})`,
+    };
   if (name.includes('\0')) return { rule: 'file name: no NUL', message: 'file name must not contain a NUL character' };
-  if (name.includes('/') || name.includes('\\')) return { rule: 'file name: no path separator', message: `file name ${JSON.stringify(name)} must not contain "/" or "\\"` };
-  if (name === '.' || name.includes('..')) return { rule: 'file name: no ..', message: `file name ${JSON.stringify(name)} must not be "." or contain ".."` };
+  if (name.includes('/') || name.includes('\\'))
+    return {
+      rule: 'file name: no path separator',
+      message: `file name ${JSON.stringify(name)} must not contain "/" or "\\"`,
+    };
+  if (name === '.' || name.includes('..'))
+    return { rule: 'file name: no ..', message: `file name ${JSON.stringify(name)} must not be "." or contain ".."` };
   return undefined;
 }
 
@@ -76,7 +95,11 @@ const HASH_READ_BYTES = 256 * 1024;
  * digests. Reads into one reused buffer (hashing copies nothing out of it), so a file of any size
  * leaves no chunk garbage behind, unlike a read stream's fresh Buffer per chunk.
  */
-async function hashFile(path: string, algorithms: string[], signal: AbortSignal | undefined): Promise<{ size: number; digests: Record<string, string> }> {
+async function hashFile(
+  path: string,
+  algorithms: string[],
+  signal: AbortSignal | undefined,
+): Promise<{ size: number; digests: Record<string, string> }> {
   if (signal?.aborted) throw cancelled(signal);
   const hashers = algorithms.map((a) => createHash(a));
   const buffer = Buffer.allocUnsafe(HASH_READ_BYTES);
@@ -111,7 +134,17 @@ async function hashFile(path: string, algorithms: string[], signal: AbortSignal 
  */
 export async function verifyFile(path: string, file: UpdateFile, signal?: AbortSignal): Promise<void> {
   if (typeof file.hashes.sha256 !== 'string') {
-    throw manifestInvalid(path, [{ path: '$.hashes.sha256', rule: 'required', message: `file ${JSON.stringify(file.fileName)} has no sha256 digest to verify against` }], 'file entry');
+    throw manifestInvalid(
+      path,
+      [
+        {
+          path: '$.hashes.sha256',
+          rule: 'required',
+          message: `file ${JSON.stringify(file.fileName)} has no sha256 digest to verify against`,
+        },
+      ],
+      'file entry',
+    );
   }
   if (signal?.aborted) throw cancelled(signal);
   let st;
@@ -123,10 +156,14 @@ export async function verifyFile(path: string, file: UpdateFile, signal?: AbortS
   }
   if (!st.isFile()) throw missing(path, file.fileName);
   const sizeMismatch = (actual: number): SensorProxyError =>
-    new SensorProxyError('FILE_SIZE_MISMATCH', `${path}: ${file.fileName} has ${actual} bytes, the manifest says ${file.sizeInBytes}`, {
-      details: { path, fileName: file.fileName, expected: file.sizeInBytes, actual },
-      hint: 'this is not the file the manifest describes: fetch it again, or regenerate the manifest entry from this file',
-    });
+    new SensorProxyError(
+      'FILE_SIZE_MISMATCH',
+      `${path}: ${file.fileName} has ${actual} bytes, the manifest says ${file.sizeInBytes}`,
+      {
+        details: { path, fileName: file.fileName, expected: file.sizeInBytes, actual },
+        hint: 'this is not the file the manifest describes: fetch it again, or regenerate the manifest entry from this file',
+      },
+    );
   if (st.size !== file.sizeInBytes) throw sizeMismatch(st.size);
 
   // sha256 first so it is the digest reported when several disagree.
@@ -144,10 +181,14 @@ export async function verifyFile(path: string, file: UpdateFile, signal?: AbortS
     const expected = file.hashes[algorithm];
     const actual = result.digests[algorithm];
     if (expected === actual) continue;
-    throw new SensorProxyError('FILE_HASH_MISMATCH', `${path}: ${algorithm} of ${file.fileName} is ${actual}, the manifest says ${expected}`, {
-      details: { path, fileName: file.fileName, algorithm, expected, actual },
-      hint: 'the file is corrupt or not the one the manifest describes: fetch it again, or regenerate the manifest entry from this file',
-    });
+    throw new SensorProxyError(
+      'FILE_HASH_MISMATCH',
+      `${path}: ${algorithm} of ${file.fileName} is ${actual}, the manifest says ${expected}`,
+      {
+        details: { path, fileName: file.fileName, algorithm, expected, actual },
+        hint: 'the file is corrupt or not the one the manifest describes: fetch it again, or regenerate the manifest entry from this file',
+      },
+    );
   }
 }
 
@@ -167,7 +208,8 @@ export async function describeFile(path: string, signal?: AbortSignal): Promise<
     const { size, digests } = await hashFile(path, ['sha256'], signal);
     return { filename: basename(path), sizeInBytes: size, hashes: { sha256: digests.sha256! } };
   } catch (e) {
-    if (isMissing(e) || (e as NodeJS.ErrnoException | undefined)?.code === 'EISDIR') throw missing(path, basename(path), e);
+    if (isMissing(e) || (e as NodeJS.ErrnoException | undefined)?.code === 'EISDIR')
+      throw missing(path, basename(path), e);
     throw e;
   }
 }

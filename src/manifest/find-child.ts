@@ -21,7 +21,13 @@ export interface FoundChild {
 
 function declaredId(doc: Record<string, unknown>): UpdateId | undefined {
   const id = doc.updateId;
-  if (!isPlainObject(id) || typeof id.provider !== 'string' || typeof id.name !== 'string' || typeof id.version !== 'string') return undefined;
+  if (
+    !isPlainObject(id) ||
+    typeof id.provider !== 'string' ||
+    typeof id.name !== 'string' ||
+    typeof id.version !== 'string'
+  )
+    return undefined;
   return { provider: id.provider, name: id.name, version: id.version };
 }
 
@@ -39,7 +45,12 @@ function declaredId(doc: Record<string, unknown>): UpdateId | undefined {
 export async function findChildImportManifest(dir: string, id: UpdateId): Promise<FoundChild> {
   const abs = resolve(dir);
   const wanted = updateIdLabel(id);
-  const notFound = (why: string, found: string[], skipped: { path: string; reason: string }[], cause?: unknown): SensorProxyError =>
+  const notFound = (
+    why: string,
+    found: string[],
+    skipped: { path: string; reason: string }[],
+    cause?: unknown,
+  ): SensorProxyError =>
     new SensorProxyError('MANIFEST_CHILD_NOT_FOUND', `child update ${wanted} not found in ${abs}: ${why}`, {
       details: { dir: abs, updateId: id, found, skipped },
       hint: 'put the child import manifest in that folder, or pass --files DIR with the folder that holds it',
@@ -48,7 +59,10 @@ export async function findChildImportManifest(dir: string, id: UpdateId): Promis
   let names: string[];
   try {
     const entries = await readdir(abs, { withFileTypes: true });
-    names = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.toLowerCase().endsWith('.json')).map((e) => e.name).sort();
+    names = entries
+      .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.toLowerCase().endsWith('.json'))
+      .map((e) => e.name)
+      .sort();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound('the folder does not exist', [], [], e);
@@ -74,18 +88,27 @@ export async function findChildImportManifest(dir: string, id: UpdateId): Promis
       continue;
     }
     found.push(updateIdLabel(declared));
-    if (declared.provider === id.provider && declared.name === id.name && declared.version === id.version) matches.push({ path: file.path, doc });
+    if (declared.provider === id.provider && declared.name === id.name && declared.version === id.version)
+      matches.push({ path: file.path, doc });
   }
 
   if (matches.length === 0) {
-    throw notFound(found.length ? `the import manifests there are ${found.join(', ')}` : 'no import manifests there', found, skipped);
+    throw notFound(
+      found.length ? `the import manifests there are ${found.join(', ')}` : 'no import manifests there',
+      found,
+      skipped,
+    );
   }
   if (matches.length > 1) {
     const paths = matches.map((m) => m.path);
-    throw new SensorProxyError('MANIFEST_INVALID', `${matches.length} import manifests in ${abs} declare ${wanted}: ${paths.join(', ')}`, {
-      details: { dir: abs, updateId: id, paths },
-      hint: 'keep only one import manifest per update id in the folder',
-    });
+    throw new SensorProxyError(
+      'MANIFEST_INVALID',
+      `${matches.length} import manifests in ${abs} declare ${wanted}: ${paths.join(', ')}`,
+      {
+        details: { dir: abs, updateId: id, paths },
+        hint: 'keep only one import manifest per update id in the folder',
+      },
+    );
   }
   const match = matches[0]!;
   return { path: match.path, update: parseImportManifest(match.doc, match.path) };

@@ -12,7 +12,13 @@
  */
 import type { Update, UpdateFile } from '../model/update.js';
 import {
-  checkCompatibility, checkDateTime, checkEntryName, checkFileFields, checkIsDeployable, checkUpdateId, MAX_FILE_SIZE,
+  checkCompatibility,
+  checkDateTime,
+  checkEntryName,
+  checkFileFields,
+  checkIsDeployable,
+  checkUpdateId,
+  MAX_FILE_SIZE,
 } from './definitions.js';
 import { checkArray, checkNoUnknownKeys, checkObject, checkRequired, checkString } from './schema-checks.js';
 import { checkSteps } from './steps.js';
@@ -43,14 +49,22 @@ function checkImportFiles(v: unknown, path: string, out: Violations): Record<str
     if (name === undefined) return;
     const first = seen.get(name.toLowerCase());
     if (first !== undefined) {
-      out.add(childPath(at, 'filename'), 'unique (case-insensitive)', `${JSON.stringify(name)} is already the name of $.files[${first}]`);
+      out.add(
+        childPath(at, 'filename'),
+        'unique (case-insensitive)',
+        `${JSON.stringify(name)} is already the name of $.files[${first}]`,
+      );
       return;
     }
     seen.set(name.toLowerCase(), i);
     if (fields) files[name] = { id: name, fileName: name, ...fields };
   });
   if (total > MAX_IMPORT_TOTAL_BYTES) {
-    out.add(path, `total sizeInBytes maximum ${MAX_IMPORT_TOTAL_BYTES}`, `files add up to ${total} bytes; one import may hold at most 2 GiB`);
+    out.add(
+      path,
+      `total sizeInBytes maximum ${MAX_IMPORT_TOTAL_BYTES}`,
+      `files add up to ${total} bytes; one import may hold at most 2 GiB`,
+    );
   }
   return files;
 }
@@ -63,7 +77,7 @@ function checkImportFiles(v: unknown, path: string, out: Violations): Record<str
 function importFileKeys(v: unknown): Set<string> | undefined {
   if (v === undefined || v === null) return new Set();
   if (!Array.isArray(v)) return undefined;
-  const names = v.map((f) => (isPlainObject(f) ? f.filename ?? f.fileName : undefined));
+  const names = v.map((f) => (isPlainObject(f) ? (f.filename ?? f.fileName) : undefined));
   return new Set(names.filter((n): n is string => typeof n === 'string'));
 }
 
@@ -89,14 +103,23 @@ export function checkImportManifest(doc: unknown, root: string, out: Violations)
   checkRequired(doc, ['updateId', 'compatibility', 'instructions', 'manifestVersion', 'createdDateTime'], root, out);
 
   const manifestVersion = doc.manifestVersion;
-  if (manifestVersion !== undefined && checkString(manifestVersion, at('manifestVersion'), out) && !IMPORT_MANIFEST_VERSIONS.includes(manifestVersion)) {
-    out.add(at('manifestVersion'), 'enum 5.0,4.0', `must be "5.0" (the tooling's "4.0" is accepted too), is ${JSON.stringify(manifestVersion)}`);
+  if (
+    manifestVersion !== undefined &&
+    checkString(manifestVersion, at('manifestVersion'), out) &&
+    !IMPORT_MANIFEST_VERSIONS.includes(manifestVersion)
+  ) {
+    out.add(
+      at('manifestVersion'),
+      'enum 5.0,4.0',
+      `must be "5.0" (the tooling's "4.0" is accepted too), is ${JSON.stringify(manifestVersion)}`,
+    );
   }
   if (doc.$schema !== undefined) checkString(doc.$schema, at('$schema'), out);
   const updateId = doc.updateId === undefined ? undefined : checkUpdateId(doc.updateId, at('updateId'), out);
   if (doc.description !== undefined) checkString(doc.description, at('description'), out, { min: 1, max: 512 });
   const isDeployable = checkIsDeployable(doc.isDeployable, at('isDeployable'), out);
-  const compatibility = doc.compatibility === undefined ? [] : checkCompatibility(doc.compatibility, at('compatibility'), out);
+  const compatibility =
+    doc.compatibility === undefined ? [] : checkCompatibility(doc.compatibility, at('compatibility'), out);
   const files = checkImportFiles(doc.files, at('files'), out);
   const fileKeys = importFileKeys(doc.files);
   let steps: Update['steps'] = [];
@@ -104,9 +127,11 @@ export function checkImportManifest(doc: unknown, root: string, out: Violations)
   if (instructions !== undefined && checkObject(instructions, at('instructions'), out)) {
     checkRequired(instructions, ['steps'], at('instructions'), out);
     checkNoUnknownKeys(instructions, ['steps'], at('instructions'), out);
-    if (instructions.steps !== undefined) steps = checkSteps(instructions.steps, childPath(at('instructions'), 'steps'), out, { kind: 'import', fileKeys });
+    if (instructions.steps !== undefined)
+      steps = checkSteps(instructions.steps, childPath(at('instructions'), 'steps'), out, { kind: 'import', fileKeys });
   }
-  const createdDateTime = doc.createdDateTime === undefined ? undefined : checkDateTime(doc.createdDateTime, at('createdDateTime'), out);
+  const createdDateTime =
+    doc.createdDateTime === undefined ? undefined : checkDateTime(doc.createdDateTime, at('createdDateTime'), out);
 
   if (out.size !== before || !updateId || typeof manifestVersion !== 'string') return undefined;
   const update: Update = { kind: 'import', manifestVersion, updateId, isDeployable, compatibility, steps, files };

@@ -5,11 +5,24 @@
  */
 export { assertChildUpdate } from './child-rules.js';
 export { detectManifestForm, isMiniManifest, type ManifestForm } from './detect.js';
-export { checkFileName, describeFile, DIGEST_BYTES, validateFileName, verifyFile, type FileDescription, type FileNameProblem } from './files.js';
+export {
+  checkFileName,
+  describeFile,
+  DIGEST_BYTES,
+  validateFileName,
+  verifyFile,
+  type FileDescription,
+  type FileNameProblem,
+} from './files.js';
 export { findChildImportManifest, type FoundChild } from './find-child.js';
 export { IMPORT_MANIFEST_VERSIONS, parseImportManifest } from './import-manifest.js';
 export { findJsonSyntaxError, parseJsonText, type JsonSyntaxError } from './json-text.js';
 export { loadManifestFile, type LoadedManifest } from './load.js';
 export { parseMiniManifest, type MiniManifest } from './mini-manifest.js';
-export { parseDetachedManifestFile, parseUpdateManifest, UPDATE_MANIFEST_VERSION_MAX, UPDATE_MANIFEST_VERSION_MIN } from './update-manifest.js';
+export {
+  parseDetachedManifestFile,
+  parseUpdateManifest,
+  UPDATE_MANIFEST_VERSION_MAX,
+  UPDATE_MANIFEST_VERSION_MIN,
+} from './update-manifest.js';
 export { manifestInvalid, type Violation } from './violations.js';

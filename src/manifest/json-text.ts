@@ -29,7 +29,9 @@ class Scanner {
   }
 
   describe(): string {
-    return this.pos >= this.text.length ? 'unexpected end of input' : `unexpected character ${JSON.stringify(this.text[this.pos])}`;
+    return this.pos >= this.text.length
+      ? 'unexpected end of input'
+      : `unexpected character ${JSON.stringify(this.text[this.pos])}`;
   }
 
   value(depth: number): void {
@@ -55,7 +57,12 @@ class Scanner {
     if (this.text[this.pos] === '}') return void this.pos++;
     for (;;) {
       this.ws();
-      if (this.text[this.pos] !== '"') this.fail(this.text[this.pos] === '}' ? 'trailing comma before "}"' : `${this.describe()} where a property name in double quotes was expected`);
+      if (this.text[this.pos] !== '"')
+        this.fail(
+          this.text[this.pos] === '}'
+            ? 'trailing comma before "}"'
+            : `${this.describe()} where a property name in double quotes was expected`,
+        );
       this.string();
       this.ws();
       if (this.text[this.pos] !== ':') this.fail(`${this.describe()} where ":" was expected`);
@@ -98,7 +105,8 @@ class Scanner {
       if (c === 0x5c) {
         const e = this.text[this.pos + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.pos + 2, this.pos + 6))) this.fail('bad \\u escape (needs four hex digits)');
+          if (!/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.pos + 2, this.pos + 6)))
+            this.fail('bad \\u escape (needs four hex digits)');
           this.pos += 6;
           continue;
         }
@@ -156,13 +164,21 @@ export function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(body);
   } catch (e) {
-    const where = findJsonSyntaxError(body) ?? { offset: body.length, reason: (e as Error).message, ...lineColumn(body, body.length) };
+    const where = findJsonSyntaxError(body) ?? {
+      offset: body.length,
+      reason: (e as Error).message,
+      ...lineColumn(body, body.length),
+    };
     // Positions are reported in the text as given, so count the BOM back in for the offset.
     const offset = where.offset + (body === text ? 0 : 1);
-    throw new SensorProxyError('MANIFEST_INVALID_JSON', `${source}:${where.line}:${where.column}: invalid JSON: ${where.reason}`, {
-      details: { source, line: where.line, column: where.column, offset, reason: where.reason },
-      hint: `fix the JSON syntax at line ${where.line}, column ${where.column}`,
-      cause: e,
-    });
+    throw new SensorProxyError(
+      'MANIFEST_INVALID_JSON',
+      `${source}:${where.line}:${where.column}: invalid JSON: ${where.reason}`,
+      {
+        details: { source, line: where.line, column: where.column, offset, reason: where.reason },
+        hint: `fix the JSON syntax at line ${where.line}, column ${where.column}`,
+        cause: e,
+      },
+    );
   }
 }

@@ -36,11 +36,15 @@ export async function readManifestText(path: string): Promise<{ text: string; by
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-      throw new SensorProxyError('MANIFEST_NOT_FOUND', `${abs}: no such manifest file${code === 'EISDIR' ? ' (it is a directory)' : ''}`, {
-        details: { path: abs },
-        hint: 'check the path of the manifest',
-        cause: e,
-      });
+      throw new SensorProxyError(
+        'MANIFEST_NOT_FOUND',
+        `${abs}: no such manifest file${code === 'EISDIR' ? ' (it is a directory)' : ''}`,
+        {
+          details: { path: abs },
+          hint: 'check the path of the manifest',
+          cause: e,
+        },
+      );
     }
     throw e;
   }
@@ -73,11 +77,13 @@ export async function loadManifestFile(path: string): Promise<LoadedManifest> {
       break;
     case 'mini': {
       const id = JSON.stringify((doc as { detachedManifestFileId?: unknown }).detachedManifestFileId);
-      throw manifestInvalid(file.path, [{
-        path: '$',
-        rule: 'full manifest',
-        message: `is a mini (detached) update manifest; load the file with id ${id} (its "updateManifest") instead`,
-      }]);
+      throw manifestInvalid(file.path, [
+        {
+          path: '$',
+          rule: 'full manifest',
+          message: `is a mini (detached) update manifest; load the file with id ${id} (its "updateManifest") instead`,
+        },
+      ]);
     }
   }
   return { update, raw: file.text, sha256, path: file.path };

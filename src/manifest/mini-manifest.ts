@@ -39,11 +39,18 @@ export function parseMiniManifest(doc: unknown, source: string): MiniManifest {
     const updateId = doc.updateId === undefined ? undefined : checkUpdateId(doc.updateId, '$.updateId', out);
     const files = doc.files === undefined ? {} : checkFileMap(doc.files, '$.files', out, 1, 1);
     const id = doc.detachedManifestFileId;
-    if (id !== undefined && checkString(id, '$.detachedManifestFileId', out, { min: 1 }) && id.length > 0 && isPlainObject(doc.files) && !(id in doc.files)) {
+    if (
+      id !== undefined &&
+      checkString(id, '$.detachedManifestFileId', out, { min: 1 }) &&
+      id.length > 0 &&
+      isPlainObject(doc.files) &&
+      !(id in doc.files)
+    ) {
       out.add('$.detachedManifestFileId', 'exists in files', `file id ${JSON.stringify(id)} names no entry of $.files`);
     }
     const file = typeof id === 'string' ? files[id] : undefined;
-    if (out.size === 0 && updateId && file && typeof id === 'string') result = { detachedManifestFileId: id, file, updateId };
+    if (out.size === 0 && updateId && file && typeof id === 'string')
+      result = { detachedManifestFileId: id, file, updateId };
   }
   out.throwIfAny(source, 'mini update manifest');
   if (!result) throw new Error('unreachable: a valid mini manifest has its file entry');

@@ -34,7 +34,11 @@ export function checkString(v: unknown, path: string, out: Violations, limits: S
     return false;
   }
   if (limits.min !== undefined && v.length < limits.min) {
-    out.add(path, `minLength ${limits.min}`, limits.min === 1 ? 'must not be empty' : `must be at least ${limits.min} characters (is ${v.length})`);
+    out.add(
+      path,
+      `minLength ${limits.min}`,
+      limits.min === 1 ? 'must not be empty' : `must be at least ${limits.min} characters (is ${v.length})`,
+    );
     return true;
   }
   if (limits.max !== undefined && v.length > limits.max) {
@@ -60,20 +64,35 @@ export function checkArray(v: unknown, path: string, out: Violations, min?: numb
     out.add(path, 'type array', `must be an array (is ${jsonType(v)})`);
     return false;
   }
-  if (min !== undefined && v.length < min) out.add(path, `minItems ${min}`, `must have at least ${min} item${min === 1 ? '' : 's'} (has ${v.length})`);
-  if (max !== undefined && v.length > max) out.add(path, `maxItems ${max}`, `must have at most ${max} items (has ${v.length})`);
+  if (min !== undefined && v.length < min)
+    out.add(path, `minItems ${min}`, `must have at least ${min} item${min === 1 ? '' : 's'} (has ${v.length})`);
+  if (max !== undefined && v.length > max)
+    out.add(path, `maxItems ${max}`, `must have at most ${max} items (has ${v.length})`);
   return true;
 }
 
 /** `minProperties` / `maxProperties` on an object already known to be one. */
-export function checkPropertyCount(obj: Record<string, unknown>, path: string, out: Violations, min?: number, max?: number): void {
+export function checkPropertyCount(
+  obj: Record<string, unknown>,
+  path: string,
+  out: Violations,
+  min?: number,
+  max?: number,
+): void {
   const n = Object.keys(obj).length;
-  if (min !== undefined && n < min) out.add(path, `minProperties ${min}`, `must have at least ${min} propert${min === 1 ? 'y' : 'ies'} (has ${n})`);
-  if (max !== undefined && n > max) out.add(path, `maxProperties ${max}`, `must have at most ${max} properties (has ${n})`);
+  if (min !== undefined && n < min)
+    out.add(path, `minProperties ${min}`, `must have at least ${min} propert${min === 1 ? 'y' : 'ies'} (has ${n})`);
+  if (max !== undefined && n > max)
+    out.add(path, `maxProperties ${max}`, `must have at most ${max} properties (has ${n})`);
 }
 
 /** Reports each key of `required` missing from `obj` (`required`, path of the missing key). */
-export function checkRequired(obj: Record<string, unknown>, required: readonly string[], path: string, out: Violations): void {
+export function checkRequired(
+  obj: Record<string, unknown>,
+  required: readonly string[],
+  path: string,
+  out: Violations,
+): void {
   for (const key of required) {
     if (!(key in obj) || obj[key] === undefined) out.add(childPath(path, key), 'required', 'is required');
   }
@@ -93,7 +112,11 @@ export function checkNoUnknownKeys(
   for (const key of Object.keys(obj)) {
     if (allowed.includes(key)) continue;
     const extra = advice?.(key);
-    out.add(childPath(path, key), 'additionalProperties false', `unknown property ${JSON.stringify(key)}; allowed: ${allowed.join(', ')}${extra ? ` (${extra})` : ''}`);
+    out.add(
+      childPath(path, key),
+      'additionalProperties false',
+      `unknown property ${JSON.stringify(key)}; allowed: ${allowed.join(', ')}${extra ? ` (${extra})` : ''}`,
+    );
   }
 }
 

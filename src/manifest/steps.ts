@@ -9,7 +9,13 @@
  * docs say (`reference/adu-agent.md` §5.1); the normalised {@link Step} always carries it.
  */
 import type { InlineStep, ReferenceStep, Step } from '../model/update.js';
-import { checkFileNameValue, checkHandler, checkHandlerProperties, checkStepDescription, checkUpdateId } from './definitions.js';
+import {
+  checkFileNameValue,
+  checkHandler,
+  checkHandlerProperties,
+  checkStepDescription,
+  checkUpdateId,
+} from './definitions.js';
 import { checkArray, checkNoUnknownKeys, checkObject, checkRequired, checkString } from './schema-checks.js';
 import { childPath, type Violations } from './violations.js';
 
@@ -26,28 +32,46 @@ export interface StepForm {
 const INLINE_KEYS = ['type', 'description', 'handler', 'files', 'handlerProperties'] as const;
 // The update-manifest schema lists no `description` on steps, yet the service's own examples carry
 // it (seeds/002) and the agent ignores it, so it is accepted on both kinds.
-const REFERENCE_KEYS = { import: ['type', 'description', 'updateId'], update: ['type', 'description', 'detachedManifestFileId'] } as const;
+const REFERENCE_KEYS = {
+  import: ['type', 'description', 'updateId'],
+  update: ['type', 'description', 'detachedManifestFileId'],
+} as const;
 
 function inlineAdvice(key: string): string | undefined {
-  return key === 'updateId' || key === 'detachedManifestFileId' ? 'a reference step needs "type": "reference"' : undefined;
+  return key === 'updateId' || key === 'detachedManifestFileId'
+    ? 'a reference step needs "type": "reference"'
+    : undefined;
 }
 
 function referenceAdvice(key: string): string | undefined {
-  return key === 'handler' || key === 'files' || key === 'handlerProperties' ? 'an inline step must not say "type": "reference"' : undefined;
+  return key === 'handler' || key === 'files' || key === 'handlerProperties'
+    ? 'an inline step must not say "type": "reference"'
+    : undefined;
 }
 
-function checkInline(step: Record<string, unknown>, path: string, out: Violations, form: StepForm): InlineStep | undefined {
+function checkInline(
+  step: Record<string, unknown>,
+  path: string,
+  out: Violations,
+  form: StepForm,
+): InlineStep | undefined {
   const before = out.size;
   checkRequired(step, ['handler', 'files'], path, out);
   checkNoUnknownKeys(step, INLINE_KEYS, path, out, inlineAdvice);
-  const description = step.description === undefined ? undefined : checkStepDescription(step.description, childPath(path, 'description'), out);
+  const description =
+    step.description === undefined
+      ? undefined
+      : checkStepDescription(step.description, childPath(path, 'description'), out);
   const handler = step.handler === undefined ? undefined : checkHandler(step.handler, childPath(path, 'handler'), out);
   const files: string[] = [];
   const filesAt = childPath(path, 'files');
   if (step.files !== undefined && checkArray(step.files, filesAt, out, 1, 10)) {
     step.files.forEach((ref, i) => {
       const at = childPath(filesAt, i);
-      const ok = form.kind === 'import' ? checkFileNameValue(ref, at, out) !== undefined : checkString(ref, at, out, { min: 1 }) && ref.length > 0;
+      const ok =
+        form.kind === 'import'
+          ? checkFileNameValue(ref, at, out) !== undefined
+          : checkString(ref, at, out, { min: 1 }) && ref.length > 0;
       if (!ok || typeof ref !== 'string') return;
       if (form.fileKeys && !form.fileKeys.has(ref)) {
         const what = form.kind === 'import' ? 'file name' : 'file id';
@@ -64,12 +88,20 @@ function checkInline(step: Record<string, unknown>, path: string, out: Violation
   return result;
 }
 
-function checkReference(step: Record<string, unknown>, path: string, out: Violations, form: StepForm): ReferenceStep | undefined {
+function checkReference(
+  step: Record<string, unknown>,
+  path: string,
+  out: Violations,
+  form: StepForm,
+): ReferenceStep | undefined {
   const before = out.size;
   const idKey = form.kind === 'import' ? 'updateId' : 'detachedManifestFileId';
   checkRequired(step, [idKey], path, out);
   checkNoUnknownKeys(step, REFERENCE_KEYS[form.kind], path, out, referenceAdvice);
-  const description = step.description === undefined ? undefined : checkStepDescription(step.description, childPath(path, 'description'), out);
+  const description =
+    step.description === undefined
+      ? undefined
+      : checkStepDescription(step.description, childPath(path, 'description'), out);
   const result: ReferenceStep = { type: 'reference' };
   if (form.kind === 'import') {
     const id = step.updateId === undefined ? undefined : checkUpdateId(step.updateId, childPath(path, 'updateId'), out);
@@ -99,7 +131,11 @@ export function checkSteps(v: unknown, path: string, out: Violations, form: Step
     if (!checkObject(raw, at, out)) return;
     const type = raw.type ?? 'inline';
     if (type !== 'inline' && type !== 'reference') {
-      out.add(childPath(at, 'type'), 'enum inline,reference', `must be "inline" or "reference" (is ${JSON.stringify(type)})`);
+      out.add(
+        childPath(at, 'type'),
+        'enum inline,reference',
+        `must be "inline" or "reference" (is ${JSON.stringify(type)})`,
+      );
       return;
     }
     const step = type === 'inline' ? checkInline(raw, at, out, form) : checkReference(raw, at, out, form);

@@ -13,7 +13,12 @@
  */
 import type { Update, UpdateFile } from '../model/update.js';
 import {
-  checkCompatibility, checkDateTime, checkEntryName, checkFileFields, checkIsDeployable, checkUpdateId,
+  checkCompatibility,
+  checkDateTime,
+  checkEntryName,
+  checkFileFields,
+  checkIsDeployable,
+  checkUpdateId,
 } from './definitions.js';
 import { parseJsonText } from './json-text.js';
 import { isMiniManifest } from './detect.js';
@@ -35,8 +40,11 @@ export function checkUpdateManifestVersion(v: unknown, path: string, out: Violat
   if (!checkString(v, path, out, { pattern: MANIFEST_VERSION }) || !MANIFEST_VERSION.re.test(v)) return undefined;
   const major = Number.parseInt(v, 10);
   if (major < UPDATE_MANIFEST_VERSION_MIN || major > UPDATE_MANIFEST_VERSION_MAX) {
-    out.add(path, `supported range ${UPDATE_MANIFEST_VERSION_MIN}..${UPDATE_MANIFEST_VERSION_MAX}`,
-      `update manifest version ${JSON.stringify(v)} is not supported; versions ${UPDATE_MANIFEST_VERSION_MIN} to ${UPDATE_MANIFEST_VERSION_MAX} are`);
+    out.add(
+      path,
+      `supported range ${UPDATE_MANIFEST_VERSION_MIN}..${UPDATE_MANIFEST_VERSION_MAX}`,
+      `update manifest version ${JSON.stringify(v)} is not supported; versions ${UPDATE_MANIFEST_VERSION_MIN} to ${UPDATE_MANIFEST_VERSION_MAX} are`,
+    );
     return undefined;
   }
   return v;
@@ -46,7 +54,13 @@ export function checkUpdateManifestVersion(v: unknown, path: string, out: Violat
  * `files`: a map fileId → file entry with `count` entries in [min, max]; names unique
  * (case-insensitive). Returns the valid entries keyed by id.
  */
-export function checkFileMap(v: unknown, path: string, out: Violations, min: number, max: number): Record<string, UpdateFile> {
+export function checkFileMap(
+  v: unknown,
+  path: string,
+  out: Violations,
+  min: number,
+  max: number,
+): Record<string, UpdateFile> {
   const files: Record<string, UpdateFile> = {};
   if (!checkObject(v, path, out)) return files;
   checkPropertyCount(v, path, out, min, max);
@@ -60,7 +74,11 @@ export function checkFileMap(v: unknown, path: string, out: Violations, min: num
     if (name === undefined) continue;
     const other = seen.get(name.toLowerCase());
     if (other !== undefined) {
-      out.add(childPath(at, entry.fileName !== undefined ? 'fileName' : 'filename'), 'unique (case-insensitive)', `${JSON.stringify(name)} is already the name of ${childPath(path, other)}`);
+      out.add(
+        childPath(at, entry.fileName !== undefined ? 'fileName' : 'filename'),
+        'unique (case-insensitive)',
+        `${JSON.stringify(name)} is already the name of ${childPath(path, other)}`,
+      );
       continue;
     }
     seen.set(name.toLowerCase(), id);
@@ -75,26 +93,41 @@ export function checkUpdateManifest(doc: unknown, root: string, out: Violations)
   const before = out.size;
   const at = (key: string): string => childPath(root, key);
   if (isMiniManifest(doc)) {
-    out.add(root, 'full manifest', `is a mini (detached) manifest: the full manifest is the "updateManifest" of file ${JSON.stringify(doc.detachedManifestFileId)}`);
+    out.add(
+      root,
+      'full manifest',
+      `is a mini (detached) manifest: the full manifest is the "updateManifest" of file ${JSON.stringify(doc.detachedManifestFileId)}`,
+    );
     return undefined;
   }
-  checkRequired(doc, ['manifestVersion', 'updateId', 'compatibility', 'instructions', 'files', 'createdDateTime'], root, out);
-  const manifestVersion = doc.manifestVersion === undefined ? undefined : checkUpdateManifestVersion(doc.manifestVersion, at('manifestVersion'), out);
+  checkRequired(
+    doc,
+    ['manifestVersion', 'updateId', 'compatibility', 'instructions', 'files', 'createdDateTime'],
+    root,
+    out,
+  );
+  const manifestVersion =
+    doc.manifestVersion === undefined
+      ? undefined
+      : checkUpdateManifestVersion(doc.manifestVersion, at('manifestVersion'), out);
   if (doc.$schema !== undefined) checkString(doc.$schema, at('$schema'), out);
   const updateId = doc.updateId === undefined ? undefined : checkUpdateId(doc.updateId, at('updateId'), out);
   // Not in the update-manifest schema; accepted with the import manifest's limits when present.
   if (doc.description !== undefined) checkString(doc.description, at('description'), out, { min: 1, max: 512 });
   const isDeployable = checkIsDeployable(doc.isDeployable, at('isDeployable'), out);
-  const compatibility = doc.compatibility === undefined ? [] : checkCompatibility(doc.compatibility, at('compatibility'), out);
+  const compatibility =
+    doc.compatibility === undefined ? [] : checkCompatibility(doc.compatibility, at('compatibility'), out);
   const files = doc.files === undefined ? {} : checkFileMap(doc.files, at('files'), out, 1, 20);
   let steps: Update['steps'] = [];
   const instructions = doc.instructions;
   if (instructions !== undefined && checkObject(instructions, at('instructions'), out)) {
     checkRequired(instructions, ['steps'], at('instructions'), out);
     const fileKeys = isPlainObject(doc.files) ? new Set(Object.keys(doc.files)) : undefined;
-    if (instructions.steps !== undefined) steps = checkSteps(instructions.steps, childPath(at('instructions'), 'steps'), out, { kind: 'update', fileKeys });
+    if (instructions.steps !== undefined)
+      steps = checkSteps(instructions.steps, childPath(at('instructions'), 'steps'), out, { kind: 'update', fileKeys });
   }
-  const createdDateTime = doc.createdDateTime === undefined ? undefined : checkDateTime(doc.createdDateTime, at('createdDateTime'), out);
+  const createdDateTime =
+    doc.createdDateTime === undefined ? undefined : checkDateTime(doc.createdDateTime, at('createdDateTime'), out);
 
   if (out.size !== before || !updateId || manifestVersion === undefined) return undefined;
   const update: Update = { kind: 'update', manifestVersion, updateId, isDeployable, compatibility, steps, files };

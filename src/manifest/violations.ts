@@ -63,8 +63,12 @@ export class Violations {
 export function manifestInvalid(source: string, violations: Violation[], what = 'manifest'): SensorProxyError {
   const n = violations.length;
   const lines = violations.map((v) => `${source}: ${v.path}: ${v.message}`);
-  return new SensorProxyError('MANIFEST_INVALID', `invalid ${what} (${n} problem${n === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
-    details: { source, violations },
-    hint: 'fix every listed field; nothing runs until the manifest validates',
-  });
+  return new SensorProxyError(
+    'MANIFEST_INVALID',
+    `invalid ${what} (${n} problem${n === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    {
+      details: { source, violations },
+      hint: 'fix every listed field; nothing runs until the manifest validates',
+    },
+  );
 }

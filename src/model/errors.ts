@@ -27,7 +27,11 @@ export class SensorProxyError extends Error {
   readonly details: Record<string, unknown>;
   readonly hint: string | undefined;
 
-  constructor(code: CoreErrorCode, message: string, opts: { details?: Record<string, unknown>; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: CoreErrorCode,
+    message: string,
+    opts: { details?: Record<string, unknown>; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SensorProxyError';
     this.code = code;

@@ -12,8 +12,22 @@ export type WorkflowEvent =
   | { type: 'update.started'; workflowId: string; updateId: UpdateId; steps: number; dryRun: boolean }
   | { type: 'components.selected'; step: string; selector: Record<string, string>; componentIds: string[] }
   | { type: 'step.started'; step: string; handler: string; componentId?: string; description?: string }
-  | { type: 'step.skipped'; step: string; handler: string; componentId?: string; reason: 'installed' | 'resumed' | 'dry-run'; result: AducResult }
-  | { type: 'transfer.progress'; step: string; componentId?: string; bytesDone: number; bytesTotal: number; phase?: string }
+  | {
+      type: 'step.skipped';
+      step: string;
+      handler: string;
+      componentId?: string;
+      reason: 'installed' | 'resumed' | 'dry-run';
+      result: AducResult;
+    }
+  | {
+      type: 'transfer.progress';
+      step: string;
+      componentId?: string;
+      bytesDone: number;
+      bytesTotal: number;
+      phase?: string;
+    }
   | { type: 'step.finished'; step: string; handler: string; componentId?: string; result: AducResult }
   | { type: 'update.finished'; workflowId: string; succeeded: boolean };
 

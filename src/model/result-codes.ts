@@ -58,7 +58,9 @@ export function isSuccess(r: AducResult): boolean {
 }
 
 export function result(resultCode: number, extendedResultCode = 0, resultDetails?: string): AducResult {
-  return resultDetails === undefined ? { resultCode, extendedResultCode } : { resultCode, extendedResultCode, resultDetails };
+  return resultDetails === undefined
+    ? { resultCode, extendedResultCode }
+    : { resultCode, extendedResultCode, resultDetails };
 }
 
 /** Facilities of the extended result code (`MAKE_ADUC_EXTENDEDRESULTCODE`). */

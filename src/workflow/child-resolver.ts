@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { assertChildUpdate, findChildImportManifest, parseDetachedManifestFile, parseJsonText } from '../manifest/index.js';
+import {
+  assertChildUpdate,
+  findChildImportManifest,
+  parseDetachedManifestFile,
+  parseJsonText,
+} from '../manifest/index.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { ReferenceStep, Update } from '../model/update.js';
 import type { FileSource } from './file-source.js';
@@ -17,7 +22,10 @@ export async function resolveChildUpdate(
   if (step.detachedManifestFileId !== undefined) {
     const file = parent.files[step.detachedManifestFileId];
     if (!file) {
-      throw new SensorProxyError('MANIFEST_CHILD_NOT_FOUND', `reference step names file id ${step.detachedManifestFileId}, which is not in the parent's files`);
+      throw new SensorProxyError(
+        'MANIFEST_CHILD_NOT_FOUND',
+        `reference step names file id ${step.detachedManifestFileId}, which is not in the parent's files`,
+      );
     }
     const path = await opts.fileSource.materialize(file, opts.workFolder, opts.signal);
     const update = parseDetachedManifestFile(parseJsonText(await readFile(path, 'utf8'), path), path);
@@ -26,9 +34,13 @@ export async function resolveChildUpdate(
   }
   if (step.updateId !== undefined) {
     if (opts.filesDir === undefined) {
-      throw new SensorProxyError('MANIFEST_CHILD_NOT_FOUND', 'a reference step by updateId needs a folder to search for child import manifests', {
-        hint: 'pass --files DIR',
-      });
+      throw new SensorProxyError(
+        'MANIFEST_CHILD_NOT_FOUND',
+        'a reference step by updateId needs a folder to search for child import manifests',
+        {
+          hint: 'pass --files DIR',
+        },
+      );
     }
     const found = await findChildImportManifest(opts.filesDir, step.updateId);
     assertChildUpdate(found.update, found.path);

@@ -38,7 +38,12 @@ export async function dryRun(plan: UpdatePlan, opts: { signal: AbortSignal; log:
         handler: s.step.handler,
         ...(s.step.description && { description: s.step.description }),
         ...(c && { componentId: c.id }),
-        action: r.resultCode === ResultCode.IsInstalledInstalled ? 'skip-installed' : r.resultCode === ResultCode.IsInstalledNotInstalled ? 'install' : 'unknown',
+        action:
+          r.resultCode === ResultCode.IsInstalledInstalled
+            ? 'skip-installed'
+            : r.resultCode === ResultCode.IsInstalledNotInstalled
+              ? 'install'
+              : 'unknown',
         isInstalled: r,
       });
     }

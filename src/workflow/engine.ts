@@ -63,14 +63,31 @@ interface Instance {
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
   const log = opts.log.child({ workflowId: plan.workflowId });
-  const runner = new StepRunner({ workflowId: plan.workflowId, signal, log, emit, ...(opts.cancelGraceMs !== undefined && { cancelGraceMs: opts.cancelGraceMs }) });
+  const runner = new StepRunner({
+    workflowId: plan.workflowId,
+    signal,
+    log,
+    emit,
+    ...(opts.cancelGraceMs !== undefined && { cancelGraceMs: opts.cancelGraceMs }),
+  });
   const resumed = await state.begin(plan.update.updateId, plan.manifestSha256);
   if (resumed) log.info({ stateFile: state.file }, 'resuming an interrupted run of this workflow');
-  emit({ type: 'update.started', workflowId: plan.workflowId, updateId: plan.update.updateId, steps: plan.steps.length, dryRun: false });
+  emit({
+    type: 'update.started',
+    workflowId: plan.workflowId,
+    updateId: plan.update.updateId,
+    steps: plan.steps.length,
+    dryRun: false,
+  });
 
   for (const planned of plan.steps) {
     if (planned.kind === 'reference') {
-      emit({ type: 'components.selected', step: planned.path, selector: planned.selectors[0] ?? {}, componentIds: planned.components.map((c) => c.id) });
+      emit({
+        type: 'components.selected',
+        step: planned.path,
+        selector: planned.selectors[0] ?? {},
+        componentIds: planned.components.map((c) => c.id),
+      });
     }
   }
   const groups = instanceGroups(plan);
@@ -93,7 +110,10 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
         const req = restartRequestOf(o.result.resultCode);
         if (!req) continue;
         restart = restart?.immediate ? restart : req;
-        log.warn({ step: o.step, componentId: o.componentId, request: req }, `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`);
+        log.warn(
+          { step: o.step, componentId: o.componentId, request: req },
+          `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`,
+        );
         if (req.immediate) {
           outcomes.push(...mine);
           parentResults[i] = o.result;
@@ -103,7 +123,10 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
         if (inst.component) waitingForRestart.add(inst.component.id);
       }
       outcomes.push(...mine);
-      parentResults[i] = planned.kind === 'reference' ? aggregateReference(mine, planned.components.length) : (mine[0]?.result ?? result(ResultCode.Failure));
+      parentResults[i] =
+        planned.kind === 'reference'
+          ? aggregateReference(mine, planned.components.length)
+          : (mine[0]?.result ?? result(ResultCode.Failure));
       if (!isSuccess(parentResults[i]!)) {
         failure = { index: i, result: parentResults[i]! };
         break;
@@ -118,14 +141,30 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
     await state.suspend();
     log.info('workflow interrupted; it resumes at the next run');
     emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded: false });
-    return { ...common, succeeded: false, cancelled: false, suspended: 'interrupted', lastInstallResult: finalResult(plan, parentResults, failure, false) };
+    return {
+      ...common,
+      succeeded: false,
+      cancelled: false,
+      suspended: 'interrupted',
+      lastInstallResult: finalResult(plan, parentResults, failure, false),
+    };
   }
   if (restart && !failure) {
     await state.suspend();
     const what = restart.kind === 'reboot' ? 'reboot the gateway' : 'restart the agent';
-    const last = { ...toReport(result(restart.resultCode, 0, `${what}, then run this update again to finish it`)), stepResults: finalResult(plan, parentResults, undefined, false, 'waiting for the requested restart').stepResults };
+    const last = {
+      ...toReport(result(restart.resultCode, 0, `${what}, then run this update again to finish it`)),
+      stepResults: finalResult(plan, parentResults, undefined, false, 'waiting for the requested restart').stepResults,
+    };
     emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded: false });
-    return { ...common, succeeded: false, cancelled: false, suspended: 'restart-requested', restartRequested: restart, lastInstallResult: last };
+    return {
+      ...common,
+      succeeded: false,
+      cancelled: false,
+      suspended: 'restart-requested',
+      restartRequested: restart,
+      lastInstallResult: last,
+    };
   }
   // A cancel that arrives after the last step succeeded changes nothing: the update is installed.
   const cancelled = !!failure && (signal.aborted || failure.result.resultCode === ResultCode.FailureCancelled);
@@ -133,7 +172,13 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const succeeded = !failure;
   await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last);
   emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded });
-  return { ...common, succeeded, cancelled, lastInstallResult: last, ...(succeeded && { installedUpdateId: updateIdString(plan.update.updateId) }) };
+  return {
+    ...common,
+    succeeded,
+    cancelled,
+    lastInstallResult: last,
+    ...(succeeded && { installedUpdateId: updateIdString(plan.update.updateId) }),
+  };
 }
 
 /** Per parent step, the instances it runs: the host once for inline steps; each selected component × child step otherwise. */
@@ -160,7 +205,10 @@ async function downloadPhase(
     if (!isSuccess(r)) {
       ctx.log.error({ result: r }, 'download failed');
       const { planned, component } = inst;
-      const detailed = { ...r, resultDetails: `download of step ${planned.path}${component ? ` for ${component.id}` : ''}: ${r.resultDetails ?? ''}` };
+      const detailed = {
+        ...r,
+        resultDetails: `download of step ${planned.path}${component ? ` for ${component.id}` : ''}: ${r.resultDetails ?? ''}`,
+      };
       const outcome: ComponentOutcome = {
         step: planned.path,
         handler: planned.step.handler,
@@ -175,7 +223,12 @@ async function downloadPhase(
   return undefined;
 }
 
-async function installInstance(inst: Instance, runner: StepRunner, state: WorkflowStateStore, emit: EventSink): Promise<ComponentOutcome> {
+async function installInstance(
+  inst: Instance,
+  runner: StepRunner,
+  state: WorkflowStateStore,
+  emit: EventSink,
+): Promise<ComponentOutcome> {
   const { planned, component } = inst;
   const key = stepKey(planned.path, component?.id);
   const base = {
@@ -188,15 +241,37 @@ async function installInstance(inst: Instance, runner: StepRunner, state: Workfl
   const ctx = runner.context(planned, component);
   const installed = await runner.isInstalled(planned, ctx);
   if (installed.resultCode === ResultCode.IsInstalledInstalled || previous) {
-    const r = previous && installed.resultCode !== ResultCode.IsInstalledInstalled ? previous : result(ResultCode.InstallSkippedUpdateAlreadyInstalled);
+    const r =
+      previous && installed.resultCode !== ResultCode.IsInstalledInstalled
+        ? previous
+        : result(ResultCode.InstallSkippedUpdateAlreadyInstalled);
     const reason = r === previous ? 'resumed' : 'installed';
-    emit({ type: 'step.skipped', step: planned.path, handler: planned.step.handler, ...(component && { componentId: component.id }), reason, result: r });
+    emit({
+      type: 'step.skipped',
+      step: planned.path,
+      handler: planned.step.handler,
+      ...(component && { componentId: component.id }),
+      reason,
+      result: r,
+    });
     await state.record(key, r);
     return { ...base, result: r, outcome: reason === 'resumed' ? 'skipped-resumed' : 'skipped-installed' };
   }
-  emit({ type: 'step.started', step: planned.path, handler: planned.step.handler, ...(component && { componentId: component.id }), ...(planned.step.description && { description: planned.step.description }) });
+  emit({
+    type: 'step.started',
+    step: planned.path,
+    handler: planned.step.handler,
+    ...(component && { componentId: component.id }),
+    ...(planned.step.description && { description: planned.step.description }),
+  });
   const r = await runner.install(planned, ctx);
-  emit({ type: 'step.finished', step: planned.path, handler: planned.step.handler, ...(component && { componentId: component.id }), result: r });
+  emit({
+    type: 'step.finished',
+    step: planned.path,
+    handler: planned.step.handler,
+    ...(component && { componentId: component.id }),
+    result: r,
+  });
   await state.record(key, r);
   const outcome = isSuccess(r) ? 'installed' : r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed';
   return { ...base, result: r, outcome };
@@ -216,10 +291,22 @@ function finalResult(
   });
   if (cancelled) {
     const erc = failure?.result.extendedResultCode || Erc.WorkflowCancelled;
-    return { ...toReport(result(ResultCode.FailureCancelled, erc, failure?.result.resultDetails ?? 'cancelled')), stepResults };
+    return {
+      ...toReport(result(ResultCode.FailureCancelled, erc, failure?.result.resultDetails ?? 'cancelled')),
+      stepResults,
+    };
   }
   if (failure) {
-    return { ...toReport(result(ResultCode.Failure, failure.result.extendedResultCode, `step ${failure.index}: ${failure.result.resultDetails ?? ''}`)), stepResults };
+    return {
+      ...toReport(
+        result(
+          ResultCode.Failure,
+          failure.result.extendedResultCode,
+          `step ${failure.index}: ${failure.result.resultDetails ?? ''}`,
+        ),
+      ),
+      stepResults,
+    };
   }
   return { ...toReport(result(ResultCode.ApplySuccess, 0, '')), stepResults };
 }

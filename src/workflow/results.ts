@@ -25,7 +25,11 @@ export interface ComponentOutcome {
 }
 
 export function toReport(r: AducResult): StepResultReport {
-  return { resultCode: r.resultCode, extendedResultCodes: formatErc(r.extendedResultCode), resultDetails: capDetails(r.resultDetails) ?? '' };
+  return {
+    resultCode: r.resultCode,
+    extendedResultCodes: formatErc(r.extendedResultCode),
+    resultDetails: capDetails(r.resultDetails) ?? '',
+  };
 }
 
 /**
@@ -34,9 +38,20 @@ export function toReport(r: AducResult): StepResultReport {
  * otherwise 700 (applied).
  */
 export function aggregateReference(outcomes: ComponentOutcome[], componentCount: number): AducResult {
-  if (componentCount === 0) return { resultCode: ResultCode.InstallSkippedNoMatchingComponents, extendedResultCode: 0, resultDetails: 'no matching components' };
+  if (componentCount === 0)
+    return {
+      resultCode: ResultCode.InstallSkippedNoMatchingComponents,
+      extendedResultCode: 0,
+      resultDetails: 'no matching components',
+    };
   const failed = outcomes.find((o) => o.result.resultCode <= 0);
-  if (failed) return { ...failed.result, resultDetails: `component ${failed.componentId ?? 'host'}, step ${failed.step}: ${failed.result.resultDetails ?? ''}`.trim() };
-  if (outcomes.every((o) => o.outcome === 'skipped-installed')) return { resultCode: ResultCode.InstallSkippedUpdateAlreadyInstalled, extendedResultCode: 0 };
+  if (failed)
+    return {
+      ...failed.result,
+      resultDetails:
+        `component ${failed.componentId ?? 'host'}, step ${failed.step}: ${failed.result.resultDetails ?? ''}`.trim(),
+    };
+  if (outcomes.every((o) => o.outcome === 'skipped-installed'))
+    return { resultCode: ResultCode.InstallSkippedUpdateAlreadyInstalled, extendedResultCode: 0 };
   return { resultCode: ResultCode.ApplySuccess, extendedResultCode: 0 };
 }

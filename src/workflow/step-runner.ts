@@ -44,16 +44,25 @@ export class StepRunner {
       signal: this.opts.signal,
       log,
       onProgress: (p) =>
-        this.opts.emit({ type: 'transfer.progress', step: planned.path, ...(componentId && { componentId }), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, ...(p.phase && { phase: p.phase }) }),
+        this.opts.emit({
+          type: 'transfer.progress',
+          step: planned.path,
+          ...(componentId && { componentId }),
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+          ...(p.phase && { phase: p.phase }),
+        }),
     };
   }
 
   /** Calls one handler action; a throw becomes a failure result; abort calls the handler's Cancel. */
   async call(planned: PlannedInlineStep, ctx: StepContext, action: Action): Promise<AducResult> {
     const h = planned.handler;
-    if (ctx.signal.aborted) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, 'cancelled before ' + action);
+    if (ctx.signal.aborted)
+      return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, 'cancelled before ' + action);
     const fn = h[action];
-    if (!fn) return result(action === 'backup' ? ResultCode.BackupSuccessUnsupported : ResultCode.RestoreSuccessUnsupported);
+    if (!fn)
+      return result(action === 'backup' ? ResultCode.BackupSuccessUnsupported : ResultCode.RestoreSuccessUnsupported);
     const grace = this.opts.cancelGraceMs ?? 30_000;
     let graceTimer: NodeJS.Timeout | undefined;
     let gaveUp!: (r: AducResult) => void;
@@ -67,7 +76,13 @@ export class StepRunner {
       // A handler that ignores the signal must not hold the workflow (and the agent's shutdown) forever.
       graceTimer = setTimeout(() => {
         ctx.log.error({ action, graceMs: grace }, 'handler did not stop after cancel; giving the step up');
-        gaveUp(result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `${action} did not stop within ${grace} ms of the cancel`));
+        gaveUp(
+          result(
+            ResultCode.FailureCancelled,
+            Erc.WorkflowCancelled,
+            `${action} did not stop within ${grace} ms of the cancel`,
+          ),
+        );
       }, grace);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -92,7 +107,8 @@ export class StepRunner {
   /** IsInstalled, with an exception counted as "not installed" as the ADU agent does. */
   async isInstalled(planned: PlannedInlineStep, ctx: StepContext): Promise<AducResult> {
     const r = await this.call(planned, ctx, 'isInstalled');
-    if (r.resultCode === ResultCode.IsInstalledInstalled || r.resultCode === ResultCode.IsInstalledNotInstalled) return r;
+    if (r.resultCode === ResultCode.IsInstalledInstalled || r.resultCode === ResultCode.IsInstalledNotInstalled)
+      return r;
     ctx.log.warn({ result: r }, 'IsInstalled gave neither 900 nor 901; treating the step as not installed');
     return r;
   }
@@ -103,7 +119,10 @@ export class StepRunner {
     if (!isSuccess(backup)) return backup;
     const install = await this.call(planned, ctx, 'install');
     if (!isSuccess(install)) return this.restoreAfter(planned, ctx, install);
-    if (install.resultCode === ResultCode.InstallSkippedUpdateAlreadyInstalled || install.resultCode === ResultCode.InstallSkippedNoMatchingComponents) {
+    if (
+      install.resultCode === ResultCode.InstallSkippedUpdateAlreadyInstalled ||
+      install.resultCode === ResultCode.InstallSkippedNoMatchingComponents
+    ) {
       return install;
     }
     // An immediate reboot/restart request from Install skips Apply, as in the ADU steps handler (§2.4).

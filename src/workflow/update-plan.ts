@@ -91,7 +91,17 @@ export async function planUpdate(inp: PlanInputs): Promise<UpdatePlan> {
     const selectors = child.compatibility;
     let components = inventory.filter((c) => selectors.some((s) => matchesSelector(c, s)));
     if (inp.onlyComponents) components = components.filter((c) => inp.onlyComponents!.includes(c.id));
-    steps.push({ kind: 'reference', path, step, child, childSource: source, selectors, components, steps: childSteps, workFolder });
+    steps.push({
+      kind: 'reference',
+      path,
+      step,
+      child,
+      childSource: source,
+      selectors,
+      components,
+      steps: childSteps,
+      workFolder,
+    });
   }
   if (inp.onlyComponents) {
     inventory ??= await inp.inventory.getAllComponents(inp.signal);
@@ -107,14 +117,28 @@ export async function planUpdate(inp: PlanInputs): Promise<UpdatePlan> {
   return { workflowId: inp.workflowId, update: inp.update, manifestSha256: inp.manifestSha256, rootWorkFolder, steps };
 }
 
-async function planInline(inp: PlanInputs, update: Update, step: InlineStep, path: string, workFolder: string): Promise<PlannedInlineStep> {
+async function planInline(
+  inp: PlanInputs,
+  update: Update,
+  step: InlineStep,
+  path: string,
+  workFolder: string,
+): Promise<PlannedInlineStep> {
   const handler = inp.handlers.get(step.handler);
   const files: StepFile[] = [];
   for (const id of step.files) {
     const file = update.files[id];
-    if (!file) throw new SensorProxyError('MANIFEST_INVALID', `step ${path} names file "${id}", which the update does not list`);
+    if (!file)
+      throw new SensorProxyError('MANIFEST_INVALID', `step ${path} names file "${id}", which the update does not list`);
     const filePath = await inp.fileSource.materialize(file, workFolder, inp.signal);
-    files.push({ id, fileName: file.fileName, path: filePath, sizeInBytes: file.sizeInBytes, hashes: file.hashes, ...(file.properties && { properties: file.properties }) });
+    files.push({
+      id,
+      fileName: file.fileName,
+      path: filePath,
+      sizeInBytes: file.sizeInBytes,
+      hashes: file.hashes,
+      ...(file.properties && { properties: file.properties }),
+    });
   }
   return { kind: 'inline', path, step, update, handler, files, workFolder };
 }

@@ -20,7 +20,9 @@ export async function acquireWorkflowLock(lockPath: string): Promise<void> {
   const me = await ownerOf(process.pid);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (await tryCreate(lockPath, me)) return;
-    const text = await readFile(lockPath, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    const text = await readFile(lockPath, 'utf8').catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' ? undefined : Promise.reject(e),
+    );
     if (text === undefined) continue; // released meanwhile: try again
     const owner = parseOwner(text);
     if (!owner) {
@@ -45,7 +47,9 @@ export async function acquireWorkflowLock(lockPath: string): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  throw new SensorProxyError('WORKFLOW_BUSY', `could not take the workflow lock ${lockPath}`, { details: { lock: lockPath } });
+  throw new SensorProxyError('WORKFLOW_BUSY', `could not take the workflow lock ${lockPath}`, {
+    details: { lock: lockPath },
+  });
 }
 
 export async function releaseWorkflowLock(lockPath: string): Promise<void> {
@@ -72,7 +76,9 @@ async function tryCreate(lockPath: string, me: LockOwner): Promise<boolean> {
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    return typeof o.pid === 'number' && typeof o.bootId === 'string' && typeof o.startTime === 'string' ? (o as LockOwner) : undefined;
+    return typeof o.pid === 'number' && typeof o.bootId === 'string' && typeof o.startTime === 'string'
+      ? (o as LockOwner)
+      : undefined;
   } catch {
     return undefined;
   }

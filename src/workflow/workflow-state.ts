@@ -45,7 +45,10 @@ export class WorkflowStateStore {
   /** Records of the interrupted previous run, when this run resumes one. */
   private resumed: Record<string, StepRecord> = {};
 
-  constructor(stateDir: string, readonly workflowId: string) {
+  constructor(
+    stateDir: string,
+    readonly workflowId: string,
+  ) {
     this.path = join(stateDir, 'workflows', `${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
   }
 
@@ -114,10 +117,14 @@ export class WorkflowStateStore {
       return doc?.version === 1 ? doc : undefined;
     } catch (e) {
       // Atomic writes make a torn file impossible; anything unreadable was edited by hand.
-      throw new SensorProxyError('WORKFLOW_STATE_CORRUPT', `workflow state ${this.path} is unreadable: ${(e as Error).message}`, {
-        hint: `delete ${this.path} to start this workflow afresh`,
-        cause: e,
-      });
+      throw new SensorProxyError(
+        'WORKFLOW_STATE_CORRUPT',
+        `workflow state ${this.path} is unreadable: ${(e as Error).message}`,
+        {
+          hint: `delete ${this.path} to start this workflow afresh`,
+          cause: e,
+        },
+      );
     }
   }
 

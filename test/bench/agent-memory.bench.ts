@@ -42,7 +42,12 @@ for (const [i, size] of SIZES.entries()) {
   await (await import('node:fs/promises')).mkdir(dir, { recursive: true });
   const version = `${i + 2}.0`;
   const update = await writeSampleUpdate(dir, { version, imageBytes: size * 1024 * 1024 });
-  const built = await buildDeployment({ importManifest: update.parent, files: rig.files, signer: rig.signer, workflowId: `bench-${size}` });
+  const built = await buildDeployment({
+    importManifest: update.parent,
+    files: rig.files,
+    signer: rig.signer,
+    workflowId: `bench-${size}`,
+  });
   const logBefore = (await readFile(rig.scriptLog, 'utf8').catch(() => '')).length;
   let peak = 0;
   let peakAnon = 0;

@@ -42,9 +42,15 @@ async function cpuCost(): Promise<void> {
   const wall = (performance.now() - t0) / 1000;
   const frames = tx.stats.framesSent + rx.stats.framesSent - frames0;
   const cpuS = (cpu.user + cpu.system) / 1e6;
-  console.log(`isotp cpu: ${frames} frames (400 × 4095 B, sender + receiver) in ${cpuS.toFixed(3)} CPU-s / ${wall.toFixed(3)} s wall`);
-  console.log(`isotp cpu: ${Math.round(frames / cpuS).toLocaleString('en')} frames per CPU-second, ${((cpuS / frames) * 1e6).toFixed(2)} µs CPU per frame`);
-  console.log(`isotp cpu: a 1 Mbit/s bus (~9,000 frames/s) would cost ${((9000 * cpuS) / frames * 100).toFixed(1)} % of a core`);
+  console.log(
+    `isotp cpu: ${frames} frames (400 × 4095 B, sender + receiver) in ${cpuS.toFixed(3)} CPU-s / ${wall.toFixed(3)} s wall`,
+  );
+  console.log(
+    `isotp cpu: ${Math.round(frames / cpuS).toLocaleString('en')} frames per CPU-second, ${((cpuS / frames) * 1e6).toFixed(2)} µs CPU per frame`,
+  );
+  console.log(
+    `isotp cpu: a 1 Mbit/s bus (~9,000 frames/s) would cost ${(((9000 * cpuS) / frames) * 100).toFixed(1)} % of a core`,
+  );
   tx.close();
   rx.close();
 }
@@ -52,9 +58,10 @@ async function cpuCost(): Promise<void> {
 /** Wire time of the frames that carry `size` bytes in TransferData requests of `blockData` bytes. */
 function ceilingUs(size: number, blockData: number, timing: BitTiming, fd: boolean): number {
   const txDl = fd ? 64 : 8;
-  const frame = (len: number) => frameDurationUs(makeFrame({ id: 0x7e0, data: new Uint8Array(len).fill(0x5a), fd, brs: fd }), timing);
+  const frame = (len: number) =>
+    frameDurationUs(makeFrame({ id: 0x7e0, data: new Uint8Array(len).fill(0x5a), fd, brs: fd }), timing);
   let us = 0;
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const pdu = 2 + Math.min(blockData, left);
     left -= pdu - 2;
     const ffPayload = txDl - (pdu > 4095 ? 6 : 2);
@@ -63,12 +70,25 @@ function ceilingUs(size: number, blockData: number, timing: BitTiming, fd: boole
     const cfs = Math.ceil(rest / (txDl - 1));
     us += (cfs - 1) * frame(txDl);
     const last = rest - (cfs - 1) * (txDl - 1) + 1;
-    us += frame(fd ? Math.max(8, [8, 12, 16, 20, 24, 32, 48, 64].find((l) => l >= last)!) : 8);
+    us += frame(
+      fd
+        ? Math.max(
+            8,
+            [8, 12, 16, 20, 24, 32, 48, 64].find((l) => l >= last)!,
+          )
+        : 8,
+    );
   }
   return us;
 }
 
-async function flashThroughput(label: string, timing: BitTiming, fd: boolean, clock: Clock, size: number): Promise<void> {
+async function flashThroughput(
+  label: string,
+  timing: BitTiming,
+  fd: boolean,
+  clock: Clock,
+  size: number,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'can-bench-'));
   const path = join(dir, 'img.bin');
   await writeFirmwareImage(path, size, '2.0.0');

@@ -26,7 +26,8 @@ function skip(why: string): never {
 }
 
 if (!existsSync(`/sys/class/net/${IFACE}`)) skip(`${IFACE} does not exist`);
-if (spawnSync('sh', ['-c', 'command -v isotpsend && command -v isotprecv']).status !== 0) skip('can-utils not installed');
+if (spawnSync('sh', ['-c', 'command -v isotpsend && command -v isotprecv']).status !== 0)
+  skip('can-utils not installed');
 
 function startReceiver(): { stop(): void } {
   const rx = spawn('isotprecv', ['-l', '-s', '7e8', '-d', '7e0', IFACE], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -71,7 +72,14 @@ function wireTimer(): { stop(): Promise<{ seconds: number; messages: number }> }
 
 async function kernelLoop(len: number): Promise<number> {
   const t0 = performance.now();
-  const r = spawnSync('sh', ['-c', `i=0; while [ $i -lt ${MESSAGES} ]; do isotpsend -s 7e0 -d 7e8 -t 4294967295 -D ${len} ${IFACE} || exit 1; i=$((i+1)); done`], { stdio: 'inherit' });
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      `i=0; while [ $i -lt ${MESSAGES} ]; do isotpsend -s 7e0 -d 7e8 -t 4294967295 -D ${len} ${IFACE} || exit 1; i=$((i+1)); done`,
+    ],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error('isotpsend failed');
   return (performance.now() - t0) / 1000;
 }
@@ -80,7 +88,11 @@ const rx = startReceiver();
 await new Promise((r) => setTimeout(r, 1500));
 try {
   const bus = await SocketCanBus.open({ iface: IFACE, txTimeoutMs: 20_000 });
-  const ch = new IsoTpChannel(bus, { txId: 0x7e0, rxId: 0x7e8, timeouts: { nAsMs: 20_000, nBsMs: 20_000, nCrMs: 20_000 } });
+  const ch = new IsoTpChannel(bus, {
+    txId: 0x7e0,
+    rxId: 0x7e8,
+    timeouts: { nAsMs: 20_000, nBsMs: 20_000, nCrMs: 20_000 },
+  });
   const msg = new Uint8Array(SIZE).fill(0x33);
   const watch1 = wireTimer();
   await new Promise((r) => setTimeout(r, 1000));
@@ -97,9 +109,15 @@ try {
   const mib = (MESSAGES * SIZE) / 1048576;
   const ours = oursWire.seconds;
   const kernel = kernelWire.seconds;
-  console.log(`vcan ISO-TP: ours ${ours.toFixed(2)} s on the wire (${oursWire.messages} messages, ${(mib / ours * 1024).toFixed(0)} KiB/s; ${oursWall.toFixed(2)} s wall)`);
-  console.log(`vcan ISO-TP: kernel isotpsend ${kernel.toFixed(2)} s on the wire (${kernelWire.messages} messages, ${(mib / kernel * 1024).toFixed(0)} KiB/s; ${kernelWall.toFixed(2)} s wall incl. ${MESSAGES} process starts)`);
-  console.log(`vcan ISO-TP: ours / kernel on-wire time ${(ours / kernel).toFixed(2)} (our throughput is ${((kernel / ours) * 100).toFixed(0)} % of the kernel's)`);
+  console.log(
+    `vcan ISO-TP: ours ${ours.toFixed(2)} s on the wire (${oursWire.messages} messages, ${((mib / ours) * 1024).toFixed(0)} KiB/s; ${oursWall.toFixed(2)} s wall)`,
+  );
+  console.log(
+    `vcan ISO-TP: kernel isotpsend ${kernel.toFixed(2)} s on the wire (${kernelWire.messages} messages, ${((mib / kernel) * 1024).toFixed(0)} KiB/s; ${kernelWall.toFixed(2)} s wall incl. ${MESSAGES} process starts)`,
+  );
+  console.log(
+    `vcan ISO-TP: ours / kernel on-wire time ${(ours / kernel).toFixed(2)} (our throughput is ${((kernel / ours) * 100).toFixed(0)} % of the kernel's)`,
+  );
 } finally {
   rx.stop();
 }

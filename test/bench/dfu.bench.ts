@@ -32,19 +32,38 @@ import { testImage } from '../../hw-fixtures/usb/memory-rig.js';
 
 const MIB = 1024 * 1024;
 const run = promisify(execFile);
-const kbps = (bytes: number, ms: number) => `${((bytes / ms) * 1000 / 1024).toFixed(1)} KiB/s`;
+const kbps = (bytes: number, ms: number) => `${(((bytes / ms) * 1000) / 1024).toFixed(1)} KiB/s`;
 const ceiling = (t: number, pollMs: number) => (pollMs > 0 ? kbps(t, pollMs) : 'unbounded (bwPollTimeout 0)');
 
 async function inProcess(): Promise<void> {
   console.log('in-process device (real clock, flash write time = bwPollTimeout):');
-  for (const [t, poll] of [[256, 1], [1024, 1], [4096, 2], [4096, 0]] as const) {
+  for (const [t, poll] of [
+    [256, 1],
+    [1024, 1],
+    [4096, 2],
+    [4096, 0],
+  ] as const) {
     const bus = new MemoryUsbBus();
-    new MemoryDfuDevice(bus, { serialNumber: 'BENCH', startInDfuMode: true, transferSize: t, pollTimeoutMs: poll, manifestTimeMs: 1, reenumerateDelayMs: 0 });
+    new MemoryDfuDevice(bus, {
+      serialNumber: 'BENCH',
+      startInDfuMode: true,
+      transferSize: t,
+      pollTimeoutMs: poll,
+      manifestTimeMs: 1,
+      reenumerateDelayMs: 0,
+    });
     const img = testImage(MIB);
     const t0 = performance.now();
-    await flashDfu(bus, { target: { serialNumber: 'BENCH' }, image: new BufferImageSource(img), reset: false, verify: 'never' });
+    await flashDfu(bus, {
+      target: { serialNumber: 'BENCH' },
+      image: new BufferImageSource(img),
+      reset: false,
+      verify: 'never',
+    });
     const ms = performance.now() - t0;
-    console.log(`  wTransferSize ${String(t).padStart(4)}, bwPollTimeout ${poll} ms: 1 MiB in ${ms.toFixed(0)} ms = ${kbps(MIB, ms)} (ceiling ${ceiling(t, poll)})`);
+    console.log(
+      `  wTransferSize ${String(t).padStart(4)}, bwPollTimeout ${poll} ms: 1 MiB in ${ms.toFixed(0)} ms = ${kbps(MIB, ms)} (ceiling ${ceiling(t, poll)})`,
+    );
   }
 }
 
@@ -62,26 +81,37 @@ async function gadget(): Promise<void> {
     let g = await GadgetProcess.start({ ...sim, serialNumber: 'BENCH-DU' }, { timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 3000)); // host enumeration (udev) before dfu-util looks
     let t0 = performance.now();
-    const du = await run('taskset', ['-c', '0', 'dfu-util', '-d', '1209:df11', '-S', 'BENCH-DU', '-D', path], { timeout: 600_000 }).catch((e: { stdout?: string }) => e);
+    const du = await run('taskset', ['-c', '0', 'dfu-util', '-d', '1209:df11', '-S', 'BENCH-DU', '-D', path], {
+      timeout: 600_000,
+    }).catch((e: { stdout?: string }) => e);
     const duMs = performance.now() - t0;
     const ok = /Done!/.test(String(du.stdout));
     await g.stop();
     g = await GadgetProcess.start({ ...sim, serialNumber: 'BENCH-H' }, { timeoutMs: 120_000 });
     const src = await FileImageSource.open(path);
     t0 = performance.now();
-    await flashDfu(new WebUsbBackend(), { target: { serialNumber: 'BENCH-H' }, image: src, reset: false, verify: 'never' }, { timeouts: { reenumerateMs: 60_000, scanIntervalMs: 200 } }).catch((e: unknown) => {
+    await flashDfu(
+      new WebUsbBackend(),
+      { target: { serialNumber: 'BENCH-H' }, image: src, reset: false, verify: 'never' },
+      { timeouts: { reenumerateMs: 60_000, scanIntervalMs: 200 } },
+    ).catch((e: unknown) => {
       console.log(`our host failed; gadget events ${JSON.stringify(g.events.slice(-5))}; gadget stderr ${g.stderr}`);
       throw e;
     });
     const ourMs = performance.now() - t0;
     await src.close();
     const m = await g.waitFor((e) => e.event === 'manifested', 60_000, 'manifested');
-    const lost = (m.stats as { lostBlocks: number }).lostBlocks + g.events.filter((e) => e.event === 'setup-aborted').length;
+    const lost =
+      (m.stats as { lostBlocks: number }).lostBlocks + g.events.filter((e) => e.event === 'setup-aborted').length;
     await g.stop();
     // The floor of the usb package here: the same three control transfers per block with no DFU
     // logic around them (no polling budget, progress, read-ahead), 256 KiB.
     g = await GadgetProcess.start({ ...sim, serialNumber: 'BENCH-RAW' }, { timeoutMs: 120_000 });
-    const dev = await waitForDevice(new WebUsbBackend(), async (d) => d.info.serialNumber === 'BENCH-RAW', 'raw', { timeoutMs: 60_000, intervalMs: 200, sleep: delay });
+    const dev = await waitForDevice(new WebUsbBackend(), async (d) => d.info.serialNumber === 'BENCH-RAW', 'raw', {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      sleep: delay,
+    });
     const host = await DfuHost.open(dev, {});
     const block = testImage(T);
     t0 = performance.now();
@@ -93,9 +123,15 @@ async function gadget(): Promise<void> {
     await host.close();
     await g.stop();
     console.log(`gadgetfs device, wTransferSize ${T}, bwPollTimeout ${poll} ms, 1 MiB:`);
-    console.log(`  usb package floor: ${rawMs.toFixed(0)} ms = ${kbps(MIB, rawMs)} (bare DNLOAD + GETSTATUS loop, no sleeps, scaled from 256 KiB)`);
-    console.log(`  dfu-util 0.11: ${duMs.toFixed(0)} ms = ${kbps(MIB, duMs)}${ok ? '' : ' (did not report Done!)'} (process start to exit)`);
-    console.log(`  our host:      ${ourMs.toFixed(0)} ms = ${kbps(MIB, ourMs)} (find to manifestation; ${lost} blocks lost)`);
+    console.log(
+      `  usb package floor: ${rawMs.toFixed(0)} ms = ${kbps(MIB, rawMs)} (bare DNLOAD + GETSTATUS loop, no sleeps, scaled from 256 KiB)`,
+    );
+    console.log(
+      `  dfu-util 0.11: ${duMs.toFixed(0)} ms = ${kbps(MIB, duMs)}${ok ? '' : ' (did not report Done!)'} (process start to exit)`,
+    );
+    console.log(
+      `  our host:      ${ourMs.toFixed(0)} ms = ${kbps(MIB, ourMs)} (find to manifestation; ${lost} blocks lost)`,
+    );
     console.log(`  ratio ours/dfu-util: ${(ourMs / duMs).toFixed(2)}; ceiling ${ceiling(T, poll)}`);
   }
 }
@@ -107,7 +143,24 @@ if (!missing) {
   await inProcess();
   const root = fileURLToPath(new URL('../../..', import.meta.url));
   console.log(`gadget rig: ${missing}; booting the qemu guest for the gadget figures`);
-  const r = spawnSync('bash', ['hw-fixtures/vm/vm-run.sh', '--modules', 'dummy_hcd gadgetfs', '--cwd', root, '--timeout', '900', '--env', 'SP_BENCH_NO_VM=1', '--', process.execPath, fileURLToPath(import.meta.url)], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(
+    'bash',
+    [
+      'hw-fixtures/vm/vm-run.sh',
+      '--modules',
+      'dummy_hcd gadgetfs',
+      '--cwd',
+      root,
+      '--timeout',
+      '900',
+      '--env',
+      'SP_BENCH_NO_VM=1',
+      '--',
+      process.execPath,
+      fileURLToPath(import.meta.url),
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
   if (r.status === 77) console.log('gadget figures skipped: the vm rig is missing (scripts/install-system-deps.sh)');
 } else {
   await inProcess();

@@ -12,7 +12,12 @@ const COMPONENTS = 64;
 const CHILD_STEPS = 3;
 const handler = new RecordingHandler('bench/noop:1');
 const harness = await engineHarness([handler], components(COMPONENTS, 'sensors'));
-const manifest = await writeParentChildUpdate(harness.dir, { handler: handler.id, hostSteps: 1, childSteps: CHILD_STEPS, group: 'sensors' });
+const manifest = await writeParentChildUpdate(harness.dir, {
+  handler: handler.id,
+  hostSteps: 1,
+  childSteps: CHILD_STEPS,
+  group: 'sensors',
+});
 
 let peakRss = 0;
 let peakHeap = 0;
@@ -34,9 +39,15 @@ peakHeap = Math.max(peakHeap, m.heapUsed);
 
 const instances = 1 + COMPONENTS * CHILD_STEPS;
 const cpu = process.cpuUsage();
-console.log(`engine bench: 1 host step + ${COMPONENTS} components x ${CHILD_STEPS} child steps = ${instances} step instances, no-op handler`);
+console.log(
+  `engine bench: 1 host step + ${COMPONENTS} components x ${CHILD_STEPS} child steps = ${instances} step instances, no-op handler`,
+);
 console.log(`  succeeded: ${out.succeeded}, handler calls: ${handler.calls.length}`);
 console.log(`  plan (manifests, file verify, selection): ${(t1 - t0).toFixed(1)} ms`);
-console.log(`  run: ${(t2 - t1).toFixed(1)} ms total, ${((t2 - t1) / instances).toFixed(3)} ms per step instance (incl. one fsync'd state write each)`);
-console.log(`  process CPU so far: user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`);
+console.log(
+  `  run: ${(t2 - t1).toFixed(1)} ms total, ${((t2 - t1) / instances).toFixed(3)} ms per step instance (incl. one fsync'd state write each)`,
+);
+console.log(
+  `  process CPU so far: user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`,
+);
 console.log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, peak heap ${(peakHeap / 2 ** 20).toFixed(1)} MiB`);

@@ -20,7 +20,12 @@ import type { SerialLink } from '../../drivers/serial/link.js';
 import { openSerialLink } from '../../drivers/serial/serialport-link.js';
 import { encodeBody } from '../../drivers/serial/smp/cbor-body.js';
 import { framedSize, rawBytesPerFrame } from '../../drivers/serial/smp/console-framing.js';
-import { buildUploadRequest, fitChunkLength, sha256OfSource, type UploadPlan } from '../../drivers/serial/smp/image-upload.js';
+import {
+  buildUploadRequest,
+  fitChunkLength,
+  sha256OfSource,
+  type UploadPlan,
+} from '../../drivers/serial/smp/image-upload.js';
 import { SmpClient } from '../../drivers/serial/smp/smp-client.js';
 import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
@@ -54,7 +59,12 @@ function timedLink(inner: SerialLink): SerialLink & { turnaroundsMs: number[] } 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
 
 /** Wire bytes of the whole upload, request and response directions, and the number of requests and frames. */
-function uploadWireCost(plan: UploadPlan): { requestBytes: number; responseBytes: number; requests: number; frames: number } {
+function uploadWireCost(plan: UploadPlan): {
+  requestBytes: number;
+  responseBytes: number;
+  requests: number;
+  frames: number;
+} {
   let off = 0;
   let requestBytes = 0;
   let responseBytes = 0;
@@ -78,7 +88,22 @@ async function startSim(port: string, baud: number): Promise<() => Promise<void>
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
   const script = fileURLToPath(new URL(`../../hw-fixtures/serial/smp-device-sim.${ts ? 'ts' : 'js'}`, import.meta.url));
-  const child = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script, '--port', port, '--baud', String(baud), '--flash-us-per-byte', '0', '--mtu', String(MTU)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(ts ? ['--import', 'tsx'] : []),
+      script,
+      '--port',
+      port,
+      '--baud',
+      String(baud),
+      '--flash-us-per-byte',
+      '0',
+      '--mtu',
+      String(MTU),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('simulator did not start within 15 s')), 15_000);
     let err = '';
@@ -131,18 +156,34 @@ async function run(baud: number, size: number, dir: string): Promise<void> {
     const ceiling = (source.size / (cost.requestBytes + cost.responseBytes)) * line;
     const streaming = (source.size / cost.requestBytes) * line;
     const cpuMs = (cpu.user + cpu.system) / 1000;
-    console.log(`-- ${baud} baud, ${source.size} B image, MTU ${MTU}, ${r.requests} requests (${(source.size / r.requests).toFixed(0)} B of image each), match=${r.match}`);
+    console.log(
+      `-- ${baud} baud, ${source.size} B image, MTU ${MTU}, ${r.requests} requests (${(source.size / r.requests).toFixed(0)} B of image each), match=${r.match}`,
+    );
     console.log(`   time                      ${seconds.toFixed(2)} s`);
     console.log(`   throughput                ${(achieved / 1000).toFixed(2)} kB/s`);
-    console.log(`   line rate (8N1)           ${(line / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / line).toFixed(1)} % of line rate`);
-    console.log(`   SMP framing ceiling       ${(ceiling / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / ceiling).toFixed(1)} % of ceiling (requests ${cost.requestBytes} B + responses ${cost.responseBytes} B on the wire)`);
-    console.log(`   (streaming ceiling, no turnaround: ${(streaming / 1000).toFixed(2)} kB/s = ${((100 * streaming) / line).toFixed(1)} % of line)`);
+    console.log(
+      `   line rate (8N1)           ${(line / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / line).toFixed(1)} % of line rate`,
+    );
+    console.log(
+      `   SMP framing ceiling       ${(ceiling / 1000).toFixed(2)} kB/s   → ${((100 * achieved) / ceiling).toFixed(1)} % of ceiling (requests ${cost.requestBytes} B + responses ${cost.responseBytes} B on the wire)`,
+    );
+    console.log(
+      `   (streaming ceiling, no turnaround: ${(streaming / 1000).toFixed(2)} kB/s = ${((100 * streaming) / line).toFixed(1)} % of line)`,
+    );
     const hostMs = median(link.turnaroundsMs);
     const perRequestLineMs = ((cost.requestBytes + cost.responseBytes) / r.requests / line) * 1000;
-    console.log(`   host turnaround           ${hostMs.toFixed(3)} ms median per request (response read → next request written and drained); with an instant device: ${((100 * perRequestLineMs) / (perRequestLineMs + hostMs)).toFixed(1)} % of ceiling`);
-    console.log(`   rig turnaround            ${(seconds * 1000 / r.requests - perRequestLineMs - hostMs).toFixed(3)} ms per request (socat hops + simulator process)`);
-    console.log(`   host CPU                  ${cpuMs.toFixed(0)} ms total, ${((1000 * cpuMs) / cost.frames).toFixed(0)} µs per request frame (${cost.frames} frames), ${((1000 * cpuMs) / r.requests).toFixed(0)} µs per request`);
-    console.log(`   host RSS                  ${(rssStart / 2 ** 20).toFixed(1)} MiB at start, ${(peakRss / 2 ** 20).toFixed(1)} MiB peak while streaming`);
+    console.log(
+      `   host turnaround           ${hostMs.toFixed(3)} ms median per request (response read → next request written and drained); with an instant device: ${((100 * perRequestLineMs) / (perRequestLineMs + hostMs)).toFixed(1)} % of ceiling`,
+    );
+    console.log(
+      `   rig turnaround            ${((seconds * 1000) / r.requests - perRequestLineMs - hostMs).toFixed(3)} ms per request (socat hops + simulator process)`,
+    );
+    console.log(
+      `   host CPU                  ${cpuMs.toFixed(0)} ms total, ${((1000 * cpuMs) / cost.frames).toFixed(0)} µs per request frame (${cost.frames} frames), ${((1000 * cpuMs) / r.requests).toFixed(0)} µs per request`,
+    );
+    console.log(
+      `   host RSS                  ${(rssStart / 2 ** 20).toFixed(1)} MiB at start, ${(peakRss / 2 ** 20).toFixed(1)} MiB peak while streaming`,
+    );
   } finally {
     await link.close();
     await stopSim();

@@ -36,7 +36,10 @@ async function sendMode(port: string, file: string, baudRate: number): Promise<v
   const source = await FileImageSource.open(file);
   try {
     const acks: { t: number; bytes: number }[] = [];
-    await new YmodemSender(link).send(source, { fileName: 'fw.bin', onProgress: (p) => acks.push({ t: performance.now(), bytes: p.bytesDone }) });
+    await new YmodemSender(link).send(source, {
+      fileName: 'fw.bin',
+      onProgress: (p) => acks.push({ t: performance.now(), bytes: p.bytesDone }),
+    });
     const first = acks[0]!;
     const last = acks.at(-1)!;
     process.stdout.write(JSON.stringify({ steady: ((last.bytes - first.bytes) * 1000) / (last.t - first.t) }));
@@ -49,13 +52,18 @@ async function sendMode(port: string, file: string, baudRate: number): Promise<v
 /** Device-side duration of the first batch (ms) and the sender's data-phase payload rate between the first and last ACK (B/s). */
 async function ours(baudRate: number, file: string, size: number): Promise<{ ms: number; steady: number }> {
   const rig = await startYmodemRig({ baudRate, startIn: 'bootloader', timing: { cIntervalMs: 100, bootMs: 1 } });
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--send', rig.port, file, String(baudRate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--send', rig.port, file, String(baudRate)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     const rec = await rig.sim.waitForTransfer(1, 60_000);
-    if (rec.kind !== 'complete' || rec.files[0]?.data.length !== size) throw new Error(`our transfer at ${baudRate} ended ${rec.kind}`);
+    if (rec.kind !== 'complete' || rec.files[0]?.data.length !== size)
+      throw new Error(`our transfer at ${baudRate} ended ${rec.kind}`);
     if ((await exited) !== 0) throw new Error('sender child failed');
     return { ms: rec.endedAt - rec.startedAt!, steady: (JSON.parse(out) as { steady: number }).steady };
   } finally {
@@ -66,10 +74,14 @@ async function ours(baudRate: number, file: string, size: number): Promise<{ ms:
 
 async function sb(baudRate: number, dir: string, size: number): Promise<number> {
   const rig = await startYmodemRig({ baudRate, startIn: 'bootloader', timing: { cIntervalMs: 100, bootMs: 1 } });
-  const child = spawn('sh', ['-c', 'exec sb --ymodem -k -b -q fw.bin < "$0" > "$0"', rig.port], { cwd: dir, stdio: 'ignore' });
+  const child = spawn('sh', ['-c', 'exec sb --ymodem -k -b -q fw.bin < "$0" > "$0"', rig.port], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
   try {
     const rec = await rig.sim.waitForTransfer(1, 60_000);
-    if (rec.kind !== 'complete' || rec.files[0]?.data.length !== size) throw new Error(`sb transfer at ${baudRate} ended ${rec.kind}`);
+    if (rec.kind !== 'complete' || rec.files[0]?.data.length !== size)
+      throw new Error(`sb transfer at ${baudRate} ended ${rec.kind}`);
     return rec.endedAt - rec.startedAt!;
   } finally {
     child.kill('SIGKILL');
@@ -77,9 +89,16 @@ async function sb(baudRate: number, dir: string, size: number): Promise<number> 
   }
 }
 
-async function cpuIntoRb(file: string, dir: string, size: number): Promise<{ cpuUsPerBlock: number; rssBaseMiB: number; rssPeakMiB: number; kBps: number }> {
+async function cpuIntoRb(
+  file: string,
+  dir: string,
+  size: number,
+): Promise<{ cpuUsPerBlock: number; rssBaseMiB: number; rssPeakMiB: number; kBps: number }> {
   const pair = await openPtyPair();
-  const rb = spawn('sh', ['-c', 'exec rb --ymodem -b -y -q < "$0" > "$0"', pair.b], { cwd: join(dir, 'rx'), stdio: 'ignore' });
+  const rb = spawn('sh', ['-c', 'exec rb --ymodem -b -y -q < "$0" > "$0"', pair.b], {
+    cwd: join(dir, 'rx'),
+    stdio: 'ignore',
+  });
   const link = await openSerialLink({ path: pair.a, assertControlLinesOnOpen: false });
   const source = await FileImageSource.open(file);
   global.gc?.();
@@ -92,7 +111,12 @@ async function cpuIntoRb(file: string, dir: string, size: number): Promise<{ cpu
     const r = await new YmodemSender(link).send(source, { fileName: 'big.bin' });
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    return { cpuUsPerBlock: (cpu.user + cpu.system) / r.blocks, rssBaseMiB: rssBase / 2 ** 20, rssPeakMiB: rssPeak / 2 ** 20, kBps: size / ms };
+    return {
+      cpuUsPerBlock: (cpu.user + cpu.system) / r.blocks,
+      rssBaseMiB: rssBase / 2 ** 20,
+      rssPeakMiB: rssPeak / 2 ** 20,
+      kBps: size / ms,
+    };
   } finally {
     clearInterval(sampler);
     rb.kill('SIGKILL');
@@ -113,7 +137,10 @@ async function main(): Promise<void> {
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'rx')));
     console.log('YMODEM-1K, our sender → bootloader simulator over a pty (serialport), paced 8N1');
     console.log('baud     image      time      payload      line rate   fraction   data phase   sb time    ours/sb');
-    for (const [baud, size] of [[115200, 64 * 1024], [921600, 256 * 1024]] as const) {
+    for (const [baud, size] of [
+      [115200, 64 * 1024],
+      [921600, 256 * 1024],
+    ] as const) {
       const file = join(dir, 'fw.bin');
       await writeFile(file, randomBytes(size));
       const { ms: t, steady } = await ours(baud, file, size);
@@ -124,17 +151,27 @@ async function main(): Promise<void> {
         const ts = await sb(baud, dir, size);
         sbCol = `${(ts / 1000).toFixed(2)} s   ${(t / ts).toFixed(3)}`;
       }
-      console.log(`${String(baud).padEnd(8)} ${String(size / 1024).padStart(4)} KiB  ${(t / 1000).toFixed(2).padStart(6)} s  ${(payload / 1000).toFixed(2).padStart(6)} kB/s  ${(line / 1000).toFixed(2).padStart(6)} kB/s  ${((100 * payload) / line).toFixed(1).padStart(6)} %   ${((100 * steady) / line).toFixed(1).padStart(6)} %     ${sbCol}`);
+      console.log(
+        `${String(baud).padEnd(8)} ${String(size / 1024).padStart(4)} KiB  ${(t / 1000).toFixed(2).padStart(6)} s  ${(payload / 1000).toFixed(2).padStart(6)} kB/s  ${(line / 1000).toFixed(2).padStart(6)} kB/s  ${((100 * payload) / line).toFixed(1).padStart(6)} %   ${((100 * steady) / line).toFixed(1).padStart(6)} %     ${sbCol}`,
+      );
     }
-    console.log('time = device-measured, first header received → batch ended; data phase = payload rate between the first and last ACK');
-    console.log('ceiling: 1024 payload bytes per 1029-byte frame + 1-byte ACK = 99.4 % before turnaround and flash time');
+    console.log(
+      'time = device-measured, first header received → batch ended; data phase = payload rate between the first and last ACK',
+    );
+    console.log(
+      'ceiling: 1024 payload bytes per 1029-byte frame + 1-byte ACK = 99.4 % before turnaround and flash time',
+    );
     if (lrzsz) {
       const size = 2 * 1024 * 1024;
       const file = join(dir, 'big.bin');
       await writeFile(file, randomBytes(size));
       const c = await cpuIntoRb(file, dir, size);
-      console.log(`CPU, our sender + serialport link streaming ${size / 2 ** 20} MiB into rb (unpaced pty): ${c.cpuUsPerBlock.toFixed(0)} µs per 1K block, ${c.kBps.toFixed(0)} kB/s`);
-      console.log(`RSS: ${c.rssBaseMiB.toFixed(1)} MiB before, ${c.rssPeakMiB.toFixed(1)} MiB peak (image streamed, not loaded)`);
+      console.log(
+        `CPU, our sender + serialport link streaming ${size / 2 ** 20} MiB into rb (unpaced pty): ${c.cpuUsPerBlock.toFixed(0)} µs per 1K block, ${c.kBps.toFixed(0)} kB/s`,
+      );
+      console.log(
+        `RSS: ${c.rssBaseMiB.toFixed(1)} MiB before, ${c.rssPeakMiB.toFixed(1)} MiB peak (image streamed, not loaded)`,
+      );
     } else {
       console.log('CPU/RSS part skipped: lrzsz not installed');
     }
@@ -143,7 +180,9 @@ async function main(): Promise<void> {
   }
 }
 
-(process.argv[2] === '--send' ? sendMode(process.argv[3]!, process.argv[4]!, Number(process.argv[5])) : main()).catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+(process.argv[2] === '--send' ? sendMode(process.argv[3]!, process.argv[4]!, Number(process.argv[5])) : main()).catch(
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

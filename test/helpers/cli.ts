@@ -50,6 +50,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 /** The final `{"type":"result"}` line of a --json run (asserts it is the last line). */
 export function resultLine(run: CliRun): Record<string, any> {
   const last = run.events.at(-1);
-  if (!last || last.type !== 'result') throw new Error(`last stdout line is not a result:\n${run.stdout}\n${run.stderr}`);
+  if (!last || last.type !== 'result')
+    throw new Error(`last stdout line is not a result:\n${run.stdout}\n${run.stderr}`);
   return last as Record<string, any>;
 }

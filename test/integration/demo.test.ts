@@ -9,9 +9,16 @@ describe('sensor-proxy demo', () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /demo finished: both deployments succeeded/);
     // The listing shows components from every enumerator.
-    for (const group of ['cameras', 'env-sensors', 'displays', 'ecus', 'usb-sensors']) assert.match(run.stdout, new RegExp(`\\s${group}\\s`));
+    for (const group of ['cameras', 'env-sensors', 'displays', 'ecus', 'usb-sensors'])
+      assert.match(run.stdout, new RegExp(`\\s${group}\\s`));
     // Every bus handler really ran in the first deployment (progress is on stderr).
-    for (const handler of ['microsoft/script:1', 'sensor-proxy/smp:1', 'sensor-proxy/ymodem:1', 'sensor-proxy/uds:1', 'sensor-proxy/dfu:1']) {
+    for (const handler of [
+      'microsoft/script:1',
+      'sensor-proxy/smp:1',
+      'sensor-proxy/ymodem:1',
+      'sensor-proxy/uds:1',
+      'sensor-proxy/dfu:1',
+    ]) {
       assert.match(run.stderr, new RegExp(`${handler.replace('/', '\\/')}: started`), handler);
     }
     const reports = run.stdout.split('reported deviceUpdate.agent').slice(1);

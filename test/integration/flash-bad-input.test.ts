@@ -10,7 +10,11 @@ async function sandbox() {
   const root = await mkdtemp(join(tmpdir(), 'sp-bad-'));
   const seeds = await writeSeedUpdates(join(root, 'updates'));
   const log = join(root, 'script.log');
-  const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log };
+  const env = {
+    SENSOR_PROXY_STATE_DIR: join(root, 'state'),
+    SENSOR_PROXY_HOST_STATE: join(root, 'host'),
+    SENSOR_PROXY_SCRIPT_LOG: log,
+  };
   const scriptRuns = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
   return { root, seeds, env, scriptRuns };
 }
@@ -22,7 +26,13 @@ async function editJson(path: string, edit: (doc: any) => void): Promise<void> {
 }
 
 /** Runs flash --json and checks the input-error contract: exit 2, error event, failed result, no script ran. */
-async function expectInputError(s: Awaited<ReturnType<typeof sandbox>>, manifest: string, code: string, message: RegExp, extra: string[] = []) {
+async function expectInputError(
+  s: Awaited<ReturnType<typeof sandbox>>,
+  manifest: string,
+  code: string,
+  message: RegExp,
+  extra: string[] = [],
+) {
   const run = await runCli(['flash', manifest, '--json', ...extra], s.env);
   assert.equal(run.code, 2, run.stdout + run.stderr);
   const err = run.events.find((e) => e.type === 'error') as { code: string; message: string } | undefined;
@@ -71,7 +81,13 @@ describe('flash: bad input is refused before any handler runs', () => {
 
   it('a child update with a reference step', async () => {
     const s = await sandbox();
-    await editJson(s.seeds.childCamera, (d) => d.instructions.steps.push({ type: 'reference', description: 'nested', updateId: { provider: 'a', name: 'b', version: '1.0' } }));
+    await editJson(s.seeds.childCamera, (d) =>
+      d.instructions.steps.push({
+        type: 'reference',
+        description: 'nested',
+        updateId: { provider: 'a', name: 'b', version: '1.0' },
+      }),
+    );
     await expectInputError(s, s.seeds.parentWithReference, 'MANIFEST_INVALID', /reference/);
   });
 
@@ -127,8 +143,13 @@ describe('list', () => {
     const inventory = await writeCameraInventory(s.root);
     const json = await runCli(['list', '--inventory', inventory, '--json']);
     assert.equal(json.code, 0, json.stderr);
-    const doc = JSON.parse(json.stdout) as { components: Array<{ id: string; version?: string; properties: { status: string } }> };
-    assert.deepEqual(doc.components.map((c) => c.id), ['contoso-camera-serial-00000', 'contoso-camera-serial-00001', 'contoso-motor-serial-00000']);
+    const doc = JSON.parse(json.stdout) as {
+      components: Array<{ id: string; version?: string; properties: { status: string } }>;
+    };
+    assert.deepEqual(
+      doc.components.map((c) => c.id),
+      ['contoso-camera-serial-00000', 'contoso-camera-serial-00001', 'contoso-motor-serial-00000'],
+    );
     assert.equal(doc.components[0]!.version, '1.0', 'Contoso semantics: firmware data file merged onto the component');
     assert.equal(doc.components[0]!.properties.status, 'ok');
     const table = await runCli(['list', '--inventory', inventory]);

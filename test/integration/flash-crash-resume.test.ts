@@ -24,7 +24,11 @@ async function threeStepUpdate(root: string): Promise<string> {
   return writeImportManifest(dir, 'three.importmanifest.json', {
     updateId: { provider: 'test', name: 'three-steps', version: '1.0' },
     compatibility: [{ manufacturer: 'test', model: 'gateway' }],
-    steps: [step(0, 'component-installscript.sh'), step(1, 'sleepy-installscript.sh'), step(2, 'component-installscript.sh')],
+    steps: [
+      step(0, 'component-installscript.sh'),
+      step(1, 'sleepy-installscript.sh'),
+      step(2, 'component-installscript.sh'),
+    ],
   });
 }
 
@@ -42,7 +46,12 @@ async function startFlashInSlowStep(prefix: string) {
   const manifest = await threeStepUpdate(root);
   const log = join(root, 'script.log');
   const marker = join(root, 'sleepy.pid');
-  const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log, SLEEPY_MARKER: marker };
+  const env = {
+    SENSOR_PROXY_STATE_DIR: join(root, 'state'),
+    SENSOR_PROXY_HOST_STATE: join(root, 'host'),
+    SENSOR_PROXY_SCRIPT_LOG: log,
+    SLEEPY_MARKER: marker,
+  };
   const cli = startCli(['flash', manifest, '--json'], env);
   const done = collect(cli);
   await waitFor(marker, 60_000);
@@ -50,7 +59,10 @@ async function startFlashInSlowStep(prefix: string) {
 }
 
 const installsOf = async (log: string) =>
-  (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes('--action-install')).map((l) => l.split(/\s/).at(-1));
+  (await readFile(log, 'utf8'))
+    .split('\n')
+    .filter((l) => l.includes('--action-install'))
+    .map((l) => l.split(/\s/).at(-1));
 
 describe('flash: crash and cancel in the middle of a multi-step update', () => {
   it('a process killed mid-update is completed by a re-run without re-installing finished steps', async () => {
@@ -59,7 +71,9 @@ describe('flash: crash and cancel in the middle of a multi-step update', () => {
     const killed = await done;
     assert.equal(killed.signal, 'SIGKILL');
     process.kill(Number((await readFile(marker, 'utf8')).trim()), 'SIGKILL'); // the orphaned "flash"
-    const state = JSON.parse(await readFile(join(root, 'state', 'workflows', `${resultWorkflowId(killed.events)}.json`), 'utf8'));
+    const state = JSON.parse(
+      await readFile(join(root, 'state', 'workflows', `${resultWorkflowId(killed.events)}.json`), 'utf8'),
+    );
     assert.equal(state.status, 'running');
     assert.deepEqual(Object.keys(state.steps), ['0@host']);
 
@@ -69,9 +83,17 @@ describe('flash: crash and cancel in the middle of a multi-step update', () => {
     assert.equal(rerun.code, 0, rerun.stderr);
     const r = resultLine(rerun);
     assert.equal(r.resumed, true);
-    assert.deepEqual(Object.values(r.lastInstallResult.stepResults).map((s: any) => s.resultCode), [603, 700, 700]);
+    assert.deepEqual(
+      Object.values(r.lastInstallResult.stepResults).map((s: any) => s.resultCode),
+      [603, 700, 700],
+    );
     // install calls over both runs: step 0 once, step 1 twice (interrupted, then complete), step 2 once.
-    assert.deepEqual(await installsOf(log), ['crash-test-step-0', 'crash-test-step-1', 'crash-test-step-1', 'crash-test-step-2']);
+    assert.deepEqual(await installsOf(log), [
+      'crash-test-step-0',
+      'crash-test-step-1',
+      'crash-test-step-1',
+      'crash-test-step-2',
+    ]);
   });
 
   it('Ctrl-C cancels the running script (its process group is killed) and reports cancelled', async () => {

@@ -12,8 +12,16 @@ async function sandbox() {
   const seeds = await writeSeedUpdates(join(root, 'updates'));
   const inventory = await writeCameraInventory(root);
   const log = join(root, 'script.log');
-  const env = { SENSOR_PROXY_STATE_DIR: join(root, 'state'), SENSOR_PROXY_HOST_STATE: join(root, 'host'), SENSOR_PROXY_SCRIPT_LOG: log };
-  const scriptLog = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const env = {
+    SENSOR_PROXY_STATE_DIR: join(root, 'state'),
+    SENSOR_PROXY_HOST_STATE: join(root, 'host'),
+    SENSOR_PROXY_SCRIPT_LOG: log,
+  };
+  const scriptLog = async () =>
+    (await readFile(log, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'));
   return { root, seeds, inventory, env, scriptLog };
 }
 
@@ -28,12 +36,20 @@ describe('flash: the seed examples through microsoft/script:1 with real shell sc
     assert.equal(r.succeeded, true);
     assert.equal(r.lastInstallResult.resultCode, 700);
     assert.equal(r.lastInstallResult.stepResults.step_0.resultCode, 700);
-    assert.equal(r.installedUpdateId, JSON.stringify({ provider: 'du-device', name: 'msoe-one-inline', version: '1.0' }));
+    assert.equal(
+      r.installedUpdateId,
+      JSON.stringify({ provider: 'du-device', name: 'msoe-one-inline', version: '1.0' }),
+    );
     const install = actions(await s.scriptLog(), 'install');
     assert.equal(install.length, 1);
     const argv = install[0]!;
     // <script> --action-install --firmware-file F --work-folder WF --result-file WF/action_install_aduc_result.json --installed-criteria IC
-    assert.deepEqual(argv.slice(0, 4), ['apt-installscript.sh', '--action-install', '--firmware-file', 'apt-manifest-1.0.json']);
+    assert.deepEqual(argv.slice(0, 4), [
+      'apt-installscript.sh',
+      '--action-install',
+      '--firmware-file',
+      'apt-manifest-1.0.json',
+    ]);
     const wf = argv[argv.indexOf('--work-folder') + 1]!;
     assert.equal(argv[argv.indexOf('--result-file') + 1], join(wf, 'action_install_aduc_result.json'));
     assert.equal(argv.at(-2), '--installed-criteria');
@@ -78,7 +94,9 @@ describe('flash: the seed examples through microsoft/script:1 with real shell sc
     assert.equal(actions(log, 'install').length, 0);
     assert.equal(log.filter((l) => l.includes('--post-install-sim-success')).length, 0);
     assert.equal(actions(log, 'download').length, 1, 'only step 0.0 was downloaded before the failure');
-    const failed = (r.components as Array<{ step: string; componentId: string; outcome: string }>).find((c) => c.outcome === 'failed');
+    const failed = (r.components as Array<{ step: string; componentId: string; outcome: string }>).find(
+      (c) => c.outcome === 'failed',
+    );
     assert.deepEqual([failed?.step, failed?.componentId], ['0.1', 'contoso-camera-serial-00000']);
   });
 
@@ -98,7 +116,13 @@ describe('flash: the seed examples through microsoft/script:1 with real shell sc
     const run = await runCli(['flash', s.seeds.twoInline, '--dry-run', '--json'], s.env);
     assert.equal(run.code, 0, run.stderr);
     const plan = run.events.find((e) => e.type === 'plan') as { entries: Array<{ step: string; action: string }> };
-    assert.deepEqual(plan.entries.map((e) => [e.step, e.action]), [['0', 'install'], ['1', 'install']]);
+    assert.deepEqual(
+      plan.entries.map((e) => [e.step, e.action]),
+      [
+        ['0', 'install'],
+        ['1', 'install'],
+      ],
+    );
     assert.equal(actions(await s.scriptLog(), 'install').length, 0);
     assert.equal(resultLine(run).dryRun, true);
   });

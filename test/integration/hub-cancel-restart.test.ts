@@ -4,7 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { cancelDeployment } from '../../hw-fixtures/hub/deploy.js';
-import { spawnAgent, startAgent, startHubRig, type HubRig, type InProcessAgent } from '../../hw-fixtures/hub/hub-rig.js';
+import {
+  spawnAgent,
+  startAgent,
+  startHubRig,
+  type HubRig,
+  type InProcessAgent,
+} from '../../hw-fixtures/hub/hub-rig.js';
 import { writeSampleUpdate, type SampleUpdate } from '../../hw-fixtures/hub/sample-update.js';
 
 /** Polls for the pid the sleepy install script writes when its (endless) install starts. */
@@ -54,7 +60,13 @@ describe('hub agent: cancel and restart mid-deployment', { timeout: 90_000 }, ()
     const end = await rig.waitForReport((a) => a.workflow?.id === 'wf-cancel' && a.state === 0);
     assert.equal(end.lastInstallResult.resultCode, -1);
     assert.equal('installedUpdateId' in end, false);
-    assert.deepEqual(rig.agentReports().filter((a) => a.workflow?.id === 'wf-cancel').map((a) => a.state), [6, 0]);
+    assert.deepEqual(
+      rig
+        .agentReports()
+        .filter((a) => a.workflow?.id === 'wf-cancel')
+        .map((a) => a.state),
+      [6, 0],
+    );
     assert.equal(alive(pid), false, 'the install process was stopped');
     // The cancel itself is acknowledged like any desired value.
     assert.ok(rig.acks().some((s) => s.value?.workflow?.action === 255 && s.ac === 200));
@@ -67,7 +79,11 @@ describe('hub agent: cancel and restart mid-deployment', { timeout: 90_000 }, ()
     const gets = rig.hub.device(rig.deviceId).twinGets;
     rig.hub.dropConnections('reset');
     cancelDeployment(rig.hub, rig.deviceId); // pushed to nobody: the device is not connected
-    const end = await rig.waitForReport((a) => a.workflow?.id === 'wf-drop' && a.state === 0, 30_000, 'cancelled after reconnect');
+    const end = await rig.waitForReport(
+      (a) => a.workflow?.id === 'wf-drop' && a.state === 0,
+      30_000,
+      'cancelled after reconnect',
+    );
     assert.equal(end.lastInstallResult.resultCode, -1);
     assert.ok(rig.hub.device(rig.deviceId).twinGets > gets, 'the agent fetched the twin again');
     assert.equal(alive(pid), false);
@@ -86,16 +102,35 @@ describe('hub agent: cancel and restart mid-deployment', { timeout: 90_000 }, ()
     } finally {
       if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
     }
-    assert.deepEqual(rig.agentReports().filter((a) => a.workflow?.id === 'wf-kill').map((a) => a.state), [6]);
+    assert.deepEqual(
+      rig
+        .agentReports()
+        .filter((a) => a.workflow?.id === 'wf-kill')
+        .map((a) => a.state),
+      [6],
+    );
 
     // Second life, without the sleepy switch: the interrupted install is redone and completes.
     const second = spawnAgent(config);
     try {
-      const end = await rig.waitForReport((a) => a.workflow?.id === 'wf-kill' && a.state === 0, 30_000, 'terminal report after restart');
+      const end = await rig.waitForReport(
+        (a) => a.workflow?.id === 'wf-kill' && a.state === 0,
+        30_000,
+        'terminal report after restart',
+      );
       assert.equal(end.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
-      assert.deepEqual(rig.agentReports().filter((a) => a.workflow?.id === 'wf-kill').map((a) => a.state), [6, 0], 'no second 6 after the restart');
+      assert.deepEqual(
+        rig
+          .agentReports()
+          .filter((a) => a.workflow?.id === 'wf-kill')
+          .map((a) => a.state),
+        [6, 0],
+        'no second 6 after the restart',
+      );
       const log = await readFile(rig.scriptLog, 'utf8');
-      const hostInstalls = log.split('\n').filter((l) => l.includes('--action-install') && !l.includes('--firmware-file'));
+      const hostInstalls = log
+        .split('\n')
+        .filter((l) => l.includes('--action-install') && !l.includes('--firmware-file'));
       assert.equal(hostInstalls.length, 1, 'the host step finished before the kill is not installed again');
     } finally {
       second.kill('SIGTERM');

@@ -32,7 +32,13 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
       deviceUpdate: {
         __t: 'c',
         agent: {
-          deviceProperties: { manufacturer: 'sp-test', model: 'gateway', interfaceId: null, contractModelId: 'dtmi:azure:iot:deviceUpdateContractModel;3', aduVer: 'DU;sensor-proxy/0.1.0' },
+          deviceProperties: {
+            manufacturer: 'sp-test',
+            model: 'gateway',
+            interfaceId: null,
+            contractModelId: 'dtmi:azure:iot:deviceUpdateContractModel;3',
+            aduVer: 'DU;sensor-proxy/0.1.0',
+          },
           compatPropertyNames: 'manufacturer,model',
         },
       },
@@ -41,9 +47,16 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
 
   it('acknowledges the deployment, reports 6 then Idle with installedUpdateId and step results', async () => {
     const built = await rig.deploy({ importManifest: update.parent, workflowId: 'wf-first' });
-    const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-first', 20_000, 'Idle for wf-first');
+    const done = await rig.waitForReport(
+      (a) => a.state === 0 && a.workflow?.id === 'wf-first',
+      20_000,
+      'Idle for wf-first',
+    );
     const reports = rig.agentReports().filter((a) => a.workflow?.id === 'wf-first');
-    assert.deepEqual(reports.map((a) => a.state), [6, 0]);
+    assert.deepEqual(
+      reports.map((a) => a.state),
+      [6, 0],
+    );
     assert.deepEqual(reports[0], {
       state: 6,
       workflow: { action: 3, id: 'wf-first' },
@@ -73,13 +86,22 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
     assert.equal(ack.value.updateManifest, built.updateManifest);
     // Both cameras were flashed: their firmware file now holds the new version.
     const installs = (await import('node:fs/promises')).readFile(rig.scriptLog, 'utf8');
-    const lines = (await installs).split('\n').filter((l) => l.includes('--action-install') && l.includes('--firmware-file'));
-    assert.deepEqual(lines.map((l) => /--component-name\t([^\t]+)/.exec(l)?.[1]).sort(), ['front-camera', 'rear-camera']);
+    const lines = (await installs)
+      .split('\n')
+      .filter((l) => l.includes('--action-install') && l.includes('--firmware-file'));
+    assert.deepEqual(lines.map((l) => /--component-name\t([^\t]+)/.exec(l)?.[1]).sort(), [
+      'front-camera',
+      'rear-camera',
+    ]);
   });
 
   it('a second deployment of the same update skips every step (installedCriteria)', async () => {
     await rig.deploy({ importManifest: update.parent, workflowId: 'wf-again' });
-    const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-again', 20_000, 'Idle for wf-again');
+    const done = await rig.waitForReport(
+      (a) => a.state === 0 && a.workflow?.id === 'wf-again',
+      20_000,
+      'Idle for wf-again',
+    );
     assert.equal(done.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
     assert.deepEqual(done.lastInstallResult.stepResults, {
       step_0: { resultCode: 603, extendedResultCodes: '00000000', resultDetails: '' },
@@ -99,7 +121,10 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
     await rig.deploy({ importManifest: update.parent, workflowId: 'wf-third' });
     await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-third', 20_000, 'Idle for wf-third');
     const newer = rig.agentReports().slice(before);
-    assert.deepEqual(newer.map((a) => `${a.workflow.id}:${a.state}`), ['wf-third:6', 'wf-third:0']);
+    assert.deepEqual(
+      newer.map((a) => `${a.workflow.id}:${a.state}`),
+      ['wf-third:6', 'wf-third:0'],
+    );
   });
 
   it('after a graceful close by the hub the agent reconnects, re-reads the twin and takes new deployments', async () => {
@@ -109,7 +134,11 @@ describe('hub agent: deploy and redeploy', { timeout: 60_000 }, () => {
     await rig.hub.waitFor(() => rig.hub.device(rig.deviceId).twinGets > gets, 20_000, 'twin GET after the close');
     assert.ok(rig.hub.device(rig.deviceId).connects > connects);
     await rig.deploy({ importManifest: update.parent, workflowId: 'wf-after-close' });
-    const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-after-close', 20_000, 'Idle for wf-after-close');
+    const done = await rig.waitForReport(
+      (a) => a.state === 0 && a.workflow?.id === 'wf-after-close',
+      20_000,
+      'Idle for wf-after-close',
+    );
     assert.ok(done.installedUpdateId);
   });
 });

@@ -14,7 +14,10 @@ async function scriptRuns(rig: HubRig): Promise<string[]> {
 /** Failed deployments end 255 then 0, no installedUpdateId, with the ERC that says why (§4.4, §5.4). */
 function assertFailedSequence(rig: HubRig, id: string): Obj {
   const mine = rig.agentReports().filter((a) => a.workflow?.id === id);
-  assert.deepEqual(mine.map((a) => a.state), [6, 255, 0]);
+  assert.deepEqual(
+    mine.map((a) => a.state),
+    [6, 255, 0],
+  );
   for (const a of mine.slice(1)) assert.equal('installedUpdateId' in a, false);
   return mine[2]!.lastInstallResult;
 }
@@ -95,7 +98,12 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
     assert.equal(done.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
     const gets = rig.files.requests.filter((r) => r.name === update.imageName!);
     assert.equal(gets.length, 2);
-    assert.deepEqual(gets[0], { name: update.imageName!, range: undefined, status: 200, bytesSent: Math.floor(size / 2) });
+    assert.deepEqual(gets[0], {
+      name: update.imageName!,
+      range: undefined,
+      status: 200,
+      bytesSent: Math.floor(size / 2),
+    });
     assert.equal(gets[1]!.status, 206);
     // Resumed from what reached the disk (bytes in flight when the socket died are fetched again).
     const from = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
@@ -108,6 +116,9 @@ describe('hub agent: signatures and downloads', { timeout: 60_000 }, () => {
     const done = await rig.waitForReport((a) => a.state === 0 && a.workflow?.id === 'wf-mini');
     assert.equal(done.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
     const served = new Set(rig.files.requests.map((r) => r.name));
-    assert.ok([...served].some((n) => n.endsWith('.importmanifest.updatemanifest.json')), 'the detached full manifest was downloaded');
+    assert.ok(
+      [...served].some((n) => n.endsWith('.importmanifest.updatemanifest.json')),
+      'the detached full manifest was downloaded',
+    );
   });
 });

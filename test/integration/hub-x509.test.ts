@@ -19,7 +19,11 @@ describe('hub agent: X.509 device identity', { timeout: 60_000 }, () => {
   });
 
   it('connects with a self-signed device certificate and sends its startup message', async () => {
-    const cert = await generate([{ name: 'commonName', value: id }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
+    const cert = await generate([{ name: 'commonName', value: id }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+    });
     const certFile = join(rig.dir, 'device.pem');
     const keyFile = join(rig.dir, 'device.key');
     await writeFile(certFile, cert.cert);
@@ -33,15 +37,29 @@ describe('hub agent: X.509 device identity', { timeout: 60_000 }, () => {
 
   it('a certificate the hub does not know is refused (the agent keeps retrying, nothing is reported)', async () => {
     const other = `${id}-b`;
-    const registered = await generate([{ name: 'commonName', value: other }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
-    const presented = await generate([{ name: 'commonName', value: other }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
+    const registered = await generate([{ name: 'commonName', value: other }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+    });
+    const presented = await generate([{ name: 'commonName', value: other }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+    });
     await writeFile(join(rig.dir, 'b.pem'), presented.cert);
     await writeFile(join(rig.dir, 'b.key'), presented.private);
     const cs = rig.hub.addX509Device(other, registered.cert);
     const { SdkTwinLink } = await import('../../src/hub/twin-link.js');
     const { pino } = await import('pino');
     const link = new SdkTwinLink({
-      hub: { connectionString: cs, x509: { certFile: join(rig.dir, 'b.pem'), keyFile: join(rig.dir, 'b.key') }, caFile: rig.caFile, twinTimeoutMs: 2000, reconnectMaxDelayMs: 100 },
+      hub: {
+        connectionString: cs,
+        x509: { certFile: join(rig.dir, 'b.pem'), keyFile: join(rig.dir, 'b.key') },
+        caFile: rig.caFile,
+        twinTimeoutMs: 2000,
+        reconnectMaxDelayMs: 100,
+      },
       log: pino({ level: 'silent' }),
     });
     const ac = new AbortController();

@@ -16,7 +16,11 @@ import { ptyRigSkip } from '../../hw-fixtures/serial/rig-availability.js';
 const skip = ptyRigSkip();
 const T = { timeout: 30_000 };
 
-async function withClient(simOpts: Omit<SmpDeviceSimOptions, 'path'>, clientOpts: SmpClientOptions, body: (c: SmpClient, rig: SmpRig) => Promise<void>): Promise<void> {
+async function withClient(
+  simOpts: Omit<SmpDeviceSimOptions, 'path'>,
+  clientOpts: SmpClientOptions,
+  body: (c: SmpClient, rig: SmpRig) => Promise<void>,
+): Promise<void> {
   const rig = await startSmpRig({ baudRate: 921600, flashUsPerByte: 1, bootTimeMs: 100, ...simOpts });
   const link = await openSerialLink({ path: rig.port, assertControlLinesOnOpen: false });
   try {
@@ -47,7 +51,10 @@ describe('SmpClient ↔ simulator over a pty', { skip }, () => {
       const r = await c.imageUpload(new BufferImageSource(img), { onProgress: (p) => progress.push(p.bytesDone) });
       assert.equal(r.match, true);
       assert.equal(r.resumedFrom, 0);
-      assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
+      assert.deepEqual(
+        progress,
+        [...progress].sort((a, b) => a - b),
+      );
       assert.equal(progress.at(-1), img.length);
       const slot1 = (await c.imageStateRead()).find((s) => s.slot === 1);
       assert.equal(slot1?.version, '2.1.0');
@@ -77,18 +84,22 @@ describe('SmpClient ↔ simulator over a pty', { skip }, () => {
 
   it('an upload cut off at about half (device gone) resumes from the device offset on the next run', T, async () => {
     const img = buildTestImage('2.0.0', 20_000, 6);
-    await withClient({ faults: { disappearAtOffset: 10_000, disappearForMs: 2_000 } }, { attempts: { request: 2 } }, async (c, rig) => {
-      await assert.rejects(c.imageUpload(new BufferImageSource(img)), (e: unknown) => isBusError(e, 'SMP_TIMEOUT'));
-      await waitFor(() => rig.sim.line.isOpen);
-      const before = rig.sim.record.uploadOffsets.length;
-      const r = await c.imageUpload(new BufferImageSource(img));
-      const second = rig.sim.record.uploadOffsets.slice(before);
-      assert.equal(second[0], 0); // the query: first-packet fields with the same sha
-      assert.ok(r.resumedFrom >= 10_000 && r.resumedFrom < img.length, `resumed from ${r.resumedFrom}`);
-      assert.equal(second[1], r.resumedFrom);
-      assert.ok(r.bytesSent < img.length * 0.6, `second run sent ${r.bytesSent} bytes`);
-      assert.equal(r.match, true);
-    });
+    await withClient(
+      { faults: { disappearAtOffset: 10_000, disappearForMs: 2_000 } },
+      { attempts: { request: 2 } },
+      async (c, rig) => {
+        await assert.rejects(c.imageUpload(new BufferImageSource(img)), (e: unknown) => isBusError(e, 'SMP_TIMEOUT'));
+        await waitFor(() => rig.sim.line.isOpen);
+        const before = rig.sim.record.uploadOffsets.length;
+        const r = await c.imageUpload(new BufferImageSource(img));
+        const second = rig.sim.record.uploadOffsets.slice(before);
+        assert.equal(second[0], 0); // the query: first-packet fields with the same sha
+        assert.ok(r.resumedFrom >= 10_000 && r.resumedFrom < img.length, `resumed from ${r.resumedFrom}`);
+        assert.equal(second[1], r.resumedFrom);
+        assert.ok(r.bytesSent < img.length * 0.6, `second run sent ${r.bytesSent} bytes`);
+        assert.equal(r.match, true);
+      },
+    );
   });
 
   for (const [name, faults] of [
@@ -114,11 +125,24 @@ describe('SmpClient ↔ simulator over a pty', { skip }, () => {
   it('device errors come back as SMP_RC with names, v1 and v2', T, async () => {
     const notMcuboot = new Uint8Array(1000).fill(0x55);
     await withClient({}, { version: 1 }, async (c) => {
-      await assert.rejects(c.imageUpload(new BufferImageSource(notMcuboot)), (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC' && e.details.group === 1);
+      await assert.rejects(
+        c.imageUpload(new BufferImageSource(notMcuboot)),
+        (e: unknown) =>
+          isBusError(e, 'SMP_RC') &&
+          e.details.name === 'IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC' &&
+          e.details.group === 1,
+      );
     });
     await withClient({}, { version: 0 }, async (c) => {
-      await assert.rejects(c.imageUpload(new BufferImageSource(notMcuboot)), (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_EUNKNOWN' && typeof e.details.rsn === 'string');
-      await assert.rejects(c.request(0, 0, 99, {}), (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_ENOTSUP');
+      await assert.rejects(
+        c.imageUpload(new BufferImageSource(notMcuboot)),
+        (e: unknown) =>
+          isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_EUNKNOWN' && typeof e.details.rsn === 'string',
+      );
+      await assert.rejects(
+        c.request(0, 0, 99, {}),
+        (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_ENOTSUP',
+      );
     });
   });
 });

@@ -23,7 +23,16 @@ import { testStepContext } from '../../hw-fixtures/handlers/step-context.js';
 const skip = ptyRigSkip();
 const T = { timeout: 60_000 };
 const log = pino({ level: 'silent' });
-const handler = new SmpHandler(resolveSmpHandlerConfig({ responseTimeoutMs: 300, requestAttempts: 3, uploadAttempts: 3, resetTimeoutSeconds: 5, pollIntervalMs: 50 }), log);
+const handler = new SmpHandler(
+  resolveSmpHandlerConfig({
+    responseTimeoutMs: 300,
+    requestAttempts: 3,
+    uploadAttempts: 3,
+    resetTimeoutSeconds: 5,
+    pollIntervalMs: 50,
+  }),
+  log,
+);
 
 let dir: string;
 let firmware: string;
@@ -39,7 +48,14 @@ after(async () => {
 });
 
 function context(port: string | undefined, hp: Record<string, unknown> = {}, signal = new AbortController().signal) {
-  const component: Component = { id: 'sensor-1', name: 'sensor-1', group: 'sensors', manufacturer: 'contoso', model: 'smp-1', properties: port ? { port, baudRate: 921600 } : {} };
+  const component: Component = {
+    id: 'sensor-1',
+    name: 'sensor-1',
+    group: 'sensors',
+    manufacturer: 'contoso',
+    model: 'smp-1',
+    properties: port ? { port, baudRate: 921600 } : {},
+  };
   return testStepContext({
     handlerId: 'sensor-proxy/smp:1',
     updateId: { provider: 'contoso', name: 'sensor', version: '1.4.2' },
@@ -114,7 +130,12 @@ describe('sensor-proxy/smp:1 over a pty into the simulator', { skip }, () => {
     await withRig({ baudRate: 115200 }, async (rig) => {
       const ac = new AbortController();
       const { ctx } = context(rig.port, {}, ac.signal);
-      const running = handler.install({ ...ctx, onProgress: (p) => { if (p.bytesDone > IMAGE.length / 3) ac.abort(new Error('user cancel')); } });
+      const running = handler.install({
+        ...ctx,
+        onProgress: (p) => {
+          if (p.bytesDone > IMAGE.length / 3) ac.abort(new Error('user cancel'));
+        },
+      });
       const r = await running;
       assert.equal(r.resultCode, ResultCode.FailureCancelled);
       assert.equal(r.extendedResultCode, Erc.WorkflowCancelled);
@@ -171,9 +192,15 @@ describe('sensor-proxy/smp:1 without a device', () => {
 
   it('no port anywhere, bad handlerProperties, missing installedCriteria, wrong file count', T, async () => {
     assert.equal((await handler.isInstalled(context(undefined).ctx)).extendedResultCode, SmpErc.NoPort);
-    assert.equal((await handler.install(context('/dev/x', { mtu: 10 }).ctx)).extendedResultCode, SmpErc.InvalidHandlerProperties);
+    assert.equal(
+      (await handler.install(context('/dev/x', { mtu: 10 }).ctx)).extendedResultCode,
+      SmpErc.InvalidHandlerProperties,
+    );
     const noCriteria = context('/dev/x').ctx;
-    assert.equal((await handler.isInstalled({ ...noCriteria, installedCriteria: undefined })).extendedResultCode, SmpErc.MissingInstalledCriteria);
+    assert.equal(
+      (await handler.isInstalled({ ...noCriteria, installedCriteria: undefined })).extendedResultCode,
+      SmpErc.MissingInstalledCriteria,
+    );
     assert.equal((await handler.download({ ...noCriteria, files: [] })).extendedResultCode, SmpErc.WrongFileCount);
   });
 });

@@ -36,7 +36,13 @@ const handler = new YmodemHandler(
   }),
   log,
 );
-const SIM_TIMING = { cIntervalMs: 100, blockTimeoutMs: 2000, interByteTimeoutMs: 100, bootMs: 200, flashWriteMsPerBlock: 2 };
+const SIM_TIMING = {
+  cIntervalMs: 100,
+  blockTimeoutMs: 2000,
+  interByteTimeoutMs: 100,
+  bootMs: 200,
+  flashWriteMsPerBlock: 2,
+};
 
 let dir: string;
 let firmware: string;
@@ -52,7 +58,14 @@ after(async () => {
 });
 
 function context(port: string, signal = new AbortController().signal, baudRate = 921600) {
-  const component: Component = { id: 'y1', name: 'y1', group: 'sensors', manufacturer: 'contoso', model: 'ymodem-1', properties: { bus: 'serial', port, baudRate } };
+  const component: Component = {
+    id: 'y1',
+    name: 'y1',
+    group: 'sensors',
+    manufacturer: 'contoso',
+    model: 'ymodem-1',
+    properties: { bus: 'serial', port, baudRate },
+  };
   return testStepContext({
     handlerId: 'sensor-proxy/ymodem:1',
     updateId: { provider: 'contoso', name: 'sensor', version: '3.1.4' },
@@ -66,7 +79,12 @@ function context(port: string, signal = new AbortController().signal, baudRate =
 }
 
 async function withRig(opts: YmodemRigOptions, body: (rig: YmodemRig) => Promise<void>): Promise<void> {
-  const rig = await startYmodemRig({ baudRate: 921600, version: '1.0.0', ...opts, timing: { ...SIM_TIMING, ...opts.timing } });
+  const rig = await startYmodemRig({
+    baudRate: 921600,
+    version: '1.0.0',
+    ...opts,
+    timing: { ...SIM_TIMING, ...opts.timing },
+  });
   try {
     await body(rig);
   } finally {
@@ -109,15 +127,19 @@ describe('sensor-proxy/ymodem:1 over a pty into the bootloader simulator', { ski
     });
   });
 
-  it('NAK storm beyond maxRetries: TooManyRetries, the bootloader saw the cancel and waits for a new batch', T, async () => {
-    await withRig({ faults: { nakStorm: { block: 2, count: 100 } } }, async (rig) => {
-      const r = await handler.install(context(rig.port).ctx);
-      assert.equal(r.resultCode, ResultCode.Failure);
-      assert.equal(r.extendedResultCode, YmodemErc.TooManyRetries, r.resultDetails);
-      assert.equal((await rig.sim.waitForTransfer(1, 3000)).kind, 'cancelled');
-      assert.equal(rig.sim.mode, 'bootloader');
-    });
-  });
+  it(
+    'NAK storm beyond maxRetries: TooManyRetries, the bootloader saw the cancel and waits for a new batch',
+    T,
+    async () => {
+      await withRig({ faults: { nakStorm: { block: 2, count: 100 } } }, async (rig) => {
+        const r = await handler.install(context(rig.port).ctx);
+        assert.equal(r.resultCode, ResultCode.Failure);
+        assert.equal(r.extendedResultCode, YmodemErc.TooManyRetries, r.resultDetails);
+        assert.equal((await rig.sim.waitForTransfer(1, 3000)).kind, 'cancelled');
+        assert.equal(rig.sim.mode, 'bootloader');
+      });
+    },
+  );
 
   it('device stalls for good: TransferTimeout', T, async () => {
     await withRig({ faults: { stall: { block: 4, ms: Infinity } } }, async (rig) => {

@@ -26,12 +26,26 @@ function has(cmd: string, arg: string): boolean {
     return false;
   }
 }
-const missing = [has('socat', '-V') ? '' : 'socat', has('rb', '--version') && has('sb', '--version') ? '' : 'lrzsz'].filter(Boolean);
-const skip = missing.length > 0 && process.env.CI !== 'true' ? `${missing.join(', ')} not installed (apt-get install ${missing.join(' ')})` : false;
+const missing = [
+  has('socat', '-V') ? '' : 'socat',
+  has('rb', '--version') && has('sb', '--version') ? '' : 'lrzsz',
+].filter(Boolean);
+const skip =
+  missing.length > 0 && process.env.CI !== 'true'
+    ? `${missing.join(', ')} not installed (apt-get install ${missing.join(' ')})`
+    : false;
 
 /** Runs an lrzsz command with stdin and stdout on the pty `tty`, as on a real serial line. */
-function onTty(tty: string, cmd: string, args: string[], cwd: string): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
-  const child = spawn('sh', ['-c', 'tty="$1"; shift; exec "$@" < "$tty" > "$tty"', 'sh', tty, cmd, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+function onTty(
+  tty: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
+  const child = spawn('sh', ['-c', 'tty="$1"; shift; exec "$@" < "$tty" > "$tty"', 'sh', tty, cmd, ...args], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (t: string) => (err += t));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -40,7 +54,12 @@ function onTty(tty: string, cmd: string, args: string[], cwd: string): { child: 
 
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 describe('YMODEM interop with lrzsz over a pty pair', { skip }, () => {
@@ -60,7 +79,10 @@ describe('YMODEM interop with lrzsz over a pty pair', { skip }, () => {
       const rb = onTty(pair.b, 'rb', ['--ymodem', '-b', '-y', '-q'], dir);
       const link = await openSerialLink({ path: pair.a, baudRate: 115200, assertControlLinesOnOpen: false });
       try {
-        const result = await new YmodemSender(link, { timeouts: { startMs: 10_000, ackMs: 5_000 } }).send(new BufferImageSource(image), { fileName: name });
+        const result = await new YmodemSender(link, { timeouts: { startMs: 10_000, ackMs: 5_000 } }).send(
+          new BufferImageSource(image),
+          { fileName: name },
+        );
         assert.equal(result.bytesSent, size);
         assert.equal(await withDeadline(rb.exit, 10_000, 'rb exit'), 0, `rb failed: ${rb.stderr()}`);
         assert.deepEqual(await readFile(join(dir, name)), image);

@@ -15,7 +15,8 @@ import { IFACE, TEST_TIMEOUT_MS, kernelIsoTpLoaded, openVcan, scaled } from './v
  */
 const SIZES = [1, 7, 4095, 4500];
 const COMBOS: { bs: number; stMinUs: number; padding: boolean }[] = [];
-for (const bs of [0, 8]) for (const stMinUs of [0, 5000, 200]) for (const padding of [true, false]) COMBOS.push({ bs, stMinUs, padding });
+for (const bs of [0, 8])
+  for (const stMinUs of [0, 5000, 200]) for (const padding of [true, false]) COMBOS.push({ bs, stMinUs, padding });
 
 interface Case {
   dir: 'to-kernel' | 'from-kernel';
@@ -121,26 +122,63 @@ for (const c of CASES) {
     try {
       const data = payload(c.size, c.size + (c.fd ? 1 : 0));
       if (c.dir === 'to-kernel') {
-        const recv = (proc = run('isotprecv', ['-s', PEER.toString(16), '-d', TESTER.toString(16), '-b', String(c.bs), '-m', encodeStMin(c.stMinUs).toString(16), ...kernelArgs(c), IFACE], undefined, scaled(30_000)));
+        const recv = (proc = run(
+          'isotprecv',
+          [
+            '-s',
+            PEER.toString(16),
+            '-d',
+            TESTER.toString(16),
+            '-b',
+            String(c.bs),
+            '-m',
+            encodeStMin(c.stMinUs).toString(16),
+            ...kernelArgs(c),
+            IFACE,
+          ],
+          undefined,
+          scaled(30_000),
+        ));
         await waitForKernelReceiver(TESTER, scaled(5000));
         await ch.send(data);
         const out = await recv.done;
         assert.equal(out.trim().toLowerCase(), toHex(data), 'isotprecv printed exactly what we sent');
         const ours = seen.filter((f) => f.id === TESTER);
         if (!c.fd) {
-          if (c.padding) assert.ok(ours.every((f) => f.data.length === 8), 'every frame we sent is padded to 8 bytes');
-          else if (c.size > 7) assert.ok(ours.some((f) => f.data.length < 8), 'the last CF is length-optimised');
+          if (c.padding)
+            assert.ok(
+              ours.every((f) => f.data.length === 8),
+              'every frame we sent is padded to 8 bytes',
+            );
+          else if (c.size > 7)
+            assert.ok(
+              ours.some((f) => f.data.length < 8),
+              'the last CF is length-optimised',
+            );
         } else if (c.size > 62) {
           assert.equal(ours[0]!.data.length, 64, 'the FD first frame fills TX_DL 64');
         }
       } else {
-        const send = (proc = run('isotpsend', ['-s', PEER.toString(16), '-d', TESTER.toString(16), ...kernelArgs(c), IFACE], toHex(data), scaled(30_000)));
+        const send = (proc = run(
+          'isotpsend',
+          ['-s', PEER.toString(16), '-d', TESTER.toString(16), ...kernelArgs(c), IFACE],
+          toHex(data),
+          scaled(30_000),
+        ));
         const got = await ch.receive(scaled(30_000));
         await send.done;
         assert.deepEqual(Buffer.from(got), Buffer.from(data), 'we received exactly what isotpsend sent');
         const fcs = seen.filter((f) => f.id === TESTER);
         if (c.size > (c.fd ? 62 : 7)) {
-          const expectFc = 1 + (c.bs > 0 ? Math.floor((Math.ceil((c.size - (c.fd ? (c.size > 4095 ? 58 : 62) : c.size > 4095 ? 2 : 6)) / (c.fd ? 63 : 7)) - 1) / c.bs) : 0);
+          const expectFc =
+            1 +
+            (c.bs > 0
+              ? Math.floor(
+                  (Math.ceil((c.size - (c.fd ? (c.size > 4095 ? 58 : 62) : c.size > 4095 ? 2 : 6)) / (c.fd ? 63 : 7)) -
+                    1) /
+                    c.bs,
+                )
+              : 0);
           assert.equal(fcs.length, expectFc, 'one FC after the FF plus one per completed block');
           assert.equal(fcs[0]!.data[1], c.bs, 'our FC announces BS');
           assert.equal(fcs[0]!.data[2], encodeStMin(c.stMinUs), 'our FC announces STmin');

@@ -23,75 +23,109 @@ const isotpTimeouts = { nAsMs: scaled(1000), nBsMs: scaled(1000), nCrMs: scaled(
  */
 const ecuIsoTp = { timeouts: isotpTimeouts, blockSize: 16 };
 
-test('full flash of a 256 KiB image into the simulator through SocketCanBus on vcan, version read back', { timeout: TEST_TIMEOUT_MS * 2 }, async (t) => {
-  const tester = await openVcan(t);
-  if (!tester) return;
-  const ecu = await openVcan(t);
-  const dir = await mkdtemp(join(tmpdir(), 'uds-vcan-'));
-  const rig = makeUdsRig({
-    clock: systemClock,
-    buses: { tester, ecu: ecu! },
-    isotp: { timeouts: isotpTimeouts },
-    sim: { identity: { version: '1.0.0' }, isotp: ecuIsoTp },
-    client: { timeouts: { p2Ms: scaled(1000), p2StarMs: scaled(5000), marginMs: scaled(250) } },
-    log,
-  });
-  try {
-    const path = join(dir, 'ecu.bin');
-    const img = await writeFirmwareImage(path, 256 * 1024, '2.0.0');
-    const source = await FileImageSource.open(path);
-    const started = performance.now();
-    const r = await flashUds({
-      client: rig.client,
-      image: source,
-      memory: { address: 0x0800_0000 },
-      security: { level: 1, keyFunction: xorKey() },
-      expectedVersion: '2.0.0',
-      resetTimeoutMs: scaled(5000),
+test(
+  'full flash of a 256 KiB image into the simulator through SocketCanBus on vcan, version read back',
+  { timeout: TEST_TIMEOUT_MS * 2 },
+  async (t) => {
+    const tester = await openVcan(t);
+    if (!tester) return;
+    const ecu = await openVcan(t);
+    const dir = await mkdtemp(join(tmpdir(), 'uds-vcan-'));
+    const rig = makeUdsRig({
+      clock: systemClock,
+      buses: { tester, ecu: ecu! },
+      isotp: { timeouts: isotpTimeouts },
+      sim: { identity: { version: '1.0.0' }, isotp: ecuIsoTp },
+      client: { timeouts: { p2Ms: scaled(1000), p2StarMs: scaled(5000), marginMs: scaled(250) } },
       log,
-    }).finally(() => source.close());
-    const s = (performance.now() - started) / 1000;
-    t.diagnostic(`256 KiB over vcan in ${s.toFixed(1)} s (${(img.length / 1024 / s).toFixed(1)} KiB/s, ${r.blocks} blocks, attempt ${r.attempts})`);
-    assert.equal(r.version, '2.0.0');
-    assert.equal(r.crc32, crc32(img));
-    assert.deepEqual(Buffer.from(rig.sim.flash.read(0x0800_0000, img.length)), Buffer.from(img), 'the simulator flash holds the image');
-    assert.equal(rig.sim.services.version, '2.0.0', 'the ECU runs the new image after its reset');
-  } finally {
-    await rig.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+    });
+    try {
+      const path = join(dir, 'ecu.bin');
+      const img = await writeFirmwareImage(path, 256 * 1024, '2.0.0');
+      const source = await FileImageSource.open(path);
+      const started = performance.now();
+      const r = await flashUds({
+        client: rig.client,
+        image: source,
+        memory: { address: 0x0800_0000 },
+        security: { level: 1, keyFunction: xorKey() },
+        expectedVersion: '2.0.0',
+        resetTimeoutMs: scaled(5000),
+        log,
+      }).finally(() => source.close());
+      const s = (performance.now() - started) / 1000;
+      t.diagnostic(
+        `256 KiB over vcan in ${s.toFixed(1)} s (${(img.length / 1024 / s).toFixed(1)} KiB/s, ${r.blocks} blocks, attempt ${r.attempts})`,
+      );
+      assert.equal(r.version, '2.0.0');
+      assert.equal(r.crc32, crc32(img));
+      assert.deepEqual(
+        Buffer.from(rig.sim.flash.read(0x0800_0000, img.length)),
+        Buffer.from(img),
+        'the simulator flash holds the image',
+      );
+      assert.equal(rig.sim.services.version, '2.0.0', 'the ECU runs the new image after its reset');
+    } finally {
+      await rig.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('the uds handler flashes through a real interface name (SocketCAN opened by the handler)', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const ecuBus = await openVcan(t);
-  if (!ecuBus) return;
-  const dir = await mkdtemp(join(tmpdir(), 'uds-vcan-h-'));
-  const rig = makeUdsRig({ clock: systemClock, buses: { tester: (await openVcan(t))!, ecu: ecuBus }, isotp: { txId: 0x7e2, rxId: 0x7ea }, sim: { identity: { version: '1.0.0' }, isotp: ecuIsoTp } });
-  try {
-    const path = join(dir, 'ecu.bin');
-    const img = await writeFirmwareImage(path, 16 * 1024, '1.5.0');
-    const handler = createUdsHandler({
-      log,
-      config: { memoryAddress: '0x08000000', p2Ms: scaled(1000), p2MarginMs: scaled(250), nAsMs: scaled(1000), nBsMs: scaled(1000), nCrMs: scaled(1000), resetTimeoutMs: scaled(5000) },
+test(
+  'the uds handler flashes through a real interface name (SocketCAN opened by the handler)',
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    const ecuBus = await openVcan(t);
+    if (!ecuBus) return;
+    const dir = await mkdtemp(join(tmpdir(), 'uds-vcan-h-'));
+    const rig = makeUdsRig({
+      clock: systemClock,
+      buses: { tester: (await openVcan(t))!, ecu: ecuBus },
+      isotp: { txId: 0x7e2, rxId: 0x7ea },
+      sim: { identity: { version: '1.0.0' }, isotp: ecuIsoTp },
     });
-    const r = await handler.install({
-      workflowId: 'vm',
-      updateId: { provider: 'p', name: 'n', version: '1.5.0' },
-      step: '0',
-      handlerId: 'sensor-proxy/uds:1',
-      handlerProperties: {},
-      installedCriteria: '1.5.0',
-      files: [{ id: 'f', fileName: 'ecu.bin', path, sizeInBytes: img.length, hashes: {} }],
-      workFolder: dir,
-      component: { id: 'e', name: 'e', group: 'g', manufacturer: 'm', model: 'x', properties: { interface: IFACE, txId: '0x7E2', rxId: '0x7EA' } },
-      signal: new AbortController().signal,
-      log,
-      onProgress: () => {},
-    });
-    assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
-    assert.equal(rig.sim.services.version, '1.5.0');
-  } finally {
-    await rig.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+    try {
+      const path = join(dir, 'ecu.bin');
+      const img = await writeFirmwareImage(path, 16 * 1024, '1.5.0');
+      const handler = createUdsHandler({
+        log,
+        config: {
+          memoryAddress: '0x08000000',
+          p2Ms: scaled(1000),
+          p2MarginMs: scaled(250),
+          nAsMs: scaled(1000),
+          nBsMs: scaled(1000),
+          nCrMs: scaled(1000),
+          resetTimeoutMs: scaled(5000),
+        },
+      });
+      const r = await handler.install({
+        workflowId: 'vm',
+        updateId: { provider: 'p', name: 'n', version: '1.5.0' },
+        step: '0',
+        handlerId: 'sensor-proxy/uds:1',
+        handlerProperties: {},
+        installedCriteria: '1.5.0',
+        files: [{ id: 'f', fileName: 'ecu.bin', path, sizeInBytes: img.length, hashes: {} }],
+        workFolder: dir,
+        component: {
+          id: 'e',
+          name: 'e',
+          group: 'g',
+          manufacturer: 'm',
+          model: 'x',
+          properties: { interface: IFACE, txId: '0x7E2', rxId: '0x7EA' },
+        },
+        signal: new AbortController().signal,
+        log,
+        onProgress: () => {},
+      });
+      assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+      assert.equal(rig.sim.services.version, '1.5.0');
+    } finally {
+      await rig.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

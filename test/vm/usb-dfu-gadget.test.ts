@@ -17,7 +17,13 @@ import { WebUsbBackend } from '../../drivers/usb/webusb-backend.js';
 import { waitForDevice } from '../../drivers/usb/find-device.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { DEFAULT_DFUSE_MEMORY } from '../../hw-fixtures/usb/dfu-sim-options.js';
-import { ensureUdevd, gadgetRigMissing, GadgetProcess, pinToGadgetCpu, readDump } from '../../hw-fixtures/usb/gadget-rig.js';
+import {
+  ensureUdevd,
+  gadgetRigMissing,
+  GadgetProcess,
+  pinToGadgetCpu,
+  readDump,
+} from '../../hw-fixtures/usb/gadget-rig.js';
 import { testImage } from '../../hw-fixtures/usb/memory-rig.js';
 import { pino } from 'pino';
 import { createUsbEnumerator } from '../../enumerators/usb/usb-enumerator.js';
@@ -37,7 +43,9 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const MIB = 1024 * 1024;
 const missing = gadgetRigMissing();
 const dir = mkdtempSync(join(tmpdir(), 'usb-vm-'));
-const hostOptions = { timeouts: { reenumerateMs: Math.max(15_000, scaled(1500)), scanIntervalMs: 200, controlMs: 5000 } };
+const hostOptions = {
+  timeouts: { reenumerateMs: Math.max(15_000, scaled(1500)), scanIntervalMs: 200, controlMs: 5000 },
+};
 const backend = new WebUsbBackend();
 let gadget: GadgetProcess | undefined;
 
@@ -78,18 +86,30 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     if (!rig(t)) return;
     const dump = join(dir, 'dfu-util.dump');
     const g = await startGadget({ serialNumber: 'SN-VM-DU' }, dump);
-    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-DU', 'gadget enumerated', { timeoutMs: scaled(1000), intervalMs: 200, sleep: delay });
+    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-DU', 'gadget enumerated', {
+      timeoutMs: scaled(1000),
+      intervalMs: 200,
+      sleep: delay,
+    });
     const list = await run('dfu-util', ['-l'], { timeout: scaled(2000) });
     assert.match(list.stdout, /Found Runtime: \[1209:0001\] ver=0100.*serial="SN-VM-DU"/);
     const img = writeImage('du.bin', MIB, 0x0201);
-    const r = await run('taskset', ['-c', '0', 'dfu-util', '-d', '1209:0001,1209:df11', '-S', 'SN-VM-DU', '-D', img.path], { timeout: scaled(10_000) }).catch((e: { stdout?: string; code?: number }) => e);
+    const r = await run(
+      'taskset',
+      ['-c', '0', 'dfu-util', '-d', '1209:0001,1209:df11', '-S', 'SN-VM-DU', '-D', img.path],
+      { timeout: scaled(10_000) },
+    ).catch((e: { stdout?: string; code?: number }) => e);
     // dfu-util 0.11 exits 74 after "Done!" when the device re-enumerates on reset (reference §7): judge by output and device.
     assert.match(String(r.stdout), /Done!/);
     const m = await g.waitFor((e) => e.event === 'manifested', scaled(1000), 'manifested');
     assert.equal(m.sha256, sha(img.bytes));
     assert.equal((m.stats as { lostBlocks: number }).lostBlocks, 0);
     assert.equal(sha(readDump(dump)), sha(img.bytes));
-    await g.waitFor((e) => e.event === 'attached' && e.mode === 'runtime' && e.version === 0x0201, scaled(1000), 'runtime 2.01');
+    await g.waitFor(
+      (e) => e.event === 'attached' && e.mode === 'runtime' && e.version === 0x0201,
+      scaled(1000),
+      'runtime 2.01',
+    );
     assert.equal(g.events.filter((e) => e.event === 'setup-aborted').length, 0);
   });
 
@@ -101,7 +121,11 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     const src = await FileImageSource.open(img.path);
     const phases: string[] = [];
     try {
-      const r = await flashDfu(backend, { target: { serialNumber: 'SN-VM-H' }, image: src, onPhase: (p) => phases.push(p) }, hostOptions);
+      const r = await flashDfu(
+        backend,
+        { target: { serialNumber: 'SN-VM-H' }, image: src, onPhase: (p) => phases.push(p) },
+        hostOptions,
+      );
       assert.equal(r.detached, true);
       assert.equal(r.verified, true);
       assert.equal(r.before.productId, 0x0001);
@@ -121,7 +145,11 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     if (!rig(t)) return;
     const dump = join(dir, 'dfuse.dump');
     const g = await startGadget({ serialNumber: 'SN-VM-SE', dfuse: true, startInDfuMode: true }, dump);
-    const dev = await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-SE', 'dfuse gadget', { timeoutMs: scaled(1000), intervalMs: 200, sleep: delay });
+    const dev = await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-SE', 'dfuse gadget', {
+      timeoutMs: scaled(1000),
+      intervalMs: 200,
+      sleep: delay,
+    });
     const host = await DfuHost.open(dev, { alt: 0 }, hostOptions);
     const img = writeImage('dfuse.bin', 12_000, 0x0300);
     const address = DEFAULT_DFUSE_MEMORY.base + 0x4000 + 100;
@@ -150,7 +178,11 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
   it('fails clearly on a wrong .dfu CRC, a foreign VID/PID and every dfuERROR status; recovers from a stall', async (t) => {
     if (!rig(t)) return;
     const statuses = (Object.keys(DfuStatus) as DfuStatusName[]).filter((s) => s !== 'OK');
-    const g = await startGadget({ serialNumber: 'SN-VM-F', startInDfuMode: true, faults: { errorSequence: statuses.map((status) => ({ block: 1, status })), stallAfterBlock: { block: 2 } } });
+    const g = await startGadget({
+      serialNumber: 'SN-VM-F',
+      startInDfuMode: true,
+      faults: { errorSequence: statuses.map((status) => ({ block: 1, status })), stallAfterBlock: { block: 2 } },
+    });
     const payload = testImage(256 * 4, 0x0400);
     const file = (name: string, bytes: Uint8Array) => {
       writeFileSync(join(dir, name), bytes);
@@ -159,7 +191,11 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     const flash = async (name: string, bytes: Uint8Array, restarts: number) => {
       const src = await file(name, bytes);
       try {
-        return await flashDfu(backend, { target: { serialNumber: 'SN-VM-F' }, image: src, reset: false }, { ...hostOptions, attempts: { restarts } });
+        return await flashDfu(
+          backend,
+          { target: { serialNumber: 'SN-VM-F' }, image: src, reset: false },
+          { ...hostOptions, attempts: { restarts } },
+        );
       } finally {
         await src.close();
       }
@@ -167,13 +203,18 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     const badCrc = withDfuSuffix(payload, { vendorId: 0x1209, productId: 0xdf11 });
     badCrc[7] ^= 0x40;
     await assert.rejects(flash('crc.dfu', badCrc, 0), { code: 'DFU_FILE_CRC' });
-    await assert.rejects(flash('ids.dfu', withDfuSuffix(payload, { vendorId: 0x0483, productId: 0xdf11 }), 0), { code: 'DFU_FILE_MISMATCH' });
+    await assert.rejects(flash('ids.dfu', withDfuSuffix(payload, { vendorId: 0x0483, productId: 0xdf11 }), 0), {
+      code: 'DFU_FILE_MISMATCH',
+    });
     for (const status of statuses) {
-      await assert.rejects(flash('fw.bin', payload, 0), (e: Error & { code?: string; details?: Record<string, unknown> }) => {
-        assert.equal(e.code, 'DFU_STATUS_ERROR', `${status}: ${e.message}`);
-        assert.equal(e.details?.statusName, status);
-        return true;
-      });
+      await assert.rejects(
+        flash('fw.bin', payload, 0),
+        (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+          assert.equal(e.code, 'DFU_STATUS_ERROR', `${status}: ${e.message}`);
+          assert.equal(e.details?.statusName, status);
+          return true;
+        },
+      );
     }
     const r = await flash('fw.bin', payload, 2);
     assert.equal(r.restarts, 1, 'the stalled GETSTATUS after block 2 cost one restart');
@@ -185,9 +226,18 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     if (!rig(t)) return;
     await startGadget({ serialNumber: 'SN-VM-HD', version: 0x0100, manifestationTolerant: true });
     const log = pino({ level: 'silent' });
-    const rules = [{ match: { vid: '1209', pid: '0001', dfuPid: 'df11', serialPattern: '^SN-VM-' }, component: { group: 'dfu-sensors' } }];
+    const rules = [
+      {
+        match: { vid: '1209', pid: '0001', dfuPid: 'df11', serialPattern: '^SN-VM-' },
+        component: { group: 'dfu-sensors' },
+      },
+    ];
     const en = createUsbEnumerator({ rules }, { log, baseDir: dir });
-    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-HD', 'gadget enumerated', { timeoutMs: scaled(1000), intervalMs: 200, sleep: delay });
+    await waitForDevice(backend, async (d) => d.info.serialNumber === 'SN-VM-HD', 'gadget enumerated', {
+      timeoutMs: scaled(1000),
+      intervalMs: 200,
+      sleep: delay,
+    });
     const [c] = await en.getAllComponents();
     assert.equal(c?.id, 'usb:1209:SN-VM-HD');
     assert.equal(c?.version, '1.00');
@@ -195,10 +245,18 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     const h = createDfuHandler({ log, config: { reenumerateTimeoutMs: Math.max(15_000, scaled(1500)) } });
     const img = writeImage('handler.bin', 64 * 1024, 0x0110);
     const ctx = (criteria: string): StepContext => ({
-      workflowId: 'wf', updateId: { provider: 'contoso', name: 'dfu', version: '1.10' }, step: '0', handlerId: 'sensor-proxy/dfu:1',
-      handlerProperties: { installedCriteria: criteria }, installedCriteria: criteria,
+      workflowId: 'wf',
+      updateId: { provider: 'contoso', name: 'dfu', version: '1.10' },
+      step: '0',
+      handlerId: 'sensor-proxy/dfu:1',
+      handlerProperties: { installedCriteria: criteria },
+      installedCriteria: criteria,
       files: [{ id: 'f', fileName: 'handler.bin', path: img.path, sizeInBytes: img.bytes.length, hashes: {} }],
-      workFolder: dir, component: c!, signal: new AbortController().signal, log, onProgress: () => undefined,
+      workFolder: dir,
+      component: c!,
+      signal: new AbortController().signal,
+      log,
+      onProgress: () => undefined,
     });
     assert.equal((await h.isInstalled(ctx('1.10'))).resultCode, ResultCode.IsInstalledNotInstalled);
     const r = await h.install(ctx('1.10'));
@@ -215,10 +273,13 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
     const img = writeImage('gone.bin', 256 * 100, 0x0500);
     const src = await FileImageSource.open(img.path);
     try {
-      await assert.rejects(flashDfu(backend, { target: { serialNumber: 'SN-VM-D' }, image: src }, hostOptions), (e: Error & { code?: string }) => {
-        assert.match(String(e.code), /^USB_(DISCONNECTED|IO|TIMEOUT|STALL)$/, e.message);
-        return true;
-      });
+      await assert.rejects(
+        flashDfu(backend, { target: { serialNumber: 'SN-VM-D' }, image: src }, hostOptions),
+        (e: Error & { code?: string }) => {
+          assert.match(String(e.code), /^USB_(DISCONNECTED|IO|TIMEOUT|STALL)$/, e.message);
+          return true;
+        },
+      );
     } finally {
       await src.close();
     }

@@ -56,7 +56,13 @@ const KIND_BY_PCI: IsoTpFrameKind[] = ['SF', 'FF', 'CF', 'FC'];
  */
 export class IsoTpChannel {
   readonly options: ResolvedIsoTpOptions;
-  readonly stats: IsoTpStats = { framesSent: 0, framesReceived: 0, messagesSent: 0, messagesReceived: 0, unclaimedErrors: 0 };
+  readonly stats: IsoTpStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    unclaimedErrors: 0,
+  };
   private readonly clock: Clock;
   private readonly log: Logger | undefined;
   private readonly hooks: IsoTpChannelHooks;
@@ -77,7 +83,11 @@ export class IsoTpChannel {
   ) {
     this.options = resolveIsoTpOptions(options);
     if (this.options.txDataLength > 8 && !bus.fdCapable) {
-      throw isoTpError('ISOTP_CONFIG', `txDataLength ${this.options.txDataLength} needs CAN FD but ${bus.name} is classic`, { field: 'txDataLength' });
+      throw isoTpError(
+        'ISOTP_CONFIG',
+        `txDataLength ${this.options.txDataLength} needs CAN FD but ${bus.name} is classic`,
+        { field: 'txDataLength' },
+      );
     }
     this.clock = env.clock ?? systemClock;
     this.log = env.log;
@@ -87,9 +97,15 @@ export class IsoTpChannel {
       txDataLength: this.options.txDataLength,
       padding: this.options.padding,
     };
-    this.receiver = new IsoTpReceiver({ layout: this.layout, blockSize: this.options.blockSize, maxMessageSize: this.options.maxMessageSize });
+    this.receiver = new IsoTpReceiver({
+      layout: this.layout,
+      blockSize: this.options.blockSize,
+      maxMessageSize: this.options.maxMessageSize,
+    });
     const mask = this.options.extendedIds ? 0x1fffffff : 0x7ff;
-    this.unsubscribe = bus.subscribe([{ id: this.options.rxId, mask, extended: this.options.extendedIds }], (f) => this.onFrame(f));
+    this.unsubscribe = bus.subscribe([{ id: this.options.rxId, mask, extended: this.options.extendedIds }], (f) =>
+      this.onFrame(f),
+    );
   }
 
   /**
@@ -99,7 +115,8 @@ export class IsoTpChannel {
    */
   async send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (this.closed) throw isoTpError('ISOTP_BUSY', 'channel is closed');
-    if (this.sender) throw isoTpError('ISOTP_BUSY', 'a send is already in progress on this channel', { txId: this.options.txId });
+    if (this.sender)
+      throw isoTpError('ISOTP_BUSY', 'a send is already in progress on this channel', { txId: this.options.txId });
     const sender = new IsoTpSender(payload, {
       layout: this.layout,
       maxWaitFrames: this.options.maxWaitFrames,
@@ -153,11 +170,15 @@ export class IsoTpChannel {
       timeoutMs * 1000,
       () => {
         drop();
-        return isoTpError('ISOTP_RX_TIMEOUT', `no ISO-TP message on 0x${this.options.rxId.toString(16)} within ${timeoutMs} ms`, {
-          rxId: this.options.rxId,
-          timeoutMs,
-          receiving: this.receiver.progress,
-        });
+        return isoTpError(
+          'ISOTP_RX_TIMEOUT',
+          `no ISO-TP message on 0x${this.options.rxId.toString(16)} within ${timeoutMs} ms`,
+          {
+            rxId: this.options.rxId,
+            timeoutMs,
+            receiving: this.receiver.progress,
+          },
+        );
       },
       signal,
     ).catch((e: unknown) => {
@@ -192,12 +213,16 @@ export class IsoTpChannel {
       }),
       nBs * 1000,
       () =>
-        isoTpError('ISOTP_TIMEOUT_BS', `no flow control from 0x${this.options.rxId.toString(16)} within N_Bs ${nBs} ms (timeouts.nBsMs)`, {
-          txId: this.options.txId,
-          rxId: this.options.rxId,
-          bytesSent: sender.bytesSent,
-          timeoutMs: nBs,
-        }),
+        isoTpError(
+          'ISOTP_TIMEOUT_BS',
+          `no flow control from 0x${this.options.rxId.toString(16)} within N_Bs ${nBs} ms (timeouts.nBsMs)`,
+          {
+            txId: this.options.txId,
+            rxId: this.options.rxId,
+            bytesSent: sender.bytesSent,
+            timeoutMs: nBs,
+          },
+        ),
       signal,
     );
     this.throwFcError();
@@ -216,14 +241,25 @@ export class IsoTpChannel {
   private async sendFrame(data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const kind = KIND_BY_PCI[(data[this.layout.prefix === undefined ? 0 : 1]! >> 4) & 3]!;
     if (this.hooks.beforeSend && !(await this.hooks.beforeSend(data, kind))) return;
-    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', id: this.options.txId, len: data.length, hex: Buffer.from(data).toString('hex') }, 'isotp frame');
+    if (this.log?.isLevelEnabled('trace'))
+      this.log.trace(
+        { dir: 'tx', id: this.options.txId, len: data.length, hex: Buffer.from(data).toString('hex') },
+        'isotp frame',
+      );
     const nAs = this.options.timeouts.nAsMs;
     const fd = this.options.txDataLength > 8;
     await deadline(
       this.clock,
-      this.bus.send({ id: this.options.txId, extended: this.options.extendedIds, data, fd, brs: fd && this.options.brs }, signal),
+      this.bus.send(
+        { id: this.options.txId, extended: this.options.extendedIds, data, fd, brs: fd && this.options.brs },
+        signal,
+      ),
       nAs * 1000,
-      () => isoTpError('ISOTP_TIMEOUT_AS', `frame not transmitted within N_As ${nAs} ms (timeouts.nAsMs)`, { txId: this.options.txId, timeoutMs: nAs }),
+      () =>
+        isoTpError('ISOTP_TIMEOUT_AS', `frame not transmitted within N_As ${nAs} ms (timeouts.nAsMs)`, {
+          txId: this.options.txId,
+          timeoutMs: nAs,
+        }),
       signal,
     );
     this.stats.framesSent++;
@@ -236,7 +272,11 @@ export class IsoTpChannel {
       pduBytes = frame.data.subarray(1);
     }
     this.stats.framesReceived++;
-    if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'rx', id: frame.id, len: frame.data.length, hex: Buffer.from(frame.data).toString('hex') }, 'isotp frame');
+    if (this.log?.isLevelEnabled('trace'))
+      this.log.trace(
+        { dir: 'rx', id: frame.id, len: frame.data.length, hex: Buffer.from(frame.data).toString('hex') },
+        'isotp frame',
+      );
     const pdu = decodePdu(pduBytes, frame.data.length);
     if (pdu.type === 'FC') {
       const sender = this.sender;
@@ -281,12 +321,22 @@ export class IsoTpChannel {
         return;
       }
       case 'flow-control': {
-        const fc = encodeFlowControl(this.layout, out.status, this.options.blockSize, encodeStMin(this.options.stMinUs));
+        const fc = encodeFlowControl(
+          this.layout,
+          out.status,
+          this.options.blockSize,
+          encodeStMin(this.options.stMinUs),
+        );
         this.sendFrame(fc).then(
           () => this.armCr(),
           (e: unknown) => {
-          if (isCancelled(e)) return;
-          const err = isoTpError('ISOTP_TIMEOUT_AS', `flow control could not be sent: ${(e as Error).message}`, { rxId: this.options.rxId }, e);
+            if (isCancelled(e)) return;
+            const err = isoTpError(
+              'ISOTP_TIMEOUT_AS',
+              `flow control could not be sent: ${(e as Error).message}`,
+              { rxId: this.options.rxId },
+              e,
+            );
             this.receiver.reset();
             this.handleReceiverOutput({ kind: 'error', error: err });
           },

@@ -30,6 +30,11 @@ export type IsoTpErrorCode =
   /** The options are inconsistent (details.field). */
   | 'ISOTP_CONFIG';
 
-export function isoTpError(code: IsoTpErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function isoTpError(
+  code: IsoTpErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }

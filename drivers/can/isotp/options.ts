@@ -45,7 +45,9 @@ export interface IsoTpOptions {
   timeouts?: { nAsMs?: number; nBsMs?: number; nCrMs?: number };
 }
 
-export type ResolvedIsoTpOptions = Required<Omit<IsoTpOptions, 'txAddress' | 'rxAddress' | 'txStMinOverrideUs' | 'timeouts'>> & {
+export type ResolvedIsoTpOptions = Required<
+  Omit<IsoTpOptions, 'txAddress' | 'rxAddress' | 'txStMinOverrideUs' | 'timeouts'>
+> & {
   txAddress: number | undefined;
   rxAddress: number | undefined;
   txStMinOverrideUs: number | undefined;
@@ -72,20 +74,44 @@ function check(cond: boolean, field: string, message: string): void {
 export function resolveIsoTpOptions(o: IsoTpOptions): ResolvedIsoTpOptions {
   const extendedIds = o.extendedIds ?? (o.txId > 0x7ff || o.rxId > 0x7ff);
   const maxId = extendedIds ? 0x1fffffff : 0x7ff;
-  check(Number.isInteger(o.txId) && o.txId >= 0 && o.txId <= maxId, 'txId', `must be a ${extendedIds ? 29 : 11}-bit id`);
-  check(Number.isInteger(o.rxId) && o.rxId >= 0 && o.rxId <= maxId, 'rxId', `must be a ${extendedIds ? 29 : 11}-bit id`);
+  check(
+    Number.isInteger(o.txId) && o.txId >= 0 && o.txId <= maxId,
+    'txId',
+    `must be a ${extendedIds ? 29 : 11}-bit id`,
+  );
+  check(
+    Number.isInteger(o.rxId) && o.rxId >= 0 && o.rxId <= maxId,
+    'rxId',
+    `must be a ${extendedIds ? 29 : 11}-bit id`,
+  );
   const addressing = o.addressing ?? ISOTP_DEFAULTS.addressing;
   check(['normal', 'extended', 'mixed'].includes(addressing), 'addressing', 'must be normal, extended or mixed');
   const txAddress = o.txAddress;
   const rxAddress = o.rxAddress ?? (addressing === 'mixed' ? txAddress : undefined);
   if (addressing !== 'normal') {
-    check(txAddress !== undefined && txAddress >= 0 && txAddress <= 0xff, 'txAddress', `a byte is required for ${addressing} addressing`);
-    check(rxAddress !== undefined && rxAddress >= 0 && rxAddress <= 0xff, 'rxAddress', `a byte is required for ${addressing} addressing`);
+    check(
+      txAddress !== undefined && txAddress >= 0 && txAddress <= 0xff,
+      'txAddress',
+      `a byte is required for ${addressing} addressing`,
+    );
+    check(
+      rxAddress !== undefined && rxAddress >= 0 && rxAddress <= 0xff,
+      'rxAddress',
+      `a byte is required for ${addressing} addressing`,
+    );
   }
   const txDataLength = o.txDataLength ?? ISOTP_DEFAULTS.txDataLength;
-  check((CAN_FD_LENGTHS as readonly number[]).includes(txDataLength) && txDataLength >= 8, 'txDataLength', 'must be 8, 12, 16, 20, 24, 32, 48 or 64');
+  check(
+    (CAN_FD_LENGTHS as readonly number[]).includes(txDataLength) && txDataLength >= 8,
+    'txDataLength',
+    'must be 8, 12, 16, 20, 24, 32, 48 or 64',
+  );
   const padding = o.padding ?? ISOTP_DEFAULTS.padding;
-  check(padding === false || (Number.isInteger(padding) && padding >= 0 && padding <= 0xff), 'padding', 'must be a byte or false');
+  check(
+    padding === false || (Number.isInteger(padding) && padding >= 0 && padding <= 0xff),
+    'padding',
+    'must be a byte or false',
+  );
   const blockSize = o.blockSize ?? ISOTP_DEFAULTS.blockSize;
   check(Number.isInteger(blockSize) && blockSize >= 0 && blockSize <= 0xff, 'blockSize', 'must be 0..255');
   const stMinUs = o.stMinUs ?? ISOTP_DEFAULTS.stMinUs;

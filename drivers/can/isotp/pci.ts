@@ -121,9 +121,16 @@ export function encodeSingleFrame(layout: FrameLayout, data: Uint8Array): Uint8A
 }
 
 /** FF of a message of `size` bytes, filled with the first payload bytes to exactly TX_DL. Returns the frame and the bytes used. */
-export function encodeFirstFrame(layout: FrameLayout, size: number, data: Uint8Array): { frame: Uint8Array; used: number } {
+export function encodeFirstFrame(
+  layout: FrameLayout,
+  size: number,
+  data: Uint8Array,
+): { frame: Uint8Array; used: number } {
   const p = layout.prefix === undefined ? 0 : 1;
-  const header = size <= FF_DL_12BIT_MAX ? [(PCI_FF << 4) | (size >> 8), size & 0xff] : [PCI_FF << 4, 0, (size >>> 24) & 0xff, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff];
+  const header =
+    size <= FF_DL_12BIT_MAX
+      ? [(PCI_FF << 4) | (size >> 8), size & 0xff]
+      : [PCI_FF << 4, 0, (size >>> 24) & 0xff, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff];
   const used = Math.min(data.length, layout.txDataLength - p - header.length);
   return { frame: buildFrame(layout, header, data.subarray(0, used)), used };
 }
@@ -132,7 +139,12 @@ export function encodeConsecutiveFrame(layout: FrameLayout, sn: number, data: Ui
   return buildFrame(layout, [(PCI_CF << 4) | (sn & 0x0f)], data);
 }
 
-export function encodeFlowControl(layout: FrameLayout, status: FlowStatus, blockSize: number, stMin: number): Uint8Array {
+export function encodeFlowControl(
+  layout: FrameLayout,
+  status: FlowStatus,
+  blockSize: number,
+  stMin: number,
+): Uint8Array {
   // FC frames are at most 8 bytes, padded only when padding is on (the kernel sends `30 00 00` otherwise).
   return buildFrame({ ...layout, txDataLength: 8 }, [(PCI_FC << 4) | FLOW_STATUS_CODE[status], blockSize, stMin]);
 }

@@ -119,10 +119,14 @@ export class IsoTpReceiver {
 
   private interrupt(by: 'SF' | 'FF'): ReceiverOutput[] {
     if (this.state !== 'receiving') return [];
-    const error = isoTpError('ISOTP_RX_INTERRUPTED', `${by} received during a multi-frame reception; old message dropped`, {
-      received: this.filled,
-      size: this.buf.length,
-    });
+    const error = isoTpError(
+      'ISOTP_RX_INTERRUPTED',
+      `${by} received during a multi-frame reception; old message dropped`,
+      {
+        received: this.filled,
+        size: this.buf.length,
+      },
+    );
     this.reset();
     return [{ kind: 'error', error }];
   }

@@ -1,4 +1,12 @@
-import { consecutiveFramePayload, encodeConsecutiveFrame, encodeFirstFrame, encodeSingleFrame, singleFrameMax, type FrameLayout, type IsoTpPdu } from './pci.js';
+import {
+  consecutiveFramePayload,
+  encodeConsecutiveFrame,
+  encodeFirstFrame,
+  encodeSingleFrame,
+  singleFrameMax,
+  type FrameLayout,
+  type IsoTpPdu,
+} from './pci.js';
 import { isoTpError } from './errors.js';
 import { decodeStMin } from './st-min.js';
 
@@ -46,7 +54,9 @@ export class IsoTpSender {
     private readonly cfg: SenderConfig,
   ) {
     if (payload.length === 0 || payload.length > 0xffffffff) {
-      throw isoTpError('ISOTP_PAYLOAD_SIZE', `cannot send a ${payload.length}-byte ISO-TP message`, { size: payload.length });
+      throw isoTpError('ISOTP_PAYLOAD_SIZE', `cannot send a ${payload.length}-byte ISO-TP message`, {
+        size: payload.length,
+      });
     }
     this.cfPayload = consecutiveFramePayload(cfg.layout);
   }
@@ -110,11 +120,17 @@ export class IsoTpSender {
     switch (pdu.status) {
       case 'OVFLW':
         this.state = 'failed';
-        throw isoTpError('ISOTP_OVERFLOW', `receiver refused a ${this.payload.length}-byte message (FC.OVFLW)`, { size: this.payload.length });
+        throw isoTpError('ISOTP_OVERFLOW', `receiver refused a ${this.payload.length}-byte message (FC.OVFLW)`, {
+          size: this.payload.length,
+        });
       case 'WAIT':
         if (++this.waits > this.cfg.maxWaitFrames) {
           this.state = 'failed';
-          throw isoTpError('ISOTP_WAIT_LIMIT', `more than ${this.cfg.maxWaitFrames} FC.WAIT frames in a row (maxWaitFrames)`, { waits: this.waits });
+          throw isoTpError(
+            'ISOTP_WAIT_LIMIT',
+            `more than ${this.cfg.maxWaitFrames} FC.WAIT frames in a row (maxWaitFrames)`,
+            { waits: this.waits },
+          );
         }
         return true;
       case 'CTS':

@@ -3,13 +3,38 @@ import { BusError, isBusError } from '../../shared/errors.js';
 import { sleep, systemClock, type Clock } from '../clock.js';
 import { negativeResponse, udsError } from './errors.js';
 import { nrcName, Nrc } from './nrc.js';
-import { DiagnosticSessionControl, decodeDiagnosticSessionControl, encodeDiagnosticSessionControl, type SessionTiming } from './services/diagnostic-session-control.js';
+import {
+  DiagnosticSessionControl,
+  decodeDiagnosticSessionControl,
+  encodeDiagnosticSessionControl,
+  type SessionTiming,
+} from './services/diagnostic-session-control.js';
 import { EcuReset, decodeEcuReset, encodeEcuReset } from './services/ecu-reset.js';
-import { ReadDataByIdentifier, decodeReadDataByIdentifier, encodeReadDataByIdentifier } from './services/read-data-by-identifier.js';
-import { RequestDownload, decodeRequestDownload, encodeRequestDownload, type RequestDownloadParams } from './services/request-download.js';
-import { RequestTransferExit, decodeRequestTransferExit, encodeRequestTransferExit } from './services/request-transfer-exit.js';
+import {
+  ReadDataByIdentifier,
+  decodeReadDataByIdentifier,
+  encodeReadDataByIdentifier,
+} from './services/read-data-by-identifier.js';
+import {
+  RequestDownload,
+  decodeRequestDownload,
+  encodeRequestDownload,
+  type RequestDownloadParams,
+} from './services/request-download.js';
+import {
+  RequestTransferExit,
+  decodeRequestTransferExit,
+  encodeRequestTransferExit,
+} from './services/request-transfer-exit.js';
 import { RoutineControl, decodeRoutineControl, encodeRoutineControl } from './services/routine-control.js';
-import { SecurityAccess, decodeRequestSeed, decodeSendKey, encodeRequestSeed, encodeSendKey, type SecurityKeyFunction } from './services/security-access.js';
+import {
+  SecurityAccess,
+  decodeRequestSeed,
+  decodeSendKey,
+  encodeRequestSeed,
+  encodeSendKey,
+  type SecurityKeyFunction,
+} from './services/security-access.js';
 import { NEGATIVE_RESPONSE_SID, POSITIVE_OFFSET, type UdsService } from './services/service.js';
 import { TesterPresent, decodeTesterPresent, encodeTesterPresent } from './services/tester-present.js';
 import { TransferData, decodeTransferData, encodeTransferData } from './services/transfer-data.js';
@@ -64,7 +89,13 @@ interface RequestOptions {
 }
 
 /** ISO-TP reception errors that mean "the response was lost": safe to ask again. */
-const LOST_RESPONSE = new Set(['ISOTP_RX_TIMEOUT', 'ISOTP_WRONG_SN', 'ISOTP_TIMEOUT_CR', 'ISOTP_RX_INTERRUPTED', 'ISOTP_TIMEOUT_BS']);
+const LOST_RESPONSE = new Set([
+  'ISOTP_RX_TIMEOUT',
+  'ISOTP_WRONG_SN',
+  'ISOTP_TIMEOUT_CR',
+  'ISOTP_RX_INTERRUPTED',
+  'ISOTP_TIMEOUT_BS',
+]);
 
 /**
  * UDS (ISO 14229-1) client over ISO-TP (style anchors §3, udsoncan `client.py`): one method per
@@ -82,7 +113,11 @@ export class UdsClient {
   constructor(options: UdsClientOptions) {
     this.opts = options;
     this.clock = options.clock ?? systemClock;
-    this.config = { p2Ms: options.timeouts?.p2Ms ?? 1000, p2StarMs: options.timeouts?.p2StarMs ?? 5000, source: 'config' };
+    this.config = {
+      p2Ms: options.timeouts?.p2Ms ?? 1000,
+      p2StarMs: options.timeouts?.p2StarMs ?? 5000,
+      source: 'config',
+    };
     this.current = { ...this.config };
   }
 
@@ -103,7 +138,11 @@ export class UdsClient {
       try {
         return await this.once(service, request, o);
       } catch (e) {
-        if (isBusError(e, 'UDS_NEGATIVE_RESPONSE') && e.details['nrc'] === Nrc.busyRepeatRequest && busy < (this.opts.busyRetries ?? 5)) {
+        if (
+          isBusError(e, 'UDS_NEGATIVE_RESPONSE') &&
+          e.details['nrc'] === Nrc.busyRepeatRequest &&
+          busy < (this.opts.busyRetries ?? 5)
+        ) {
           busy++;
           attempt--;
           await sleep(this.clock, (this.opts.busyRetryDelayMs ?? 100) * 1000, o.signal);
@@ -111,7 +150,10 @@ export class UdsClient {
         }
         const lost = isBusError(e) && (e.code === 'UDS_TIMEOUT_P2' || LOST_RESPONSE.has(e.code));
         if (!lost || attempt >= attempts) throw e;
-        this.opts.log?.warn({ service: service.name, attempt, code: (e as BusError).code }, 'UDS response lost; sending the request again');
+        this.opts.log?.warn(
+          { service: service.name, attempt, code: (e as BusError).code },
+          'UDS response lost; sending the request again',
+        );
       }
     }
   }
@@ -119,8 +161,14 @@ export class UdsClient {
   private async once(service: UdsService, request: Uint8Array, o: RequestOptions): Promise<Uint8Array> {
     const phys = this.opts.transport;
     const tx = o.functional ? this.opts.functional : phys;
-    if (!tx) throw udsError('UDS_INVALID_REQUEST', 'functional request without a functional channel', { service: service.name });
-    this.opts.log?.debug({ service: service.name, sid: service.sid, len: request.length, functional: o.functional === true }, 'UDS request');
+    if (!tx)
+      throw udsError('UDS_INVALID_REQUEST', 'functional request without a functional channel', {
+        service: service.name,
+      });
+    this.opts.log?.debug(
+      { service: service.name, sid: service.sid, len: request.length, functional: o.functional === true },
+      'UDS request',
+    );
     phys.discard();
     await tx.send(request, o.signal);
     let waitMs = o.p2Ms ?? this.current.p2Ms;
@@ -132,8 +180,18 @@ export class UdsClient {
       } catch (e) {
         if (!isBusError(e, 'ISOTP_RX_TIMEOUT')) throw e;
         throw pending === 0
-          ? udsError('UDS_TIMEOUT_P2', `${service.name}: no response within P2 ${waitMs} ms (${this.current.source})`, { service: service.name, timeoutMs: waitMs }, e)
-          : udsError('UDS_TIMEOUT_P2_STAR', `${service.name}: no final response within P2* ${waitMs} ms after ${pending} × NRC 0x78`, { service: service.name, timeoutMs: waitMs, pending }, e);
+          ? udsError(
+              'UDS_TIMEOUT_P2',
+              `${service.name}: no response within P2 ${waitMs} ms (${this.current.source})`,
+              { service: service.name, timeoutMs: waitMs },
+              e,
+            )
+          : udsError(
+              'UDS_TIMEOUT_P2_STAR',
+              `${service.name}: no final response within P2* ${waitMs} ms after ${pending} × NRC 0x78`,
+              { service: service.name, timeoutMs: waitMs, pending },
+              e,
+            );
       }
       if (resp.length >= 3 && resp[0] === NEGATIVE_RESPONSE_SID) {
         if (resp[1] !== service.sid) {
@@ -143,7 +201,11 @@ export class UdsClient {
         const nrc = resp[2]!;
         if (nrc === Nrc.requestCorrectlyReceivedResponsePending) {
           if (++pending > (this.opts.maxResponsePending ?? 100)) {
-            throw udsError('UDS_TIMEOUT_OVERALL', `${service.name}: more than ${this.opts.maxResponsePending ?? 100} × NRC 0x78 (maxResponsePending)`, { service: service.name, pending });
+            throw udsError(
+              'UDS_TIMEOUT_OVERALL',
+              `${service.name}: more than ${this.opts.maxResponsePending ?? 100} × NRC 0x78 (maxResponsePending)`,
+              { service: service.name, pending },
+            );
           }
           waitMs = this.current.p2StarMs;
           continue;
@@ -152,10 +214,14 @@ export class UdsClient {
         throw negativeResponse(service.name, service.sid, nrc);
       }
       if (resp.length === 0 || resp[0] !== service.sid + POSITIVE_OFFSET) {
-        throw udsError('UDS_UNEXPECTED_RESPONSE', `${service.name}: response SID 0x${(resp[0] ?? 0).toString(16)}, expected 0x${(service.sid + POSITIVE_OFFSET).toString(16)}`, {
-          service: service.name,
-          sid: resp[0],
-        });
+        throw udsError(
+          'UDS_UNEXPECTED_RESPONSE',
+          `${service.name}: response SID 0x${(resp[0] ?? 0).toString(16)}, expected 0x${(service.sid + POSITIVE_OFFSET).toString(16)}`,
+          {
+            service: service.name,
+            sid: resp[0],
+          },
+        );
       }
       return resp;
     }
@@ -173,7 +239,10 @@ export class UdsClient {
   }
 
   /** 0x11. Returns the powerDownTime when given. With `suppressResponse` nothing is awaited. */
-  async ecuReset(type: number, o: RequestOptions & { suppressResponse?: boolean } = {}): Promise<{ powerDownTimeS: number | undefined }> {
+  async ecuReset(
+    type: number,
+    o: RequestOptions & { suppressResponse?: boolean } = {},
+  ): Promise<{ powerDownTimeS: number | undefined }> {
     if (o.suppressResponse) {
       await (o.functional ? this.opts.functional! : this.opts.transport).send(encodeEcuReset(type, true), o.signal);
       this.current = { ...this.config };
@@ -187,7 +256,10 @@ export class UdsClient {
 
   /** 0x22 for one DID: the data record. */
   async readDataByIdentifier(did: number, o: RequestOptions = {}): Promise<Uint8Array> {
-    return decodeReadDataByIdentifier(await this.request(ReadDataByIdentifier, encodeReadDataByIdentifier(did), o), did);
+    return decodeReadDataByIdentifier(
+      await this.request(ReadDataByIdentifier, encodeReadDataByIdentifier(did), o),
+      did,
+    );
   }
 
   /**
@@ -195,27 +267,49 @@ export class UdsClient {
    * sends `keyFn(seed, level)`. Throws UDS_KEY_FUNCTION when the key function fails.
    * Returns whether a key was sent.
    */
-  async securityAccess(level: number, keyFn: SecurityKeyFunction, o: RequestOptions = {}): Promise<{ unlockedAlready: boolean }> {
+  async securityAccess(
+    level: number,
+    keyFn: SecurityKeyFunction,
+    o: RequestOptions = {},
+  ): Promise<{ unlockedAlready: boolean }> {
     const seed = decodeRequestSeed(await this.request(SecurityAccess, encodeRequestSeed(level), o), level);
     if (seed.every((b) => b === 0)) return { unlockedAlready: true };
     let key: Uint8Array;
     try {
       key = await keyFn(seed, level);
     } catch (e) {
-      throw udsError('UDS_KEY_FUNCTION', `security key function failed for level 0x${level.toString(16)}`, { level }, e);
+      throw udsError(
+        'UDS_KEY_FUNCTION',
+        `security key function failed for level 0x${level.toString(16)}`,
+        { level },
+        e,
+      );
     }
-    if (!(key instanceof Uint8Array) || key.length === 0) throw udsError('UDS_KEY_FUNCTION', 'security key function returned no key', { level });
+    if (!(key instanceof Uint8Array) || key.length === 0)
+      throw udsError('UDS_KEY_FUNCTION', 'security key function returned no key', { level });
     decodeSendKey(await this.request(SecurityAccess, encodeSendKey(level, key), { ...o, retry: false }), level);
     return { unlockedAlready: false };
   }
 
   /** 0x31: returns the status record. */
-  async routineControl(type: number, routineId: number, optionRecord?: Uint8Array, o: RequestOptions = {}): Promise<Uint8Array> {
-    return decodeRoutineControl(await this.request(RoutineControl, encodeRoutineControl(type, routineId, optionRecord), o), type, routineId);
+  async routineControl(
+    type: number,
+    routineId: number,
+    optionRecord?: Uint8Array,
+    o: RequestOptions = {},
+  ): Promise<Uint8Array> {
+    return decodeRoutineControl(
+      await this.request(RoutineControl, encodeRoutineControl(type, routineId, optionRecord), o),
+      type,
+      routineId,
+    );
   }
 
   /** 0x34: returns maxNumberOfBlockLength (whole TransferData request incl. SID + BSC). */
-  async requestDownload(params: RequestDownloadParams, o: RequestOptions = {}): Promise<{ maxNumberOfBlockLength: number }> {
+  async requestDownload(
+    params: RequestDownloadParams,
+    o: RequestOptions = {},
+  ): Promise<{ maxNumberOfBlockLength: number }> {
     return decodeRequestDownload(await this.request(RequestDownload, encodeRequestDownload(params), o));
   }
 

@@ -28,19 +28,28 @@ export type UdsErrorCode =
   /** The ECU did not answer TesterPresent within `resetTimeoutMs` after ECUReset. */
   | 'UDS_ECU_NOT_BACK';
 
-export function udsError(code: UdsErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function udsError(
+  code: UdsErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }
 
 /** The negative-response error, message naming service and NRC (e.g. "RequestDownload: 0x70 uploadDownloadNotAccepted"). */
 export function negativeResponse(service: string, sid: number, nrc: number): BusError {
   const name = nrcName(nrc);
-  return udsError('UDS_NEGATIVE_RESPONSE', `${service} (0x${sid.toString(16)}) refused: NRC 0x${nrc.toString(16).padStart(2, '0')} ${name}`, {
-    service,
-    sid,
-    nrc,
-    nrcName: name,
-  });
+  return udsError(
+    'UDS_NEGATIVE_RESPONSE',
+    `${service} (0x${sid.toString(16)}) refused: NRC 0x${nrc.toString(16).padStart(2, '0')} ${name}`,
+    {
+      service,
+      sid,
+      nrc,
+      nrcName: name,
+    },
+  );
 }
 
 /** True for a negative response, optionally with the given NRC. */

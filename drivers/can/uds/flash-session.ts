@@ -80,8 +80,23 @@ export interface UdsFlashResult {
 }
 
 /** NRCs after which starting over from the session may succeed (reference §1.3 reactions). */
-const RESTARTABLE_NRC = new Set([Nrc.requestSequenceError, Nrc.transferDataSuspended, Nrc.generalProgrammingFailure, Nrc.wrongBlockSequenceCounter, Nrc.uploadDownloadNotAccepted, Nrc.conditionsNotCorrect]);
-const RESTARTABLE_CODES = new Set(['UDS_TIMEOUT_P2', 'UDS_TIMEOUT_P2_STAR', 'ISOTP_TIMEOUT_BS', 'ISOTP_TIMEOUT_CR', 'ISOTP_WRONG_SN', 'ISOTP_RX_TIMEOUT', 'ISOTP_RX_INTERRUPTED']);
+const RESTARTABLE_NRC = new Set([
+  Nrc.requestSequenceError,
+  Nrc.transferDataSuspended,
+  Nrc.generalProgrammingFailure,
+  Nrc.wrongBlockSequenceCounter,
+  Nrc.uploadDownloadNotAccepted,
+  Nrc.conditionsNotCorrect,
+]);
+const RESTARTABLE_CODES = new Set([
+  'UDS_TIMEOUT_P2',
+  'UDS_TIMEOUT_P2_STAR',
+  'ISOTP_TIMEOUT_BS',
+  'ISOTP_TIMEOUT_CR',
+  'ISOTP_WRONG_SN',
+  'ISOTP_RX_TIMEOUT',
+  'ISOTP_RX_INTERRUPTED',
+]);
 
 /** True when a flash attempt that failed with `e` is worth repeating from the start. */
 export function isRestartable(e: unknown): boolean {
@@ -113,7 +128,10 @@ export async function flashUds(o: UdsFlashOptions): Promise<UdsFlashResult> {
       return await flashOnce(o, attempt);
     } catch (e) {
       if (attempt >= attempts || !isRestartable(e) || o.signal?.aborted) throw e;
-      o.log?.warn({ attempt, code: (e as BusError).code, details: (e as BusError).details }, 'UDS flash attempt failed; starting over from the programming session');
+      o.log?.warn(
+        { attempt, code: (e as BusError).code, details: (e as BusError).details },
+        'UDS flash attempt failed; starting over from the programming session',
+      );
     }
   }
 }
@@ -122,7 +140,8 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   const { client, image, memory: m, signal } = o;
   const total = image.size;
   const clock = o.clock ?? systemClock;
-  const progress = (phase: UdsFlashPhase, bytesDone: number) => o.onProgress?.({ phase, bytesDone, bytesTotal: total, attempt });
+  const progress = (phase: UdsFlashPhase, bytesDone: number) =>
+    o.onProgress?.({ phase, bytesDone, bytesTotal: total, attempt });
   const al = m.addressLength ?? 4;
   const sl = m.sizeLength ?? 4;
 
@@ -133,10 +152,18 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
     await client.securityAccess(o.security.level, o.security.keyFunction, { signal });
   }
   progress('erase', 0);
-  const eraseRecord = (m.eraseOptionRecord ?? 'alfid-address-size') === 'none' ? undefined : concat([(sl << 4) | al], writeUint(m.address, al, 'memory.address'), writeUint(total, sl, 'image size'));
-  await client.routineControl(RoutineControlType.start, m.eraseRoutineId ?? RoutineId.eraseMemory, eraseRecord, { signal });
+  const eraseRecord =
+    (m.eraseOptionRecord ?? 'alfid-address-size') === 'none'
+      ? undefined
+      : concat([(sl << 4) | al], writeUint(m.address, al, 'memory.address'), writeUint(total, sl, 'image size'));
+  await client.routineControl(RoutineControlType.start, m.eraseRoutineId ?? RoutineId.eraseMemory, eraseRecord, {
+    signal,
+  });
 
-  const dl = await client.requestDownload({ address: m.address, size: total, addressLength: al, sizeLength: sl, dataFormat: m.dataFormat ?? 0 }, { signal });
+  const dl = await client.requestDownload(
+    { address: m.address, size: total, addressLength: al, sizeLength: sl, dataFormat: m.dataFormat ?? 0 },
+    { signal },
+  );
   const blockData = Math.min(dl.maxNumberOfBlockLength - 2, m.maxBlockData ?? Infinity);
   let bsc = 1;
   let done = 0;
@@ -146,7 +173,8 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   while (done < total) {
     throwIfAborted(signal);
     const chunk = await image.readAt(done, Math.min(blockData, total - done));
-    if (chunk.length === 0) throw udsError('UDS_INVALID_REQUEST', `image ended at ${done} of ${total} bytes`, { offset: done, size: total });
+    if (chunk.length === 0)
+      throw udsError('UDS_INVALID_REQUEST', `image ended at ${done} of ${total} bytes`, { offset: done, size: total });
     await client.transferData(bsc, chunk, { signal });
     crc = crc32Update(crc, chunk);
     done += chunk.length;
@@ -160,13 +188,19 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   const checkId = m.checkRoutineId === undefined ? 0x0202 : m.checkRoutineId;
   if (checkId !== null) {
     progress('check', total);
-    const status = await client.routineControl(RoutineControlType.start, checkId, writeUint(imageCrc, 4, 'crc32'), { signal });
+    const status = await client.routineControl(RoutineControlType.start, checkId, writeUint(imageCrc, 4, 'crc32'), {
+      signal,
+    });
     if (status.length > 0 && status[0] !== 0x00) {
-      throw udsError('UDS_CHECK_FAILED', `check routine 0x${checkId.toString(16)} reported status 0x${status[0]!.toString(16)} for CRC-32 0x${imageCrc.toString(16)}`, {
-        routineId: checkId,
-        status: status[0],
-        crc32: imageCrc,
-      });
+      throw udsError(
+        'UDS_CHECK_FAILED',
+        `check routine 0x${checkId.toString(16)} reported status 0x${status[0]!.toString(16)} for CRC-32 0x${imageCrc.toString(16)}`,
+        {
+          routineId: checkId,
+          status: status[0],
+          crc32: imageCrc,
+        },
+      );
     }
   }
 
@@ -175,9 +209,15 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   await waitUntilBack(o, clock);
 
   progress('verify', total);
-  const version = decodeVersion(await client.readDataByIdentifier(o.versionDid ?? Did.vehicleManufacturerEcuSoftwareVersionNumber, { signal }));
+  const version = decodeVersion(
+    await client.readDataByIdentifier(o.versionDid ?? Did.vehicleManufacturerEcuSoftwareVersionNumber, { signal }),
+  );
   if (o.expectedVersion !== undefined && version !== o.expectedVersion) {
-    throw udsError('UDS_VERSION_MISMATCH', `after the reset the ECU reports version "${version}", expected "${o.expectedVersion}"`, { expected: o.expectedVersion, actual: version });
+    throw udsError(
+      'UDS_VERSION_MISMATCH',
+      `after the reset the ECU reports version "${version}", expected "${o.expectedVersion}"`,
+      { expected: o.expectedVersion, actual: version },
+    );
   }
   return { version, attempts: attempt, bytes: total, crc32: imageCrc, blocks };
 }
@@ -189,7 +229,11 @@ async function waitUntilBack(o: UdsFlashOptions, clock: Clock): Promise<void> {
   let last: unknown;
   while (clock.now() - start < limitUs) {
     try {
-      await o.client.testerPresent({ signal: o.signal, retry: false, p2Ms: Math.min(o.client.timing.p2Ms, o.resetPollTimeoutMs ?? 500) });
+      await o.client.testerPresent({
+        signal: o.signal,
+        retry: false,
+        p2Ms: Math.min(o.client.timing.p2Ms, o.resetPollTimeoutMs ?? 500),
+      });
       return;
     } catch (e) {
       if (!isBusError(e) || e.code === 'CANCELLED') throw e;
@@ -197,5 +241,10 @@ async function waitUntilBack(o: UdsFlashOptions, clock: Clock): Promise<void> {
       await sleep(clock, (o.resetPollMs ?? 100) * 1000, o.signal);
     }
   }
-  throw udsError('UDS_ECU_NOT_BACK', `ECU silent for ${o.resetTimeoutMs ?? 5000} ms after ECUReset (resetTimeoutMs)`, { timeoutMs: o.resetTimeoutMs ?? 5000 }, last);
+  throw udsError(
+    'UDS_ECU_NOT_BACK',
+    `ECU silent for ${o.resetTimeoutMs ?? 5000} ms after ECUReset (resetTimeoutMs)`,
+    { timeoutMs: o.resetTimeoutMs ?? 5000 },
+    last,
+  );
 }

@@ -25,7 +25,12 @@ export function decodeBody(data: Uint8Array): SmpBody {
   try {
     value = decode(data, { useMaps: false });
   } catch (e) {
-    throw new BusError('SMP_BAD_CBOR', `SMP body is not valid CBOR: ${e instanceof Error ? e.message : String(e)}`, { length: data.length }, e);
+    throw new BusError(
+      'SMP_BAD_CBOR',
+      `SMP body is not valid CBOR: ${e instanceof Error ? e.message : String(e)}`,
+      { length: data.length },
+      e,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     throw new BusError('SMP_BAD_CBOR', 'SMP body is not a CBOR map', { length: data.length });

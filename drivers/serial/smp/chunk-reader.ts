@@ -11,7 +11,10 @@ export class ChunkReader {
   private windowOff = 0;
 
   /** @param windowSize Read-ahead size, bytes. Default 16 KiB. */
-  constructor(private readonly source: ImageSource, private readonly windowSize = 16 * 1024) {}
+  constructor(
+    private readonly source: ImageSource,
+    private readonly windowSize = 16 * 1024,
+  ) {}
 
   async read(off: number, len: number): Promise<Uint8Array> {
     const end = Math.min(off + len, this.source.size);

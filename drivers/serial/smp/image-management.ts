@@ -22,9 +22,11 @@ export interface ImageSlotState {
 
 /** Decodes `{images: [...]}`. Throws BusError `SMP_BAD_RESPONSE` when `images` is missing. */
 export function decodeImageStates(body: SmpBody): ImageSlotState[] {
-  if (!Array.isArray(body.images)) throw new BusError('SMP_BAD_RESPONSE', 'image state response has no "images" array', { keys: Object.keys(body) });
+  if (!Array.isArray(body.images))
+    throw new BusError('SMP_BAD_RESPONSE', 'image state response has no "images" array', { keys: Object.keys(body) });
   return body.images.map((raw: unknown, i: number) => {
-    if (raw === null || typeof raw !== 'object') throw new BusError('SMP_BAD_RESPONSE', `images[${i}] is not a map`, {});
+    if (raw === null || typeof raw !== 'object')
+      throw new BusError('SMP_BAD_RESPONSE', `images[${i}] is not a map`, {});
     const m = raw as Record<string, unknown>;
     return {
       image: typeof m.image === 'number' ? m.image : 0,

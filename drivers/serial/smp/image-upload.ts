@@ -45,7 +45,10 @@ export function fitChunkLength(plan: UploadPlan, off: number, mtu: number): numb
   while (n > 0 && n + head(n) > room) n--;
   n = Math.min(n, plan.size - off);
   if (n < 1 && off < plan.size) {
-    throw new BusError('SMP_MTU_TOO_SMALL', `MTU of ${mtu} bytes leaves no room for image data`, { mtu, overhead: mtu - room });
+    throw new BusError('SMP_MTU_TOO_SMALL', `MTU of ${mtu} bytes leaves no room for image data`, {
+      mtu,
+      overhead: mtu - room,
+    });
   }
   return Math.max(0, n);
 }
@@ -65,18 +68,34 @@ export type UploadNext =
 export function nextUploadStep(plan: UploadPlan, sentOff: number, sentLen: number, rsp: SmpBody): UploadNext {
   const off = rsp.off;
   if (typeof off !== 'number' || !Number.isInteger(off) || off < 0 || off > plan.size) {
-    throw new BusError('SMP_UPLOAD_BAD_OFFSET', `image upload response has off=${String(off)} (image is ${plan.size} bytes)`, { off, size: plan.size, sentOff });
+    throw new BusError(
+      'SMP_UPLOAD_BAD_OFFSET',
+      `image upload response has off=${String(off)} (image is ${plan.size} bytes)`,
+      { off, size: plan.size, sentOff },
+    );
   }
   const match = typeof rsp.match === 'boolean' ? rsp.match : undefined;
   if (off === plan.size) {
-    if (match === false) throw new BusError('SMP_IMAGE_MISMATCH', 'device reports the uploaded image does not match its SHA-256', { size: plan.size });
+    if (match === false)
+      throw new BusError('SMP_IMAGE_MISMATCH', 'device reports the uploaded image does not match its SHA-256', {
+        size: plan.size,
+      });
     return { kind: 'done', match };
   }
-  return { kind: 'continue', off, resumed: off > sentOff + sentLen, restarted: off < sentOff + sentLen && off <= sentOff };
+  return {
+    kind: 'continue',
+    off,
+    resumed: off > sentOff + sentLen,
+    restarted: off < sentOff + sentLen && off <= sentOff,
+  };
 }
 
 /** SHA-256 of a whole image source, read in `chunk`-byte pieces (never the whole image in memory). */
-export async function sha256OfSource(source: ImageSource, signal?: AbortSignal, chunk = 64 * 1024): Promise<Uint8Array> {
+export async function sha256OfSource(
+  source: ImageSource,
+  signal?: AbortSignal,
+  chunk = 64 * 1024,
+): Promise<Uint8Array> {
   const h = createHash('sha256');
   for (let off = 0; off < source.size; off += chunk) {
     throwIfAborted(signal);

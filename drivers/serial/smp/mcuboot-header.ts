@@ -32,11 +32,16 @@ export interface McubootHeader {
 
 /** Parses the first 32 bytes of an image. Throws BusError `SMP_BAD_IMAGE` on a wrong magic. */
 export function parseMcubootHeader(bytes: Uint8Array): McubootHeader {
-  if (bytes.length < MCUBOOT_HEADER_SIZE) throw new BusError('SMP_BAD_IMAGE', `image is ${bytes.length} bytes, shorter than an MCUboot header`, { length: bytes.length });
+  if (bytes.length < MCUBOOT_HEADER_SIZE)
+    throw new BusError('SMP_BAD_IMAGE', `image is ${bytes.length} bytes, shorter than an MCUboot header`, {
+      length: bytes.length,
+    });
   const v = new DataView(bytes.buffer, bytes.byteOffset, MCUBOOT_HEADER_SIZE);
   const magic = v.getUint32(0, true);
   if (magic !== MCUBOOT_IMAGE_MAGIC) {
-    throw new BusError('SMP_BAD_IMAGE', `not an MCUboot image (magic 0x${magic.toString(16)}, expected 0x96f3b83d)`, { magic });
+    throw new BusError('SMP_BAD_IMAGE', `not an MCUboot image (magic 0x${magic.toString(16)}, expected 0x96f3b83d)`, {
+      magic,
+    });
   }
   return {
     loadAddr: v.getUint32(4, true),
@@ -44,12 +49,19 @@ export function parseMcubootHeader(bytes: Uint8Array): McubootHeader {
     protectTlvSize: v.getUint16(10, true),
     imgSize: v.getUint32(12, true),
     flags: v.getUint32(16, true),
-    version: { major: v.getUint8(20), minor: v.getUint8(21), revision: v.getUint16(22, true), build: v.getUint32(24, true) },
+    version: {
+      major: v.getUint8(20),
+      minor: v.getUint8(21),
+      revision: v.getUint16(22, true),
+      build: v.getUint32(24, true),
+    },
   };
 }
 
 /** Builds a header (for simulators and tests). */
-export function buildMcubootHeader(h: Partial<Omit<McubootHeader, 'version'>> & { version: ImageVersion; imgSize: number }): Uint8Array {
+export function buildMcubootHeader(
+  h: Partial<Omit<McubootHeader, 'version'>> & { version: ImageVersion; imgSize: number },
+): Uint8Array {
   const out = new Uint8Array(MCUBOOT_HEADER_SIZE);
   const v = new DataView(out.buffer);
   v.setUint32(0, MCUBOOT_IMAGE_MAGIC, true);

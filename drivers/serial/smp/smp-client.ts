@@ -9,7 +9,16 @@ import { ChunkReader } from './chunk-reader.js';
 import { decodeImageStates, type ImageSlotState } from './image-management.js';
 import { buildUploadRequest, fitChunkLength, nextUploadStep, sha256OfSource, type UploadPlan } from './image-upload.js';
 import { throwIfSmpError } from './smp-errors.js';
-import { decodeSmpPacket, encodeSmpPacket, ImageCmd, OsCmd, SmpGroup, SmpOp, type SmpOpValue, type SmpVersion } from './smp-header.js';
+import {
+  decodeSmpPacket,
+  encodeSmpPacket,
+  ImageCmd,
+  OsCmd,
+  SmpGroup,
+  SmpOp,
+  type SmpOpValue,
+  type SmpVersion,
+} from './smp-header.js';
 
 /** Options of {@link SmpClient}. */
 export interface SmpClientOptions {
@@ -83,7 +92,10 @@ export class SmpClient {
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly link: SerialLink, options: SmpClientOptions = {}) {
+  constructor(
+    private readonly link: SerialLink,
+    options: SmpClientOptions = {},
+  ) {
     this.mtu = options.mtu ?? 256;
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.version = options.version ?? 1;
@@ -91,7 +103,11 @@ export class SmpClient {
     this.attempts = options.attempts?.request ?? 3;
     if (!(this.mtu >= 64 && this.mtu <= 0xffff)) throw new RangeError(`SMP mtu ${this.mtu} out of range [64, 65535]`);
     this.log = options.log?.child({ component: 'serial.smp', port: link.path });
-    this.rx = new SmpConsoleReassembler({ maxPacketSize: 0xffff, maxFrameSize: 4096, onDiscard: (d) => this.log?.debug(d, 'smp rx discarded bytes') });
+    this.rx = new SmpConsoleReassembler({
+      maxPacketSize: 0xffff,
+      maxFrameSize: 4096,
+      onDiscard: (d) => this.log?.debug(d, 'smp rx discarded bytes'),
+    });
   }
 
   /** Statistics of the receive side (packets, discards). */
@@ -132,8 +148,19 @@ export class SmpClient {
    * swaps on the next reset and reverts unless confirmed); `confirm: true` makes it permanent
    * (`hash` optional: the running image).
    */
-  async imageStateWrite(state: { hash?: Uint8Array; confirm: boolean }, opts: RequestOptions = {}): Promise<ImageSlotState[]> {
-    return decodeImageStates(await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.State, { hash: state.hash, confirm: state.confirm }, opts));
+  async imageStateWrite(
+    state: { hash?: Uint8Array; confirm: boolean },
+    opts: RequestOptions = {},
+  ): Promise<ImageSlotState[]> {
+    return decodeImageStates(
+      await this.request(
+        SmpOp.Write,
+        SmpGroup.Image,
+        ImageCmd.State,
+        { hash: state.hash, confirm: state.confirm },
+        opts,
+      ),
+    );
   }
 
   /** Group 1 command 5: erases a slot (default 1). Synchronous on the device: give it time. */
@@ -148,8 +175,20 @@ export class SmpClient {
    * Stops at a chunk boundary when `signal` fires (the image stays unconfirmed).
    */
   async imageUpload(source: ImageSource, opts: UploadOptions = {}): Promise<UploadResult> {
-    const plan: UploadPlan = { size: source.size, sha: opts.sha ?? (await sha256OfSource(source, opts.signal)), image: opts.image, upgrade: opts.upgrade };
-    const result: UploadResult = { bytesTotal: plan.size, bytesSent: 0, resumedFrom: 0, restarts: 0, requests: 0, match: undefined };
+    const plan: UploadPlan = {
+      size: source.size,
+      sha: opts.sha ?? (await sha256OfSource(source, opts.signal)),
+      image: opts.image,
+      upgrade: opts.upgrade,
+    };
+    const result: UploadResult = {
+      bytesTotal: plan.size,
+      bytesSent: 0,
+      resumedFrom: 0,
+      restarts: 0,
+      requests: 0,
+      match: undefined,
+    };
     const reader = new ChunkReader(source);
     let off = 0;
     let stalls = 0;
@@ -157,7 +196,13 @@ export class SmpClient {
       throwIfAborted(opts.signal);
       const len = fitChunkLength(plan, off, this.mtu);
       const data = await reader.read(off, len);
-      const rsp = await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.Upload, buildUploadRequest(plan, off, data), { signal: opts.signal });
+      const rsp = await this.request(
+        SmpOp.Write,
+        SmpGroup.Image,
+        ImageCmd.Upload,
+        buildUploadRequest(plan, off, data),
+        { signal: opts.signal },
+      );
       result.requests++;
       result.bytesSent += data.length;
       const next = nextUploadStep(plan, off, data.length, rsp);
@@ -177,7 +222,11 @@ export class SmpClient {
       }
       stalls = next.off === off ? stalls + 1 : 0;
       if (stalls >= this.attempts) {
-        throw new BusError('SMP_UPLOAD_STALLED', `device kept answering off=${off} (${stalls} times) without taking data`, { off, size: plan.size });
+        throw new BusError(
+          'SMP_UPLOAD_STALLED',
+          `device kept answering off=${off} (${stalls} times) without taking data`,
+          { off, size: plan.size },
+        );
       }
       off = next.off;
       opts.onProgress?.({ bytesDone: off, bytesTotal: plan.size });
@@ -195,7 +244,13 @@ export class SmpClient {
     return run;
   }
 
-  private async exchange(op: SmpOpValue, group: number, id: number, body: SmpBody, opts: RequestOptions): Promise<SmpBody> {
+  private async exchange(
+    op: SmpOpValue,
+    group: number,
+    id: number,
+    body: SmpBody,
+    opts: RequestOptions,
+  ): Promise<SmpBody> {
     const timeoutMs = opts.timeoutMs ?? this.responseMs;
     const attempts = opts.attempts ?? this.attempts;
     const data = encodeBody(body);
@@ -205,9 +260,14 @@ export class SmpClient {
       this.seq = (this.seq + 1) & 0xff;
       const packet = encodeSmpPacket({ op, version: this.version, flags: 0, group, seq, id }, data);
       if (packet.length > this.mtu) {
-        throw new BusError('SMP_MSG_TOO_LARGE', `SMP request of ${packet.length} bytes exceeds the MTU of ${this.mtu}`, { length: packet.length, mtu: this.mtu, group, id });
+        throw new BusError(
+          'SMP_MSG_TOO_LARGE',
+          `SMP request of ${packet.length} bytes exceeds the MTU of ${this.mtu}`,
+          { length: packet.length, mtu: this.mtu, group, id },
+        );
       }
-      if (this.log?.isLevelEnabled('debug')) this.log.debug({ op, group, id, seq, len: data.length, attempt }, 'smp request');
+      if (this.log?.isLevelEnabled('debug'))
+        this.log.debug({ op, group, id, seq, len: data.length, attempt }, 'smp request');
       await this.link.write(encodeConsoleFrames(packet, this.maxFrameSize), opts.signal);
       const rsp = await this.awaitResponse(op + 1, group, id, seq, timeoutMs, opts.signal);
       if (rsp) {
@@ -216,11 +276,22 @@ export class SmpClient {
       }
       this.log?.warn({ group, id, seq, attempt, attempts, timeoutMs }, 'no SMP response; retrying');
     }
-    throw new BusError('SMP_TIMEOUT', `no response to SMP group ${group} command ${id} after ${attempts} attempts of ${timeoutMs} ms`, { group, id, attempts, timeoutMs, path: this.link.path });
+    throw new BusError(
+      'SMP_TIMEOUT',
+      `no response to SMP group ${group} command ${id} after ${attempts} attempts of ${timeoutMs} ms`,
+      { group, id, attempts, timeoutMs, path: this.link.path },
+    );
   }
 
   /** The matching response body, or undefined when `timeoutMs` passed without it. */
-  private async awaitResponse(op: number, group: number, id: number, seq: number, timeoutMs: number, signal?: AbortSignal): Promise<SmpBody | undefined> {
+  private async awaitResponse(
+    op: number,
+    group: number,
+    id: number,
+    seq: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<SmpBody | undefined> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const left = Math.ceil(deadline - performance.now());
@@ -242,8 +313,12 @@ export class SmpClient {
           continue;
         }
         const { header, data } = decoded;
-        if (header.op === op && header.group === group && header.id === id && header.seq === seq) return decodeBody(data);
-        this.log?.debug({ got: { op: header.op, group: header.group, id: header.id, seq: header.seq }, want: { op, group, id, seq } }, 'dropped SMP packet that answers another request');
+        if (header.op === op && header.group === group && header.id === id && header.seq === seq)
+          return decodeBody(data);
+        this.log?.debug(
+          { got: { op: header.op, group: header.group, id: header.id, seq: header.seq }, want: { op, group, id, seq } },
+          'dropped SMP packet that answers another request',
+        );
       }
     }
   }

@@ -24,7 +24,19 @@ export const MGMT_ERR_NAMES: readonly string[] = [
 ];
 
 /** Well-known MGMT_ERR values used by callers. */
-export const MgmtErr = { EOK: 0, EUNKNOWN: 1, ENOMEM: 2, EINVAL: 3, ETIMEOUT: 4, ENOENT: 5, EBADSTATE: 6, EMSGSIZE: 7, ENOTSUP: 8, ECORRUPT: 9, EBUSY: 10 } as const;
+export const MgmtErr = {
+  EOK: 0,
+  EUNKNOWN: 1,
+  ENOMEM: 2,
+  EINVAL: 3,
+  ETIMEOUT: 4,
+  ENOENT: 5,
+  EBADSTATE: 6,
+  EMSGSIZE: 7,
+  ENOTSUP: 8,
+  ECORRUPT: 9,
+  EBUSY: 10,
+} as const;
 
 /** SMP v2 group errors of the image group (Zephyr `img_mgmt.h` enum img_mgmt_err_code_t). */
 export const IMG_MGMT_ERR_NAMES: readonly string[] = [
@@ -103,7 +115,11 @@ export function throwIfSmpError(body: SmpBody, request: { group: number; id: num
     if (rc !== 0) {
       const name = groupErrName(group, rc);
       const details: SmpRcDetails = { rc, name, group, request };
-      throw new BusError('SMP_RC', `SMP error ${name} (group ${group}, rc ${rc}) for group ${request.group} command ${request.id}`, { ...details });
+      throw new BusError(
+        'SMP_RC',
+        `SMP error ${name} (group ${group}, rc ${rc}) for group ${request.group} command ${request.id}`,
+        { ...details },
+      );
     }
   }
   if (body.rc !== undefined) {
@@ -112,7 +128,11 @@ export function throwIfSmpError(body: SmpBody, request: { group: number; id: num
       const name = mgmtErrName(rc);
       const details: SmpRcDetails = { rc, name, request };
       if (typeof body.rsn === 'string') details.rsn = body.rsn;
-      throw new BusError('SMP_RC', `SMP error ${name} (rc ${rc}) for group ${request.group} command ${request.id}${details.rsn ? `: ${details.rsn}` : ''}`, { ...details });
+      throw new BusError(
+        'SMP_RC',
+        `SMP error ${name} (rc ${rc}) for group ${request.group} command ${request.id}${details.rsn ? `: ${details.rsn}` : ''}`,
+        { ...details },
+      );
     }
   }
 }

@@ -18,7 +18,16 @@ export type SmpOpValue = (typeof SmpOp)[keyof typeof SmpOp];
 export const SmpGroup = { Os: 0, Image: 1, Stat: 2, Settings: 3, Fs: 8, Shell: 9, Zephyr: 63 } as const;
 
 /** Group 0 (OS) command ids (smp_groups/smp_group_0.rst). */
-export const OsCmd = { Echo: 0, TaskStat: 2, MemPoolStat: 3, DateTime: 4, Reset: 5, McumgrParams: 6, Info: 7, BootloaderInfo: 8 } as const;
+export const OsCmd = {
+  Echo: 0,
+  TaskStat: 2,
+  MemPoolStat: 3,
+  DateTime: 4,
+  Reset: 5,
+  McumgrParams: 6,
+  Info: 7,
+  BootloaderInfo: 8,
+} as const;
 
 /** Group 1 (image) command ids (smp_groups/smp_group_1.rst). */
 export const ImageCmd = { State: 0, Upload: 1, Erase: 5, SlotInfo: 6 } as const;
@@ -59,11 +68,17 @@ export function encodeSmpPacket(h: Omit<SmpHeader, 'length'>, data: Uint8Array):
  */
 export function decodeSmpPacket(packet: Uint8Array): { header: SmpHeader; data: Uint8Array } {
   if (packet.length < SMP_HEADER_SIZE) {
-    throw new BusError('SMP_BAD_PACKET', `SMP packet of ${packet.length} bytes is shorter than the 8-byte header`, { length: packet.length });
+    throw new BusError('SMP_BAD_PACKET', `SMP packet of ${packet.length} bytes is shorter than the 8-byte header`, {
+      length: packet.length,
+    });
   }
   const length = (packet[2]! << 8) | packet[3]!;
   if (length !== packet.length - SMP_HEADER_SIZE) {
-    throw new BusError('SMP_BAD_PACKET', `SMP header says ${length} data bytes, packet has ${packet.length - SMP_HEADER_SIZE}`, { length, actual: packet.length - SMP_HEADER_SIZE });
+    throw new BusError(
+      'SMP_BAD_PACKET',
+      `SMP header says ${length} data bytes, packet has ${packet.length - SMP_HEADER_SIZE}`,
+      { length, actual: packet.length - SMP_HEADER_SIZE },
+    );
   }
   const header: SmpHeader = {
     op: (packet[0]! & 0x7) as SmpOpValue,

@@ -24,9 +24,7 @@ export type YmodemHeader = ({ end: false } & YmodemFileInfo) | { end: true };
 /** Why a received frame was rejected. */
 export type FrameRejection = 'bad-type' | 'bad-length' | 'bad-complement' | 'bad-crc';
 
-export type DecodedFrame =
-  | { ok: true; blockNumber: number; data: Uint8Array }
-  | { ok: false; reason: FrameRejection };
+export type DecodedFrame = { ok: true; blockNumber: number; data: Uint8Array } | { ok: false; reason: FrameRejection };
 
 /** Frame length (type byte to CRC) for a frame starting with `type`, or undefined for a byte that starts no frame. */
 export function frameLength(type: number): number | undefined {
@@ -64,15 +62,18 @@ export function encodeBlock(blockNumber: number, data: Uint8Array, blockSize: Bl
  */
 export function encodeHeaderBlock(info: YmodemFileInfo): Uint8Array {
   const { fileName, size, mtime, mode } = info;
-  if (fileName.length === 0 || /[\0 ]/.test(fileName)) throw new RangeError(`YMODEM file name "${fileName}" is empty or holds a NUL or space`);
-  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`YMODEM file size ${size} is not a non-negative integer`);
+  if (fileName.length === 0 || /[\0 ]/.test(fileName))
+    throw new RangeError(`YMODEM file name "${fileName}" is empty or holds a NUL or space`);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new RangeError(`YMODEM file size ${size} is not a non-negative integer`);
   let fields = String(size);
   // Fields may not be skipped (§5 note 3): a mode goes only after an mtime.
   if (mtime !== undefined) fields += ` ${Math.max(0, Math.floor(mtime)).toString(8)}`;
   if (mtime !== undefined && mode !== undefined) fields += ` ${Math.max(0, Math.floor(mode)).toString(8)}`;
   const text = new TextEncoder().encode(`${fileName}\0${fields}`);
   // One NUL must follow the fields so the receiver finds their end.
-  if (text.length + 1 > BLOCK_1K) throw new RangeError(`YMODEM header for "${fileName}" is ${text.length} bytes, more than a 1024-byte block`);
+  if (text.length + 1 > BLOCK_1K)
+    throw new RangeError(`YMODEM header for "${fileName}" is ${text.length} bytes, more than a 1024-byte block`);
   return encodeBlock(0, text, text.length + 1 > BLOCK_128 ? BLOCK_1K : BLOCK_128, 0);
 }
 

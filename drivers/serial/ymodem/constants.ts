@@ -44,7 +44,24 @@ export type BlockSize = typeof BLOCK_128 | typeof BLOCK_1K;
  * Abort sequence: YAM sends eight CANs, Pro-YAM then eight backspaces so a remote that already
  * left the transfer and sits at a prompt drops them (§4.1). Receivers need two in a row.
  */
-export const CANCEL_SEQUENCE: Uint8Array = Uint8Array.of(CAN, CAN, CAN, CAN, CAN, CAN, CAN, CAN, BS, BS, BS, BS, BS, BS, BS, BS);
+export const CANCEL_SEQUENCE: Uint8Array = Uint8Array.of(
+  CAN,
+  CAN,
+  CAN,
+  CAN,
+  CAN,
+  CAN,
+  CAN,
+  CAN,
+  BS,
+  BS,
+  BS,
+  BS,
+  BS,
+  BS,
+  BS,
+  BS,
+);
 
 /**
  * Retries per block: "All errors are retried 10 times" (§7.3.1); "the sending program shall send

@@ -32,6 +32,11 @@ export type YmodemErrorCode =
   | 'YMODEM_VERSION_NO_ANSWER';
 
 /** Builds a {@link BusError} with a YMODEM code. */
-export function ymodemError(code: YmodemErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function ymodemError(
+  code: YmodemErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }

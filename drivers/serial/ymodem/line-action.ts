@@ -12,9 +12,7 @@ import type { SerialLink } from '../link.js';
  *   circuit of USB-serial boards. No effect on a pty (it has no modem lines; the link logs that).
  */
 export type LineAction =
-  | { type: 'none' }
-  | { type: 'bytes'; bytes: Uint8Array }
-  | { type: 'dtr-pulse'; ms: number; line?: 'dtr' | 'rts' };
+  { type: 'none' } | { type: 'bytes'; bytes: Uint8Array } | { type: 'dtr-pulse'; ms: number; line?: 'dtr' | 'rts' };
 
 /**
  * Performs `action` on `link`. Link errors (`SERIAL_*`) pass through; CancelledError on `signal`

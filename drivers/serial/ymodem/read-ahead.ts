@@ -11,7 +11,10 @@ type Outcome = { ok: true; data: Uint8Array } | { ok: false; error: unknown };
 export class ReadAhead {
   private pending: { offset: number; length: number; result: Promise<Outcome> } | undefined;
 
-  constructor(private readonly image: ImageSource, private readonly blockSize: number) {}
+  constructor(
+    private readonly image: ImageSource,
+    private readonly blockSize: number,
+  ) {}
 
   /** Bytes `[offset, offset+length)`, from the read-ahead when it covers them. May return fewer at the image end. */
   async read(offset: number, length: number): Promise<Uint8Array> {

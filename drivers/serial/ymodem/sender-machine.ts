@@ -43,7 +43,8 @@ export type SenderInput =
 export type SenderFailure = 'no-receiver' | 'timeout' | 'too-many-retries' | 'cancelled-by-receiver' | 'aborted';
 
 /** End-of-batch irregularities that leave the file delivered. */
-export type SenderWarning = 'no-end-of-batch-request' | 'end-of-batch-unanswered' | 'end-of-batch-rejected' | 'cancelled-after-eot';
+export type SenderWarning =
+  'no-end-of-batch-request' | 'end-of-batch-unanswered' | 'end-of-batch-rejected' | 'cancelled-after-eot';
 
 export type SenderAction =
   | { type: 'send-header' }
@@ -88,9 +89,16 @@ export class YmodemSenderMachine {
     return this.current === 'done' || this.current === 'failed';
   }
   /** Why the transfer failed, once `state` is `failed`. */
-  get failure(): { reason: SenderFailure; phase: SenderState; block: number; attempts: number; naks: number } | undefined {
+  get failure():
+    { reason: SenderFailure; phase: SenderState; block: number; attempts: number; naks: number } | undefined {
     if (this.failureReason === undefined) return undefined;
-    return { reason: this.failureReason, phase: this.failedIn ?? this.current, block: this.seq, attempts: this.errors, naks: this.naks };
+    return {
+      reason: this.failureReason,
+      phase: this.failedIn ?? this.current,
+      block: this.seq,
+      attempts: this.errors,
+      naks: this.naks,
+    };
   }
   get warnings(): readonly SenderWarning[] {
     return this.warningList;
@@ -212,7 +220,11 @@ export class YmodemSenderMachine {
     const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : this.cfg.blockSize;
     this.seq++;
     this.length = Math.min(blockSize, remaining);
-    this.sendFrame({ type: 'send-data', block: this.seq, offset: this.offset, length: this.length, blockSize }, 'await-data-ack', out);
+    this.sendFrame(
+      { type: 'send-data', block: this.seq, offset: this.offset, length: this.length, blockSize },
+      'await-data-ack',
+      out,
+    );
   }
 
   private sendFrame(action: SenderAction, next: SenderState, out: SenderAction[]): void {

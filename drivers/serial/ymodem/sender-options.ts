@@ -77,7 +77,11 @@ export const SLOW_FLASH_BOOTLOADER = { timeouts: { ackMs: 30_000 } } satisfies Y
 
 function positiveInt(v: unknown, field: string, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw ymodemError('YMODEM_INVALID_OPTIONS', `YMODEM option ${field} must be an integer >= ${min}, got ${String(v)}`, { field });
+    throw ymodemError(
+      'YMODEM_INVALID_OPTIONS',
+      `YMODEM option ${field} must be an integer >= ${min}, got ${String(v)}`,
+      { field },
+    );
   }
   return v;
 }
@@ -90,7 +94,11 @@ export function resolveYmodemSenderOptions(partial: YmodemSenderOptions = {}): R
   const d = YMODEM_SENDER_DEFAULTS;
   const blockSize = partial.blockSize ?? d.blockSize;
   if (blockSize !== BLOCK_1K && blockSize !== BLOCK_128) {
-    throw ymodemError('YMODEM_INVALID_OPTIONS', `YMODEM option blockSize must be 128 or 1024, got ${String(blockSize)}`, { field: 'blockSize' });
+    throw ymodemError(
+      'YMODEM_INVALID_OPTIONS',
+      `YMODEM option blockSize must be 128 or 1024, got ${String(blockSize)}`,
+      { field: 'blockSize' },
+    );
   }
   const t = { ...d.timeouts, ...partial.timeouts };
   return {

@@ -6,7 +6,11 @@ import type { SerialLink } from '../link.js';
 import { encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock } from './codec.js';
 import { CANCEL_SEQUENCE, EOT } from './constants.js';
 import { ymodemError } from './errors.js';
-import { resolveYmodemSenderOptions, type ResolvedYmodemSenderOptions, type YmodemSenderOptions } from './sender-options.js';
+import {
+  resolveYmodemSenderOptions,
+  type ResolvedYmodemSenderOptions,
+  type YmodemSenderOptions,
+} from './sender-options.js';
 import { ReadAhead } from './read-ahead.js';
 import { YmodemSenderMachine, type SenderAction, type SenderWarning } from './sender-machine.js';
 
@@ -57,7 +61,10 @@ export class YmodemSender {
   private readonly log: Logger | undefined;
 
   /** @throws BusError `YMODEM_INVALID_OPTIONS` for a bad option. */
-  constructor(private readonly link: SerialLink, options: YmodemSenderOptions = {}) {
+  constructor(
+    private readonly link: SerialLink,
+    options: YmodemSenderOptions = {},
+  ) {
     this.opts = resolveYmodemSenderOptions(options);
     this.log = this.opts.log;
   }
@@ -73,13 +80,24 @@ export class YmodemSender {
     const { signal } = req;
     let header: Uint8Array;
     try {
-      header = encodeHeaderBlock({ fileName: req.fileName, size: image.size, ...(req.mtime === undefined ? {} : { mtime: req.mtime }) });
+      header = encodeHeaderBlock({
+        fileName: req.fileName,
+        size: image.size,
+        ...(req.mtime === undefined ? {} : { mtime: req.mtime }),
+      });
     } catch (e) {
       throw ymodemError('YMODEM_INVALID_OPTIONS', (e as Error).message, { field: 'fileName' }, e);
     }
     if (signal?.aborted) throw new CancelledError(signal.reason);
     const o = this.opts;
-    const m = new YmodemSenderMachine({ size: image.size, blockSize: o.blockSize, shortLastBlock: o.shortLastBlock, endOfBatch: o.endOfBatch, maxRetries: o.maxRetries, timeouts: o.timeouts });
+    const m = new YmodemSenderMachine({
+      size: image.size,
+      blockSize: o.blockSize,
+      shortLastBlock: o.shortLastBlock,
+      endOfBatch: o.endOfBatch,
+      maxRetries: o.maxRetries,
+      timeouts: o.timeouts,
+    });
     let lastFrame: Uint8Array = header;
     let blocks = 0;
     const ahead = new ReadAhead(image, o.blockSize);
@@ -103,7 +121,11 @@ export class YmodemSender {
           const data = await ahead.read(a.offset, a.length);
           if (data.length !== a.length) {
             await this.sendCancel();
-            throw ymodemError('YMODEM_IMAGE_READ', `image source returned ${data.length} of ${a.length} bytes at offset ${a.offset}`, { offset: a.offset, expected: a.length, got: data.length });
+            throw ymodemError(
+              'YMODEM_IMAGE_READ',
+              `image source returned ${data.length} of ${a.length} bytes at offset ${a.offset}`,
+              { offset: a.offset, expected: a.length, got: data.length },
+            );
           }
           lastFrame = encodeBlock(a.block, data, a.blockSize);
           blocks++;
@@ -126,7 +148,11 @@ export class YmodemSender {
   }
 
   /** Reads the receiver byte-wise and feeds the machine until it ends; deadlines restart on each frame and state change. */
-  private async loop(m: YmodemSenderMachine, run: (a: SenderAction[]) => Promise<boolean>, signal: AbortSignal | undefined): Promise<void> {
+  private async loop(
+    m: YmodemSenderMachine,
+    run: (a: SenderAction[]) => Promise<boolean>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     let deadline = performance.now() + m.timeoutMs;
     while (!m.terminal) {
       if (signal?.aborted) throw new CancelledError(signal.reason);
@@ -144,7 +170,8 @@ export class YmodemSender {
         deadline = performance.now() + m.timeoutMs;
         continue;
       }
-      if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'rx', len: chunk.length, hex: Buffer.from(chunk).toString('hex') }, 'ymodem rx');
+      if (this.log?.isLevelEnabled('trace'))
+        this.log.trace({ dir: 'rx', len: chunk.length, hex: Buffer.from(chunk).toString('hex') }, 'ymodem rx');
       for (const byte of chunk) {
         const before = m.state;
         const sent = await run(m.step({ type: 'byte', byte }));
@@ -157,7 +184,8 @@ export class YmodemSender {
   private finish(m: YmodemSenderMachine, blocks: number, signal: AbortSignal | undefined): YmodemSendResult {
     const f = m.failure;
     if (!f) {
-      if (m.warnings.length > 0) this.log?.warn({ warnings: m.warnings }, 'ymodem end of batch irregular; file delivered');
+      if (m.warnings.length > 0)
+        this.log?.warn({ warnings: m.warnings }, 'ymodem end of batch irregular; file delivered');
       return { bytesSent: m.bytesDone, blocks, retries: m.retries, warnings: [...m.warnings] };
     }
     const at = { phase: f.phase, block: f.block, attempts: f.attempts, naks: f.naks };
@@ -165,31 +193,64 @@ export class YmodemSender {
       case 'aborted':
         throw new CancelledError(signal?.reason);
       case 'no-receiver':
-        throw ymodemError('YMODEM_NO_RECEIVER', `no 'C' from the receiver within ${this.opts.timeouts.startMs} ms`, { timeoutMs: this.opts.timeouts.startMs });
+        throw ymodemError('YMODEM_NO_RECEIVER', `no 'C' from the receiver within ${this.opts.timeouts.startMs} ms`, {
+          timeoutMs: this.opts.timeouts.startMs,
+        });
       case 'timeout':
-        throw ymodemError('YMODEM_TIMEOUT', `no answer in ${f.phase} (block ${f.block}) after ${f.attempts} waits of ${this.opts.timeouts.ackMs} ms`, { ...at, timeoutMs: this.opts.timeouts.ackMs });
+        throw ymodemError(
+          'YMODEM_TIMEOUT',
+          `no answer in ${f.phase} (block ${f.block}) after ${f.attempts} waits of ${this.opts.timeouts.ackMs} ms`,
+          { ...at, timeoutMs: this.opts.timeouts.ackMs },
+        );
       case 'too-many-retries':
-        throw ymodemError('YMODEM_TOO_MANY_RETRIES', `${f.phase} (block ${f.block}) failed ${f.attempts} times (${f.naks} NAK)`, at);
+        throw ymodemError(
+          'YMODEM_TOO_MANY_RETRIES',
+          `${f.phase} (block ${f.block}) failed ${f.attempts} times (${f.naks} NAK)`,
+          at,
+        );
       case 'cancelled-by-receiver':
-        throw ymodemError('YMODEM_CANCELLED_BY_RECEIVER', `receiver cancelled the transfer in ${f.phase} (block ${f.block})`, { phase: f.phase, block: f.block });
+        throw ymodemError(
+          'YMODEM_CANCELLED_BY_RECEIVER',
+          `receiver cancelled the transfer in ${f.phase} (block ${f.block})`,
+          { phase: f.phase, block: f.block },
+        );
     }
   }
 
-  private async writeFrame(frame: Uint8Array, kind: SenderAction['type'], block: number, signal: AbortSignal | undefined): Promise<void> {
+  private async writeFrame(
+    frame: Uint8Array,
+    kind: SenderAction['type'],
+    block: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     // Checked here because withDeadline returns early on an aborted signal, leaving the write's rejection unhandled.
     throwIfAborted(signal);
     this.link.discardInput();
     if (this.log?.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', kind, block, len: frame.length }, 'ymodem tx');
     const ms = this.opts.timeouts.writeMs;
-    await withDeadline(this.link.write(frame, signal), ms, () => ymodemError('YMODEM_WRITE_TIMEOUT', `link did not take ${frame.length} bytes within ${ms} ms`, { timeoutMs: ms, bytes: frame.length }), signal);
+    await withDeadline(
+      this.link.write(frame, signal),
+      ms,
+      () =>
+        ymodemError('YMODEM_WRITE_TIMEOUT', `link did not take ${frame.length} bytes within ${ms} ms`, {
+          timeoutMs: ms,
+          bytes: frame.length,
+        }),
+      signal,
+    );
   }
 
   /** Best effort: the link may already be gone; a failure is logged, and the caller's error stands. */
   private async sendCancel(): Promise<void> {
     try {
-      await withDeadline(this.link.write(CANCEL_SEQUENCE), CANCEL_WRITE_MS, () => ymodemError('YMODEM_WRITE_TIMEOUT', 'cancel sequence not written', { timeoutMs: CANCEL_WRITE_MS }));
+      await withDeadline(this.link.write(CANCEL_SEQUENCE), CANCEL_WRITE_MS, () =>
+        ymodemError('YMODEM_WRITE_TIMEOUT', 'cancel sequence not written', { timeoutMs: CANCEL_WRITE_MS }),
+      );
     } catch (e) {
-      this.log?.warn({ err: e instanceof BusError ? { code: e.code, message: e.message } : e }, 'ymodem: could not send the cancel sequence');
+      this.log?.warn(
+        { err: e instanceof BusError ? { code: e.code, message: e.message } : e },
+        'ymodem: could not send the cancel sequence',
+      );
     }
   }
 }

@@ -25,7 +25,11 @@ export interface VersionQueryJson {
 }
 
 /** Default query: `VERSION?\r`, answer `v1.2.3`, 2 s. A convention of our simulator and many vendor apps, not a standard. */
-export const DEFAULT_VERSION_QUERY: Readonly<VersionQueryJson> = Object.freeze({ request: 'VERSION?\r', responsePattern: 'v(\\d+\\.\\d+\\.\\d+)', timeoutMs: 2000 });
+export const DEFAULT_VERSION_QUERY: Readonly<VersionQueryJson> = Object.freeze({
+  request: 'VERSION?\r',
+  responsePattern: 'v(\\d+\\.\\d+\\.\\d+)',
+  timeoutMs: 2000,
+});
 
 /**
  * Reads the JSON form; keys left out come from {@link DEFAULT_VERSION_QUERY}.
@@ -33,10 +37,12 @@ export const DEFAULT_VERSION_QUERY: Readonly<VersionQueryJson> = Object.freeze({
  */
 export function versionQueryFromJson(v: unknown): VersionQuery {
   const bad = (field: string, msg: string) => ymodemError('YMODEM_INVALID_OPTIONS', msg, { field });
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('', 'must be an object {request, responsePattern, timeoutMs}');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad('', 'must be an object {request, responsePattern, timeoutMs}');
   const o: Record<string, unknown> = { ...DEFAULT_VERSION_QUERY, ...(v as Record<string, unknown>) };
   if (typeof o.request !== 'string') throw bad('request', 'must be a string');
-  if (typeof o.responsePattern !== 'string' || o.responsePattern === '') throw bad('responsePattern', 'must be a non-empty regular expression string');
+  if (typeof o.responsePattern !== 'string' || o.responsePattern === '')
+    throw bad('responsePattern', 'must be a non-empty regular expression string');
   let re: RegExp;
   try {
     re = new RegExp(o.responsePattern);
@@ -63,7 +69,16 @@ export async function queryVersion(link: SerialLink, q: VersionQuery, signal?: A
   const deadline = performance.now() + q.timeoutMs;
   if (q.request.length > 0) {
     const write = link.write(Buffer.from(q.request, 'latin1'), signal);
-    await withDeadline(write, q.timeoutMs, () => ymodemError('YMODEM_VERSION_NO_ANSWER', `version request not written within ${q.timeoutMs} ms`, { timeoutMs: q.timeoutMs, received: '' }), signal);
+    await withDeadline(
+      write,
+      q.timeoutMs,
+      () =>
+        ymodemError('YMODEM_VERSION_NO_ANSWER', `version request not written within ${q.timeoutMs} ms`, {
+          timeoutMs: q.timeoutMs,
+          received: '',
+        }),
+      signal,
+    );
   }
   let text = '';
   for (;;) {
@@ -76,7 +91,11 @@ export async function queryVersion(link: SerialLink, q: VersionQuery, signal?: A
       text = (text + Buffer.from(chunk).toString('latin1')).slice(-MAX_TEXT);
     } catch (e) {
       if (!isBusError(e, 'SERIAL_TIMEOUT') && !isBusError(e, 'YMODEM_VERSION_NO_ANSWER')) throw e;
-      throw ymodemError('YMODEM_VERSION_NO_ANSWER', `no answer matching ${q.responsePattern} within ${q.timeoutMs} ms`, { timeoutMs: q.timeoutMs, received: text.slice(-80) });
+      throw ymodemError(
+        'YMODEM_VERSION_NO_ANSWER',
+        `no answer matching ${q.responsePattern} within ${q.timeoutMs} ms`,
+        { timeoutMs: q.timeoutMs, received: text.slice(-80) },
+      );
     }
   }
 }

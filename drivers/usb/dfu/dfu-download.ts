@@ -37,7 +37,12 @@ export function isRecoverable(e: unknown): boolean {
  * dfuERROR or a stalled request, CLRSTATUS/ABORT back to dfuIDLE and start again from block 0 (most
  * devices cannot resume mid-image), at most `attempts.restarts` times. On cancel: DFU_ABORT.
  */
-export async function withDfuRecovery<T>(host: DfuHost, what: string, signal: AbortSignal | undefined, attempt: (restarts: number) => Promise<T>): Promise<T> {
+export async function withDfuRecovery<T>(
+  host: DfuHost,
+  what: string,
+  signal: AbortSignal | undefined,
+  attempt: (restarts: number) => Promise<T>,
+): Promise<T> {
   const log = host.options.log?.child({ component: 'usb.dfu' });
   for (let restarts = 0; ; restarts++) {
     try {
@@ -50,7 +55,8 @@ export async function withDfuRecovery<T>(host: DfuHost, what: string, signal: Ab
       }
       if (!isRecoverable(e) || restarts >= host.options.attempts.restarts) {
         // Leave the device in dfuIDLE for whoever comes next (dfu-util, a later retry).
-        if (isBusError(e, 'DFU_STATUS_ERROR')) await host.clearStatus().catch((e2: unknown) => log?.warn({ err: e2 }, 'CLRSTATUS after giving up failed'));
+        if (isBusError(e, 'DFU_STATUS_ERROR'))
+          await host.clearStatus().catch((e2: unknown) => log?.warn({ err: e2 }, 'CLRSTATUS after giving up failed'));
         throw e;
       }
       log?.warn({ err: e, restarts: restarts + 1 }, `${what} failed; recovering and starting again from block 0`);
@@ -64,7 +70,11 @@ export async function withDfuRecovery<T>(host: DfuHost, what: string, signal: Ab
  * `image`. Then the zero-length DNLOAD and manifestation (see {@link manifest}).
  * @throws BusError DFU_STATUS_ERROR (named bStatus), DFU_BUSY_TIMEOUT, DFU_NOT_SUPPORTED, USB_*, CANCELLED.
  */
-export async function dfuDownload(host: DfuHost, source: ImageSource, opts: DfuTransferOptions = {}): Promise<DfuDownloadResult> {
+export async function dfuDownload(
+  host: DfuHost,
+  source: ImageSource,
+  opts: DfuTransferOptions = {},
+): Promise<DfuDownloadResult> {
   const { signal, onProgress } = opts;
   const image = new ReadAheadSource(source);
   const t = host.transferSize;
@@ -76,7 +86,10 @@ export async function dfuDownload(host: DfuHost, source: ImageSource, opts: DfuT
       const chunk = await image.readAt(off, t);
       if (chunk.length === 0) break;
       await host.dnload(block, chunk);
-      await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, busy, 'download', signal, { block, offset: off });
+      await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, busy, 'download', signal, {
+        block,
+        offset: off,
+      });
       off += chunk.length;
       onProgress?.({ phase: 'download', bytesDone: off, bytesTotal: image.size });
     }

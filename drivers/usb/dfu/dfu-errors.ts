@@ -33,6 +33,11 @@ export type DfuErrorCode =
   | 'DFU_ADDRESS_RANGE'
   | 'DFU_INVALID_OPTIONS';
 
-export function dfuError(code: DfuErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): BusError {
+export function dfuError(
+  code: DfuErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): BusError {
   return new BusError(code, message, details, cause);
 }

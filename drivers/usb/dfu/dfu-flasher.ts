@@ -66,7 +66,11 @@ async function probeQuietly(d: UsbDevice, o: DfuHostOptions): Promise<DfuProbe |
  * ```
  * @throws BusError DFU_* / USB_* / CANCELLED (see dfu-errors.ts, usb-errors.ts).
  */
-export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input: DfuHostOptionsInput = {}): Promise<DfuFlashResult> {
+export async function flashDfu(
+  backend: UsbBackend,
+  req: DfuFlashRequest,
+  input: DfuHostOptionsInput = {},
+): Promise<DfuFlashResult> {
   const o = resolveDfuHostOptions(input);
   const log = o.log?.child({ component: 'usb.dfu', serialNumber: req.target.serialNumber });
   const { signal } = req;
@@ -82,9 +86,17 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
 
   phase('find');
   let probe: DfuProbe | undefined;
-  let device = await waitForDevice(backend, async (d) => matchesDevice(d, req.target) && (probe = await probeQuietly(d, o)) !== undefined && probe.mode !== 'none', 'find DFU device', { ...wait, timeoutMs: Math.min(wait.timeoutMs, 2000) });
+  let device = await waitForDevice(
+    backend,
+    async (d) =>
+      matchesDevice(d, req.target) && (probe = await probeQuietly(d, o)) !== undefined && probe.mode !== 'none',
+    'find DFU device',
+    { ...wait, timeoutMs: Math.min(wait.timeoutMs, 2000) },
+  );
   const before = device.info;
-  const same: UsbDeviceMatch = before.serialNumber ? { serialNumber: before.serialNumber } : { portPath: before.portPath };
+  const same: UsbDeviceMatch = before.serialNumber
+    ? { serialNumber: before.serialNumber }
+    : { portPath: before.portPath };
   const ids = [{ vendorId: before.vendorId, productId: before.productId }];
   let detached = false;
 
@@ -93,16 +105,31 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
     phase('detach');
     const rt = await DfuHost.open(device, {}, o);
     try {
-      await rt.getStatus().catch((e: unknown) => log?.debug({ err: e }, 'run-time GETSTATUS not answered (optional in run-time mode)'));
+      await rt
+        .getStatus()
+        .catch((e: unknown) => log?.debug({ err: e }, 'run-time GETSTATUS not answered (optional in run-time mode)'));
       await rt.detach();
-      if (!rt.functional.willDetach) await device.reset().catch((e: unknown) => log?.debug({ err: e }, 'reset after detach: device already gone'));
+      if (!rt.functional.willDetach)
+        await device.reset().catch((e: unknown) => log?.debug({ err: e }, 'reset after detach: device already gone'));
     } finally {
       await rt.close();
     }
     detached = true;
     phase('reenumerate');
-    device = await waitForDevice(backend, async (d) => matchesDevice(d, same) && (await probeQuietly(d, o))?.mode === 'dfu', 'wait for DFU mode after DETACH', { ...wait, exclude: [device] }).catch((e: unknown) => {
-      throw isBusError(e, 'USB_NOT_FOUND') ? dfuError('DFU_NO_REENUMERATION', `device did not come back in DFU mode within ${o.timeouts.reenumerateMs} ms`, {}, e) : e;
+    device = await waitForDevice(
+      backend,
+      async (d) => matchesDevice(d, same) && (await probeQuietly(d, o))?.mode === 'dfu',
+      'wait for DFU mode after DETACH',
+      { ...wait, exclude: [device] },
+    ).catch((e: unknown) => {
+      throw isBusError(e, 'USB_NOT_FOUND')
+        ? dfuError(
+            'DFU_NO_REENUMERATION',
+            `device did not come back in DFU mode within ${o.timeouts.reenumerateMs} ms`,
+            {},
+            e,
+          )
+        : e;
     });
   }
   ids.push({ vendorId: device.info.vendorId, productId: device.info.productId });
@@ -114,12 +141,17 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
   let verified = false;
   let gone = false;
   try {
-    if (!host.functional.canDownload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot download (bitCanDnload clear)');
+    if (!host.functional.canDownload)
+      throw dfuError('DFU_NOT_SUPPORTED', 'device cannot download (bitCanDnload clear)');
     const wantVerify = req.verify ?? 'auto';
     phase('download');
     if (host.dfuse) {
       const address = req.dfuseAddress ?? parseDfuseMemoryMap(host.altName).find((s) => s.writable)?.start;
-      if (address === undefined) throw dfuError('DFU_ADDRESS_RANGE', 'DfuSe device: no dfuseAddress given and no writable segment in the memory map');
+      if (address === undefined)
+        throw dfuError(
+          'DFU_ADDRESS_RANGE',
+          'DfuSe device: no dfuseAddress given and no writable segment in the memory map',
+        );
       const r = await dfuseDownload(host, payload, { address, leave: false, signal, onProgress: req.onProgress });
       bytes = r.bytes;
       restarts = r.restarts;
@@ -139,7 +171,11 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
       restarts = r.restarts;
       gone = r.manifest === 'gone';
       const canVerify = host.functional.canUpload && r.manifest === 'idle';
-      if (wantVerify === 'always' && !canVerify) throw dfuError('DFU_NOT_SUPPORTED', `cannot verify by UPLOAD (bitCanUpload ${host.functional.canUpload}, after manifestation: ${r.manifest})`);
+      if (wantVerify === 'always' && !canVerify)
+        throw dfuError(
+          'DFU_NOT_SUPPORTED',
+          `cannot verify by UPLOAD (bitCanUpload ${host.functional.canUpload}, after manifestation: ${r.manifest})`,
+        );
       if (wantVerify !== 'never' && canVerify) {
         phase('verify');
         await dfuVerifyByUpload(host, payload, { signal, onProgress: req.onProgress });
@@ -163,8 +199,18 @@ export async function flashDfu(backend: UsbBackend, req: DfuFlashRequest, input:
     const p = await probeQuietly(d, o); // undefined: vanished while we looked (the old DFU-mode device going away)
     return p !== undefined && p.mode !== 'dfu';
   };
-  const app = await waitForDevice(backend, isApp, 'wait for run-time mode after reset', { ...wait, exclude: [device] }).catch((e: unknown) => {
-    throw isBusError(e, 'USB_NOT_FOUND') ? dfuError('DFU_NO_REENUMERATION', `device did not come back in run-time mode within ${o.timeouts.reenumerateMs} ms`, {}, e) : e;
+  const app = await waitForDevice(backend, isApp, 'wait for run-time mode after reset', {
+    ...wait,
+    exclude: [device],
+  }).catch((e: unknown) => {
+    throw isBusError(e, 'USB_NOT_FOUND')
+      ? dfuError(
+          'DFU_NO_REENUMERATION',
+          `device did not come back in run-time mode within ${o.timeouts.reenumerateMs} ms`,
+          {},
+          e,
+        )
+      : e;
   });
   return { before, after: app.info, detached, bytes, restarts, verified, dfuse: host.dfuse };
 }

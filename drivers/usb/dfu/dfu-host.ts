@@ -6,7 +6,13 @@ import { DFU_FUNCTIONAL_DESCRIPTOR_TYPE, DfuRequest, DfuState, DfuStatus } from 
 import { dfuError } from './dfu-errors.js';
 import { resolveDfuHostOptions, type DfuHostOptions, type DfuHostOptionsInput } from './dfu-options.js';
 import { dfuSetup, getDescriptorSetup, parseStatus, type DfuStatusReport } from './dfu-requests.js';
-import { findDfuInterfaces, isDfuse, parseFunctionalDescriptor, type DfuFunctionalDescriptor, type DfuInterfaceInfo } from './functional-descriptor.js';
+import {
+  findDfuInterfaces,
+  isDfuse,
+  parseFunctionalDescriptor,
+  type DfuFunctionalDescriptor,
+  type DfuInterfaceInfo,
+} from './functional-descriptor.js';
 
 /** Which DFU interface/alt setting to use. */
 export interface DfuInterfaceSelection {
@@ -43,7 +49,11 @@ export class DfuHost {
     readonly altName: string | undefined,
     readonly options: DfuHostOptions,
   ) {
-    this.log = options.log?.child({ component: 'usb.dfu', serialNumber: device.info.serialNumber, alt: iface.alternateSetting });
+    this.log = options.log?.child({
+      component: 'usb.dfu',
+      serialNumber: device.info.serialNumber,
+      alt: iface.alternateSetting,
+    });
   }
 
   /** Reads the configuration descriptor and lists the DFU interfaces (opens the device). */
@@ -51,7 +61,10 @@ export class DfuHost {
     await device.open();
     const head = await device.controlIn(getDescriptorSetup(DescriptorType.CONFIGURATION, 0), 9, controlMs);
     const total = head.length >= 4 ? head[2]! | (head[3]! << 8) : 9;
-    const full = total > head.length ? await device.controlIn(getDescriptorSetup(DescriptorType.CONFIGURATION, 0), total, controlMs) : head;
+    const full =
+      total > head.length
+        ? await device.controlIn(getDescriptorSetup(DescriptorType.CONFIGURATION, 0), total, controlMs)
+        : head;
     const interfaces = findDfuInterfaces(parseConfigDescriptor(full)?.interfaces ?? []);
     const mode = interfaces.some((i) => i.mode === 'runtime') ? 'runtime' : interfaces.length > 0 ? 'dfu' : 'none';
     return { interfaces, mode };
@@ -61,16 +74,27 @@ export class DfuHost {
    * Opens the DFU interface of `device`, claims it and selects the alt setting.
    * @throws BusError DFU_NO_INTERFACE, USB_*.
    */
-  static async open(device: UsbDevice, selection: DfuInterfaceSelection = {}, input: DfuHostOptionsInput = {}): Promise<DfuHost> {
+  static async open(
+    device: UsbDevice,
+    selection: DfuInterfaceSelection = {},
+    input: DfuHostOptionsInput = {},
+  ): Promise<DfuHost> {
     const options = resolveDfuHostOptions(input);
     const probe = await DfuHost.probe(device, options.timeouts.controlMs);
     const alt = selection.alt ?? 0;
-    const iface = probe.interfaces.find((i) => i.alternateSetting === alt) ?? (probe.mode === 'runtime' ? probe.interfaces[0] : undefined);
-    if (!iface) throw dfuError('DFU_NO_INTERFACE', `no DFU interface with alt setting ${alt}`, { alts: probe.interfaces.map((i) => i.alternateSetting) });
+    const iface =
+      probe.interfaces.find((i) => i.alternateSetting === alt) ??
+      (probe.mode === 'runtime' ? probe.interfaces[0] : undefined);
+    if (!iface)
+      throw dfuError('DFU_NO_INTERFACE', `no DFU interface with alt setting ${alt}`, {
+        alts: probe.interfaces.map((i) => i.alternateSetting),
+      });
     let functional = iface.functional;
     if (!functional) {
       // dfu-util's last resort (`src/dfu_util.c`): ask for the functional descriptor directly.
-      const raw = await device.controlIn(getDescriptorSetup(DFU_FUNCTIONAL_DESCRIPTOR_TYPE, 0), 9, options.timeouts.controlMs).catch(() => new Uint8Array(0));
+      const raw = await device
+        .controlIn(getDescriptorSetup(DFU_FUNCTIONAL_DESCRIPTOR_TYPE, 0), 9, options.timeouts.controlMs)
+        .catch(() => new Uint8Array(0));
       functional = parseFunctionalDescriptor(raw);
     }
     if (!functional) throw dfuError('DFU_NO_INTERFACE', 'DFU interface without a functional descriptor');
@@ -78,10 +102,12 @@ export class DfuHost {
     if (iface.mode === 'dfu') await device.selectAlternateInterface(iface.interfaceNumber, iface.alternateSetting);
     let altName: string | undefined;
     if (iface.iInterface !== 0) {
-      const s = await device.controlIn(getDescriptorSetup(DescriptorType.STRING, iface.iInterface, 0x0409), 255, options.timeouts.controlMs).catch((e: unknown) => {
-        if (isBusError(e, 'USB_STALL')) return new Uint8Array(0); // optional string; a device may not have it
-        throw e;
-      });
+      const s = await device
+        .controlIn(getDescriptorSetup(DescriptorType.STRING, iface.iInterface, 0x0409), 255, options.timeouts.controlMs)
+        .catch((e: unknown) => {
+          if (isBusError(e, 'USB_STALL')) return new Uint8Array(0); // optional string; a device may not have it
+          throw e;
+        });
       altName = decodeStringDescriptor(s) || undefined;
     }
     return new DfuHost(device, iface, functional, altName, options);
@@ -96,7 +122,9 @@ export class DfuHost {
   /** Bytes per DNLOAD/UPLOAD: wTransferSize, or the smaller configured override. */
   get transferSize(): number {
     const t = this.functional.transferSize;
-    return this.options.transferSize !== undefined ? Math.min(this.options.transferSize, t || this.options.transferSize) : t;
+    return this.options.transferSize !== undefined
+      ? Math.min(this.options.transferSize, t || this.options.transferSize)
+      : t;
   }
 
   private get n(): number {
@@ -140,18 +168,34 @@ export class DfuHost {
    * elapses), until `done(report)`. `budgetMs` bounds the total time slept.
    * @throws BusError DFU_STATUS_ERROR (dfuERROR or bStatus ≠ OK), DFU_BUSY_TIMEOUT, CANCELLED, USB_*.
    */
-  async pollUntil(done: (r: DfuStatusReport) => boolean, budgetMs: number, what: string, signal?: AbortSignal, ctx: Record<string, unknown> = {}): Promise<DfuStatusReport> {
+  async pollUntil(
+    done: (r: DfuStatusReport) => boolean,
+    budgetMs: number,
+    what: string,
+    signal?: AbortSignal,
+    ctx: Record<string, unknown> = {},
+  ): Promise<DfuStatusReport> {
     let slept = 0;
     for (let polls = 0; ; polls++) {
       throwIfAborted(signal);
       const r = await this.getStatus();
       const answeredAt = this.options.now();
       if (r.state === DfuState.dfuERROR || r.status !== DfuStatus.OK) {
-        throw dfuError('DFU_STATUS_ERROR', `${what}: device reports ${r.statusName} in ${r.stateName}`, { ...ctx, status: r.status, statusName: r.statusName, state: r.state, stateName: r.stateName });
+        throw dfuError('DFU_STATUS_ERROR', `${what}: device reports ${r.statusName} in ${r.stateName}`, {
+          ...ctx,
+          status: r.status,
+          statusName: r.statusName,
+          state: r.state,
+          stateName: r.stateName,
+        });
       }
       if (done(r)) return r;
       if (slept + r.pollTimeoutMs > budgetMs || polls > 100_000) {
-        throw dfuError('DFU_BUSY_TIMEOUT', `${what}: still ${r.stateName} after ${slept} ms`, { ...ctx, stateName: r.stateName, waitedMs: slept });
+        throw dfuError('DFU_BUSY_TIMEOUT', `${what}: still ${r.stateName} after ${slept} ms`, {
+          ...ctx,
+          stateName: r.stateName,
+          waitedMs: slept,
+        });
       }
       // bwPollTimeout is the minimum time from this answer to the next GETSTATUS: time already spent
       // since the answer counts, so only the remainder is slept (none on a slow host).
@@ -177,7 +221,9 @@ export class DfuHost {
       } catch (e) {
         if (!isBusError(e, 'USB_STALL')) throw e;
         this.log?.warn('GETSTATUS stalled; clearing status');
-        await this.clearStatus().catch((e2: unknown) => this.log?.warn({ err: e2 }, 'CLRSTATUS after a stall failed too'));
+        await this.clearStatus().catch((e2: unknown) =>
+          this.log?.warn({ err: e2 }, 'CLRSTATUS after a stall failed too'),
+        );
         continue;
       }
       last = r.stateName;
@@ -185,10 +231,18 @@ export class DfuHost {
       if (r.state === DfuState.dfuERROR || r.status !== DfuStatus.OK) {
         this.log?.warn({ statusName: r.statusName, stateName: r.stateName }, 'device in error; clearing status');
         await this.clearStatus();
-      } else if (r.state === DfuState.dfuDNLOAD_IDLE || r.state === DfuState.dfuUPLOAD_IDLE || r.state === DfuState.dfuDNLOAD_SYNC) {
+      } else if (
+        r.state === DfuState.dfuDNLOAD_IDLE ||
+        r.state === DfuState.dfuUPLOAD_IDLE ||
+        r.state === DfuState.dfuDNLOAD_SYNC
+      ) {
         this.log?.info({ stateName: r.stateName }, 'aborting previous incomplete transfer');
         await this.abort();
-      } else if (r.state === DfuState.dfuDNBUSY || r.state === DfuState.dfuMANIFEST || r.state === DfuState.dfuMANIFEST_SYNC) {
+      } else if (
+        r.state === DfuState.dfuDNBUSY ||
+        r.state === DfuState.dfuMANIFEST ||
+        r.state === DfuState.dfuMANIFEST_SYNC
+      ) {
         await this.options.sleep(Math.max(1, r.pollTimeoutMs), signal);
       } else {
         break;
@@ -203,7 +257,10 @@ export class DfuHost {
       await this.abort();
       this.log?.info('sent DFU_ABORT after cancel');
     } catch (e) {
-      this.log?.warn({ err: e, reason: reason instanceof CancelledError ? 'cancel' : String(reason) }, 'DFU_ABORT after cancel failed');
+      this.log?.warn(
+        { err: e, reason: reason instanceof CancelledError ? 'cancel' : String(reason) },
+        'DFU_ABORT after cancel failed',
+      );
     }
   }
 

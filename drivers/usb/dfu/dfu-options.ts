@@ -55,10 +55,17 @@ export function resolveDfuHostOptions(input: DfuHostOptionsInput = {}): DfuHostO
     attempts: { ...DEFAULT_DFU_HOST_OPTIONS.attempts, ...input.attempts },
   };
   for (const [k, v] of Object.entries(o.timeouts)) {
-    if (!Number.isFinite(v) || v <= 0) throw dfuError('DFU_INVALID_OPTIONS', `timeouts.${k} must be a positive number of ms`, { field: `timeouts.${k}` });
+    if (!Number.isFinite(v) || v <= 0)
+      throw dfuError('DFU_INVALID_OPTIONS', `timeouts.${k} must be a positive number of ms`, {
+        field: `timeouts.${k}`,
+      });
   }
-  if (!Number.isInteger(o.attempts.restarts) || o.attempts.restarts < 0) throw dfuError('DFU_INVALID_OPTIONS', 'attempts.restarts must be an integer >= 0', { field: 'attempts.restarts' });
-  if (o.transferSize !== undefined && (!Number.isInteger(o.transferSize) || o.transferSize < 1 || o.transferSize > 0xffff)) {
+  if (!Number.isInteger(o.attempts.restarts) || o.attempts.restarts < 0)
+    throw dfuError('DFU_INVALID_OPTIONS', 'attempts.restarts must be an integer >= 0', { field: 'attempts.restarts' });
+  if (
+    o.transferSize !== undefined &&
+    (!Number.isInteger(o.transferSize) || o.transferSize < 1 || o.transferSize > 0xffff)
+  ) {
     throw dfuError('DFU_INVALID_OPTIONS', 'transferSize must be an integer 1..65535', { field: 'transferSize' });
   }
   return o;

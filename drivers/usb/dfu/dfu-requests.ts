@@ -14,7 +14,13 @@ export function dfuSetup(request: number, iface: number, wValue = 0): UsbControl
 
 /** GET_DESCRIPTOR(type, index) to the device (USB 2.0 §9.4.3). */
 export function getDescriptorSetup(type: number, index: number, langId = 0): UsbControlSetup {
-  return { requestType: 'standard', recipient: 'device', request: REQUEST_GET_DESCRIPTOR, value: (type << 8) | index, index: type === DescriptorType.STRING ? langId : 0 };
+  return {
+    requestType: 'standard',
+    recipient: 'device',
+    request: REQUEST_GET_DESCRIPTOR,
+    value: (type << 8) | index,
+    index: type === DescriptorType.STRING ? langId : 0,
+  };
 }
 
 /** The 6-byte DFU_GETSTATUS answer (DFU 1.1 §6.1.2). */

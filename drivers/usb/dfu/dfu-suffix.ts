@@ -37,7 +37,8 @@ export async function readDfuSuffix(image: ImageSource): Promise<DfuSuffix | und
   const s = await image.readAt(image.size - SUFFIX_LENGTH, SUFFIX_LENGTH);
   if (s[8] !== 0x55 || s[9] !== 0x46 || s[10] !== 0x44) return undefined; // 'U' 'F' 'D'
   const length = s[11]!;
-  if (length < SUFFIX_LENGTH || length > image.size) throw dfuError('DFU_FILE_INVALID', `.dfu suffix bLength ${length} is invalid`, { bLength: length });
+  if (length < SUFFIX_LENGTH || length > image.size)
+    throw dfuError('DFU_FILE_INVALID', `.dfu suffix bLength ${length} is invalid`, { bLength: length });
   const u16 = (o: number) => s[o]! | (s[o + 1]! << 8);
   const crc = (s[12]! | (s[13]! << 8) | (s[14]! << 16) | (s[15]! << 24)) >>> 0;
   let c = 0;
@@ -46,9 +47,21 @@ export async function readDfuSuffix(image: ImageSource): Promise<DfuSuffix | und
   }
   const actual = ~c >>> 0;
   if (actual !== crc) {
-    throw dfuError('DFU_FILE_CRC', `.dfu suffix CRC 0x${crc.toString(16)} does not match the file (0x${actual.toString(16)})`, { expected: crc, actual });
+    throw dfuError(
+      'DFU_FILE_CRC',
+      `.dfu suffix CRC 0x${crc.toString(16)} does not match the file (0x${actual.toString(16)})`,
+      { expected: crc, actual },
+    );
   }
-  return { bcdDevice: u16(0), idProduct: u16(2), idVendor: u16(4), bcdDFU: u16(6), length, crc, payloadSize: image.size - length };
+  return {
+    bcdDevice: u16(0),
+    idProduct: u16(2),
+    idVendor: u16(4),
+    bcdDFU: u16(6),
+    length,
+    crc,
+    payloadSize: image.size - length,
+  };
 }
 
 /**
@@ -57,19 +70,28 @@ export async function readDfuSuffix(image: ImageSource): Promise<DfuSuffix | und
  */
 export function checkSuffixMatches(s: DfuSuffix, ids: readonly { vendorId: number; productId: number }[]): void {
   const ok = ids.some(
-    (d) => (s.idVendor === DFU_SUFFIX_WILDCARD || s.idVendor === d.vendorId) && (s.idProduct === DFU_SUFFIX_WILDCARD || s.idProduct === d.productId),
+    (d) =>
+      (s.idVendor === DFU_SUFFIX_WILDCARD || s.idVendor === d.vendorId) &&
+      (s.idProduct === DFU_SUFFIX_WILDCARD || s.idProduct === d.productId),
   );
   if (!ok) {
     const hex = (v: number) => v.toString(16).padStart(4, '0');
-    throw dfuError('DFU_FILE_MISMATCH', `.dfu file is for ${hex(s.idVendor)}:${hex(s.idProduct)}, device is ${ids.map((d) => `${hex(d.vendorId)}:${hex(d.productId)}`).join(' / ')}`, {
-      fileVendor: s.idVendor,
-      fileProduct: s.idProduct,
-    });
+    throw dfuError(
+      'DFU_FILE_MISMATCH',
+      `.dfu file is for ${hex(s.idVendor)}:${hex(s.idProduct)}, device is ${ids.map((d) => `${hex(d.vendorId)}:${hex(d.productId)}`).join(' / ')}`,
+      {
+        fileVendor: s.idVendor,
+        fileProduct: s.idProduct,
+      },
+    );
   }
 }
 
 /** Appends a valid suffix to `payload` (tests and tools; `dfu-suffix -a` does the same). */
-export function withDfuSuffix(payload: Uint8Array, ids: { vendorId: number; productId: number; bcdDevice?: number; bcdDFU?: number }): Uint8Array {
+export function withDfuSuffix(
+  payload: Uint8Array,
+  ids: { vendorId: number; productId: number; bcdDevice?: number; bcdDFU?: number },
+): Uint8Array {
   const out = new Uint8Array(payload.length + SUFFIX_LENGTH);
   out.set(payload);
   const o = payload.length;
@@ -89,7 +111,10 @@ export function withDfuSuffix(payload: Uint8Array, ids: { vendorId: number; prod
 
 /** The first `size` bytes of `inner` as an image (the payload without its suffix). */
 export class ImageSlice implements ImageSource {
-  constructor(private readonly inner: ImageSource, readonly size: number) {}
+  constructor(
+    private readonly inner: ImageSource,
+    readonly size: number,
+  ) {}
   readAt(offset: number, length: number): Promise<Uint8Array> {
     return this.inner.readAt(offset, Math.max(0, Math.min(length, this.size - offset)));
   }

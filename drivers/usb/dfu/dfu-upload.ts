@@ -12,7 +12,11 @@ import { ReadAheadSource } from './read-ahead.js';
  * Needs bitCanUpload and a device in dfuIDLE (after a tolerant manifestation).
  * @throws BusError DFU_NOT_SUPPORTED, DFU_VERIFY_FAILED (details.offset), USB_*, CANCELLED.
  */
-export async function dfuVerifyByUpload(host: DfuHost, source: ImageSource, opts: DfuTransferOptions = {}): Promise<void> {
+export async function dfuVerifyByUpload(
+  host: DfuHost,
+  source: ImageSource,
+  opts: DfuTransferOptions = {},
+): Promise<void> {
   const image = new ReadAheadSource(source);
   if (!host.functional.canUpload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot upload (bitCanUpload clear)');
   await host.ensureIdle(opts.signal);
@@ -22,15 +26,20 @@ export async function dfuVerifyByUpload(host: DfuHost, source: ImageSource, opts
     throwIfAborted(opts.signal);
     const got = await host.upload(block, t);
     const want = await image.readAt(off, got.length);
-    if (got.length > want.length) throw dfuError('DFU_VERIFY_FAILED', `device holds more than the ${image.size}-byte image`, { offset: image.size });
+    if (got.length > want.length)
+      throw dfuError('DFU_VERIFY_FAILED', `device holds more than the ${image.size}-byte image`, {
+        offset: image.size,
+      });
     for (let i = 0; i < got.length; i++) {
-      if (got[i] !== want[i]) throw dfuError('DFU_VERIFY_FAILED', `read-back differs at byte ${off + i}`, { offset: off + i });
+      if (got[i] !== want[i])
+        throw dfuError('DFU_VERIFY_FAILED', `read-back differs at byte ${off + i}`, { offset: off + i });
     }
     off += got.length;
     opts.onProgress?.({ phase: 'verify', bytesDone: off, bytesTotal: image.size });
     if (got.length < t) break;
   }
-  if (off !== image.size) throw dfuError('DFU_VERIFY_FAILED', `device returned ${off} bytes, image has ${image.size}`, { offset: off });
+  if (off !== image.size)
+    throw dfuError('DFU_VERIFY_FAILED', `device returned ${off} bytes, image has ${image.size}`, { offset: off });
   const s = await host.getStatus();
   if (s.state === DfuState.dfuUPLOAD_IDLE) await host.abort();
 }

@@ -32,7 +32,14 @@ export function parseDfuseMemoryMap(name: string | undefined): DfuseSegment[] {
       const size = Number(m[2]) * (m[3] === 'K' ? 1024 : m[3] === 'M' ? 1024 * 1024 : 1);
       const type = m[4]!.charCodeAt(0) & 7;
       for (let n = 0; n < Number(m[1]); n++) {
-        out.push({ start: addr, end: addr + size, pageSize: size, readable: (type & 1) !== 0, erasable: (type & 2) !== 0, writable: (type & 4) !== 0 });
+        out.push({
+          start: addr,
+          end: addr + size,
+          pageSize: size,
+          readable: (type & 1) !== 0,
+          erasable: (type & 2) !== 0,
+          writable: (type & 4) !== 0,
+        });
         addr += size;
       }
     }
@@ -45,14 +52,17 @@ const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >
 /** A DfuSe command (DNLOAD wValue 0), then GETSTATUS through dfuDNBUSY to DNLOAD-IDLE (reference §3.2). */
 export async function dfuseCommand(host: DfuHost, bytes: number[], what: string, signal?: AbortSignal): Promise<void> {
   await host.dnload(0, Uint8Array.from(bytes));
-  await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, what, signal, { command: what });
+  await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, what, signal, {
+    command: what,
+  });
 }
 
 export const dfuseSetAddress = (host: DfuHost, address: number, signal?: AbortSignal) =>
   dfuseCommand(host, [DfuseCommand.SET_ADDRESS, ...le32(address)], `set address 0x${address.toString(16)}`, signal);
 export const dfuseErasePage = (host: DfuHost, address: number, signal?: AbortSignal) =>
   dfuseCommand(host, [DfuseCommand.ERASE, ...le32(address)], `erase page 0x${address.toString(16)}`, signal);
-export const dfuseMassErase = (host: DfuHost, signal?: AbortSignal) => dfuseCommand(host, [DfuseCommand.ERASE], 'mass erase', signal);
+export const dfuseMassErase = (host: DfuHost, signal?: AbortSignal) =>
+  dfuseCommand(host, [DfuseCommand.ERASE], 'mass erase', signal);
 
 export interface DfuseDownloadOptions extends DfuTransferOptions {
   /** Start address of the image. */
@@ -74,7 +84,11 @@ export interface DfuseDownloadResult {
  * wValue 2; then optionally leave. Pages come from the alt setting's memory map.
  * @throws BusError DFU_ADDRESS_RANGE, DFU_STATUS_ERROR, DFU_BUSY_TIMEOUT, USB_*, CANCELLED.
  */
-export async function dfuseDownload(host: DfuHost, source: ImageSource, opts: DfuseDownloadOptions): Promise<DfuseDownloadResult> {
+export async function dfuseDownload(
+  host: DfuHost,
+  source: ImageSource,
+  opts: DfuseDownloadOptions,
+): Promise<DfuseDownloadResult> {
   const { address, signal, onProgress } = opts;
   const image = new ReadAheadSource(source);
   const map = parseDfuseMemoryMap(host.altName);
@@ -82,7 +96,11 @@ export async function dfuseDownload(host: DfuHost, source: ImageSource, opts: Df
   const pages = map.filter((s) => s.start < end && s.end > address);
   const covered = pages.reduce((n, s) => n + (Math.min(s.end, end) - Math.max(s.start, address)), 0);
   if (map.length > 0 && (covered !== image.size || pages.some((p) => !p.writable))) {
-    throw dfuError('DFU_ADDRESS_RANGE', `0x${address.toString(16)}..0x${end.toString(16)} is not writable memory of "${host.altName}"`, { address, size: image.size });
+    throw dfuError(
+      'DFU_ADDRESS_RANGE',
+      `0x${address.toString(16)}..0x${end.toString(16)} is not writable memory of "${host.altName}"`,
+      { address, size: image.size },
+    );
   }
   const t = host.transferSize;
   return withDfuRecovery(host, 'dfuse download', signal, async (restarts) => {
@@ -93,13 +111,19 @@ export async function dfuseDownload(host: DfuHost, source: ImageSource, opts: Df
       erased++;
       onProgress?.({ phase: 'erase', bytesDone: Math.min(image.size, p.end - address), bytesTotal: image.size });
     }
-    for (let off = 0; off < image.size; ) {
+    for (let off = 0; off < image.size;) {
       throwIfAborted(signal);
       const chunk = await image.readAt(off, t);
       if (chunk.length === 0) break;
       await dfuseSetAddress(host, address + off, signal);
       await host.dnload(DFUSE_DATA_BLOCK_BASE, chunk);
-      await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, 'dfuse write', signal, { address: address + off });
+      await host.pollUntil(
+        (r) => r.state === DfuState.dfuDNLOAD_IDLE,
+        host.options.timeouts.busyMs,
+        'dfuse write',
+        signal,
+        { address: address + off },
+      );
       off += chunk.length;
       onProgress?.({ phase: 'download', bytesDone: off, bytesTotal: image.size });
     }
@@ -117,7 +141,12 @@ export async function dfuseDownload(host: DfuHost, source: ImageSource, opts: Df
  * and compares them with the image.
  * @throws BusError DFU_VERIFY_FAILED, DFU_NOT_SUPPORTED, USB_*, CANCELLED.
  */
-export async function dfuseVerify(host: DfuHost, source: ImageSource, address: number, opts: DfuTransferOptions = {}): Promise<void> {
+export async function dfuseVerify(
+  host: DfuHost,
+  source: ImageSource,
+  address: number,
+  opts: DfuTransferOptions = {},
+): Promise<void> {
   const image = new ReadAheadSource(source);
   if (!host.functional.canUpload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot upload (bitCanUpload clear)');
   await host.ensureIdle(opts.signal);
@@ -129,7 +158,11 @@ export async function dfuseVerify(host: DfuHost, source: ImageSource, address: n
     const want = await image.readAt(off, t);
     const got = await host.upload(block, want.length);
     for (let i = 0; i < want.length; i++) {
-      if (got[i] !== want[i]) throw dfuError('DFU_VERIFY_FAILED', `read-back differs at 0x${(address + off + i).toString(16)}`, { offset: off + i, address: address + off + i });
+      if (got[i] !== want[i])
+        throw dfuError('DFU_VERIFY_FAILED', `read-back differs at 0x${(address + off + i).toString(16)}`, {
+          offset: off + i,
+          address: address + off + i,
+        });
     }
     off += want.length;
     opts.onProgress?.({ phase: 'verify', bytesDone: off, bytesTotal: image.size });

@@ -49,11 +49,18 @@ export function parseFunctionalDescriptor(d: Uint8Array): DfuFunctionalDescripto
 }
 
 export function encodeFunctionalDescriptor(f: DfuFunctionalDescriptor): Uint8Array {
-  const attrs = (f.canDownload ? 1 : 0) | (f.canUpload ? 2 : 0) | (f.manifestationTolerant ? 4 : 0) | (f.willDetach ? 8 : 0);
+  const attrs =
+    (f.canDownload ? 1 : 0) | (f.canUpload ? 2 : 0) | (f.manifestationTolerant ? 4 : 0) | (f.willDetach ? 8 : 0);
   return Uint8Array.of(
-    DFU_FUNCTIONAL_DESCRIPTOR_LENGTH, DFU_FUNCTIONAL_DESCRIPTOR_TYPE, attrs,
-    f.detachTimeoutMs & 0xff, f.detachTimeoutMs >> 8, f.transferSize & 0xff, f.transferSize >> 8,
-    f.bcdDfuVersion & 0xff, f.bcdDfuVersion >> 8,
+    DFU_FUNCTIONAL_DESCRIPTOR_LENGTH,
+    DFU_FUNCTIONAL_DESCRIPTOR_TYPE,
+    attrs,
+    f.detachTimeoutMs & 0xff,
+    f.detachTimeoutMs >> 8,
+    f.transferSize & 0xff,
+    f.transferSize >> 8,
+    f.bcdDfuVersion & 0xff,
+    f.bcdDfuVersion >> 8,
   );
 }
 
@@ -85,7 +92,12 @@ export function findDfuInterfaces(interfaces: readonly InterfaceDescriptor[]): D
     out.push({
       interfaceNumber: i.bInterfaceNumber,
       alternateSetting: i.bAlternateSetting,
-      mode: i.bInterfaceProtocol === DFU_PROTOCOL_RUNTIME ? 'runtime' : i.bInterfaceProtocol === DFU_PROTOCOL_DFU_MODE || i.bInterfaceProtocol === 0 ? 'dfu' : 'dfu',
+      mode:
+        i.bInterfaceProtocol === DFU_PROTOCOL_RUNTIME
+          ? 'runtime'
+          : i.bInterfaceProtocol === DFU_PROTOCOL_DFU_MODE || i.bInterfaceProtocol === 0
+            ? 'dfu'
+            : 'dfu',
       iInterface: i.iInterface,
       functional: fd,
     });

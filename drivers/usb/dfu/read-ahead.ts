@@ -9,7 +9,10 @@ export class ReadAheadSource implements ImageSource {
   private start = 0;
   private window: Uint8Array = new Uint8Array(0);
 
-  constructor(private readonly inner: ImageSource, private readonly windowBytes = 64 * 1024) {}
+  constructor(
+    private readonly inner: ImageSource,
+    private readonly windowBytes = 64 * 1024,
+  ) {}
 
   get size(): number {
     return this.inner.size;

@@ -75,21 +75,31 @@ export interface DfuTarget {
 }
 
 export class InvalidDfuSetting extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field} ${message}`);
   }
 }
 
-const num = (v: unknown) => (typeof v === 'string' && /^\s*0x[0-9a-f]+\s*$/i.test(v) ? parseInt(v, 16) : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+const num = (v: unknown) =>
+  typeof v === 'string' && /^\s*0x[0-9a-f]+\s*$/i.test(v)
+    ? parseInt(v, 16)
+    : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : v;
 
 function int(v: unknown, field: string, min: number, max: number): number {
   const n = num(v);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new InvalidDfuSetting(field, `must be an integer ${min}..${max}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+    throw new InvalidDfuSetting(field, `must be an integer ${min}..${max}`);
   return n;
 }
 
 function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new InvalidDfuSetting(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new InvalidDfuSetting(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
   return v as T;
 }
 
@@ -98,7 +108,8 @@ function overlay(base: DfuSettings, src: Record<string, unknown>, prefix: string
   const f = (k: string) => `${prefix}${k}`;
   if (src.backend !== undefined) o.backend = oneOf(src.backend, f('backend'), USB_BACKENDS);
   if (src.memoryBus !== undefined) {
-    if (typeof src.memoryBus !== 'string' || !src.memoryBus) throw new InvalidDfuSetting(f('memoryBus'), 'must be a non-empty string');
+    if (typeof src.memoryBus !== 'string' || !src.memoryBus)
+      throw new InvalidDfuSetting(f('memoryBus'), 'must be a non-empty string');
     o.memoryBus = src.memoryBus;
   }
   if (src.alt !== undefined) o.alt = int(src.alt, f('alt'), 0, 255);
@@ -112,7 +123,8 @@ function overlay(base: DfuSettings, src: Record<string, unknown>, prefix: string
   }
   if (src.versionSource !== undefined) o.versionSource = oneOf(src.versionSource, f('versionSource'), VERSION_SOURCES);
   if (src.versionPattern !== undefined) {
-    if (typeof src.versionPattern !== 'string') throw new InvalidDfuSetting(f('versionPattern'), 'must be a regular expression string');
+    if (typeof src.versionPattern !== 'string')
+      throw new InvalidDfuSetting(f('versionPattern'), 'must be a regular expression string');
     try {
       new RegExp(src.versionPattern);
     } catch {
@@ -136,14 +148,21 @@ export function resolveDfuHandlerConfig(raw: Record<string, unknown>): DfuSettin
     return overlay({ ...DEFAULT_DFU_SETTINGS }, raw, '');
   } catch (e) {
     if (!(e instanceof InvalidDfuSetting)) throw e;
-    throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/dfu:1"].${e.message}`, { details: { field: e.field } });
+    throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/dfu:1"].${e.message}`, {
+      details: { field: e.field },
+    });
   }
 }
 
-export type DfuStepSettings = { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; kind: 'no-target' | 'invalid'; details: string };
+export type DfuStepSettings =
+  { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; kind: 'no-target' | 'invalid'; details: string };
 
 /** Step settings: config, then `handlerProperties`; the target from the component's properties. */
-export function resolveDfuStepSettings(cfg: DfuSettings, component: Component | undefined, hp: Record<string, unknown>): DfuStepSettings {
+export function resolveDfuStepSettings(
+  cfg: DfuSettings,
+  component: Component | undefined,
+  hp: Record<string, unknown>,
+): DfuStepSettings {
   const p = component?.properties ?? {};
   let target: DfuTarget;
   let value: DfuSettings;
@@ -160,7 +179,12 @@ export function resolveDfuStepSettings(cfg: DfuSettings, component: Component | 
     return { ok: false, kind: 'invalid', details: e.message };
   }
   if (!target.serialNumber && !target.portPath && target.vendorId === undefined) {
-    return { ok: false, kind: 'no-target', details: 'no USB device: the component needs properties.serialNumber, portPath or vid/pid (the usb enumerator writes them)' };
+    return {
+      ok: false,
+      kind: 'no-target',
+      details:
+        'no USB device: the component needs properties.serialNumber, portPath or vid/pid (the usb enumerator writes them)',
+    };
   }
   return { ok: true, value, target };
 }

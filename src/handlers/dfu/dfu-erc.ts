@@ -1,6 +1,14 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import { Erc, Facility, HandlerComponent, makeExtendedResultCode, ResultCode, result, type AducResult } from '../../model/result-codes.js';
+import {
+  Erc,
+  Facility,
+  HandlerComponent,
+  makeExtendedResultCode,
+  ResultCode,
+  result,
+  type AducResult,
+} from '../../model/result-codes.js';
 
 const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
 

@@ -35,24 +35,46 @@ export class DfuHandler implements StepHandler {
   readonly id = DFU_HANDLER_ID;
   readonly componentAware = true;
 
-  constructor(private readonly cfg: DfuSettings, private readonly log: Logger, private readonly backendFor: UsbBackendProvider = (s) => openUsbBackend(s.backend, s.memoryBus)) {}
+  constructor(
+    private readonly cfg: DfuSettings,
+    private readonly log: Logger,
+    private readonly backendFor: UsbBackendProvider = (s) => openUsbBackend(s.backend, s.memoryBus),
+  ) {}
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
     const wanted = ctx.installedCriteria;
-    if (wanted === undefined) return result(ResultCode.Failure, DfuErc.MissingInstalledCriteria, 'handlerProperties.installedCriteria (the expected firmware version) is missing');
+    if (wanted === undefined)
+      return result(
+        ResultCode.Failure,
+        DfuErc.MissingInstalledCriteria,
+        'handlerProperties.installedCriteria (the expected firmware version) is missing',
+      );
     const s = step.value;
     try {
       const backend = this.backendFor(s);
       const device = (await backend.list()).find((d) => matchesDevice(d, targetMatch(step.target)));
-      if (!device) return result(ResultCode.Failure, DfuErc.DeviceNotFound, `no USB device matching ${describe(step.target)}`);
+      if (!device)
+        return result(ResultCode.Failure, DfuErc.DeviceNotFound, `no USB device matching ${describe(step.target)}`);
       const probe = await DfuHost.probe(device, s.controlTimeoutMs).finally(() => device.close());
-      if (probe.mode === 'dfu') return result(ResultCode.IsInstalledNotInstalled, 0, `device ${describe(step.target)} is in DFU mode (bootloader): not installed`);
+      if (probe.mode === 'dfu')
+        return result(
+          ResultCode.IsInstalledNotInstalled,
+          0,
+          `device ${describe(step.target)} is in DFU mode (bootloader): not installed`,
+        );
       const running = await readDfuVersion(device, device.info, s);
       ctx.log.info({ running, wanted, source: s.versionSource }, 'dfu is-installed');
-      if (running === undefined) return result(ResultCode.IsInstalledNotInstalled, 0, `no version in ${s.versionSource} (pattern ${s.versionPattern ?? 'none'})`);
-      return sameDfuVersion(running, wanted) ? result(ResultCode.IsInstalledInstalled, 0, `running ${running}`) : result(ResultCode.IsInstalledNotInstalled, 0, `running ${running}, wanted ${wanted}`);
+      if (running === undefined)
+        return result(
+          ResultCode.IsInstalledNotInstalled,
+          0,
+          `no version in ${s.versionSource} (pattern ${s.versionPattern ?? 'none'})`,
+        );
+      return sameDfuVersion(running, wanted)
+        ? result(ResultCode.IsInstalledInstalled, 0, `running ${running}`)
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${running}, wanted ${wanted}`);
     } catch (e) {
       return resultFromDfuError(e, `is-installed on ${describe(step.target)}`);
     }
@@ -66,7 +88,10 @@ export class DfuHandler implements StepHandler {
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const image = await openFirmwareImage(ctx, DFU_HANDLER_ID, { wrongFileCount: DfuErc.WrongFileCount, imageReadFailed: DfuErc.ImageReadFailed });
+    const image = await openFirmwareImage(ctx, DFU_HANDLER_ID, {
+      wrongFileCount: DfuErc.WrongFileCount,
+      imageReadFailed: DfuErc.ImageReadFailed,
+    });
     if (!image.ok) return image.failure;
     const { file, source } = image;
     const s = step.value;
@@ -89,19 +114,30 @@ export class DfuHandler implements StepHandler {
         },
         {
           transferSize: s.transferSize,
-          timeouts: { controlMs: s.controlTimeoutMs, busyMs: s.busyTimeoutMs, manifestMs: s.manifestTimeoutMs, reenumerateMs: s.reenumerateTimeoutMs },
+          timeouts: {
+            controlMs: s.controlTimeoutMs,
+            busyMs: s.busyTimeoutMs,
+            manifestMs: s.manifestTimeoutMs,
+            reenumerateMs: s.reenumerateTimeoutMs,
+          },
           attempts: { restarts: s.restarts },
           log: ctx.log,
         },
       );
       phase = 'version after install';
       const after = r.after!;
-      const app = (await backend.list()).find((d) => matchesDevice(d, { serialNumber: after.serialNumber, portPath: after.portPath }));
+      const app = (await backend.list()).find((d) =>
+        matchesDevice(d, { serialNumber: after.serialNumber, portPath: after.portPath }),
+      );
       const running = app ? await readDfuVersion(app, after, s) : formatBcd(after.bcdDevice);
       const wanted = ctx.installedCriteria;
       const how = `${r.bytes} bytes${r.dfuse ? ' (DfuSe)' : ''}, ${r.restarts} restarts, ${r.verified ? 'verified by UPLOAD' : 'not read back'}`;
       if (wanted !== undefined && (running === undefined || !sameDfuVersion(running, wanted))) {
-        return result(ResultCode.Failure, DfuErc.VersionMismatch, `after the flash the device runs ${running ?? '(no version)'}, wanted ${wanted} (${how})`);
+        return result(
+          ResultCode.Failure,
+          DfuErc.VersionMismatch,
+          `after the flash the device runs ${running ?? '(no version)'}, wanted ${wanted} (${how})`,
+        );
       }
       return result(ResultCode.InstallSuccess, 0, `running ${running ?? '?'} (${how})`);
     } catch (e) {
@@ -121,16 +157,29 @@ export class DfuHandler implements StepHandler {
     return result(ResultCode.CancelSuccess);
   }
 
-  private settings(ctx: StepContext): { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; failure: AducResult } {
+  private settings(
+    ctx: StepContext,
+  ): { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; failure: AducResult } {
     const r = resolveDfuStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
     if (r.ok) return r;
-    return { ok: false, failure: result(ResultCode.Failure, r.kind === 'no-target' ? DfuErc.NoTarget : DfuErc.InvalidHandlerProperties, r.details) };
+    return {
+      ok: false,
+      failure: result(
+        ResultCode.Failure,
+        r.kind === 'no-target' ? DfuErc.NoTarget : DfuErc.InvalidHandlerProperties,
+        r.details,
+      ),
+    };
   }
 }
 
 /** Serial number identifies the device in both modes; VID/PID only when there is no serial (the PID changes in DFU mode). */
 function targetMatch(t: DfuTarget) {
-  return t.serialNumber ? { serialNumber: t.serialNumber } : t.portPath ? { portPath: t.portPath } : { vendorId: t.vendorId, productId: t.productId };
+  return t.serialNumber
+    ? { serialNumber: t.serialNumber }
+    : t.portPath
+      ? { portPath: t.portPath }
+      : { vendorId: t.vendorId, productId: t.productId };
 }
 
 function describe(t: DfuTarget): string {
@@ -139,4 +188,5 @@ function describe(t: DfuTarget): string {
 }
 
 /** Factory for the registry: `handlers["sensor-proxy/dfu:1"]` of the gateway config. */
-export const createDfuHandler: HandlerFactory = (env) => new DfuHandler(resolveDfuHandlerConfig(env.config), env.log.child({ handler: DFU_HANDLER_ID }));
+export const createDfuHandler: HandlerFactory = (env) =>
+  new DfuHandler(resolveDfuHandlerConfig(env.config), env.log.child({ handler: DFU_HANDLER_ID }));

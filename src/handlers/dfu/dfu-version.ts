@@ -12,8 +12,10 @@ export { formatBcd };
  */
 export function sameDfuVersion(running: string, wanted: string): boolean {
   const w = wanted.trim();
-  if (/^0x[0-9a-f]{1,4}$/i.test(w)) return formatBcd(parseInt(w, 16)) === running.trim() || sameDfuVersion(running, formatBcd(parseInt(w, 16)));
-  const parts = (v: string) => (/^[vV]?\d+(\.\d+)*$/.test(v.trim()) ? v.trim().replace(/^[vV]/, '').split('.').map(Number) : undefined);
+  if (/^0x[0-9a-f]{1,4}$/i.test(w))
+    return formatBcd(parseInt(w, 16)) === running.trim() || sameDfuVersion(running, formatBcd(parseInt(w, 16)));
+  const parts = (v: string) =>
+    /^[vV]?\d+(\.\d+)*$/.test(v.trim()) ? v.trim().replace(/^[vV]/, '').split('.').map(Number) : undefined;
   const a = parts(running);
   const b = parts(w);
   if (a && b) return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -25,7 +27,11 @@ export function sameDfuVersion(running: string, wanted: string): boolean {
  * need no open; `interface` opens the device and reads the run-time DFU interface's string).
  * `versionPattern` capture group 1 narrows a string; no match gives undefined.
  */
-export async function readDfuVersion(device: UsbDevice, info: UsbDeviceInfo, s: DfuSettings): Promise<string | undefined> {
+export async function readDfuVersion(
+  device: UsbDevice,
+  info: UsbDeviceInfo,
+  s: DfuSettings,
+): Promise<string | undefined> {
   let text: string | undefined;
   switch (s.versionSource) {
     case 'bcdDevice':

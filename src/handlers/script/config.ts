@@ -26,7 +26,9 @@ export const DEFAULT_SCRIPT_HANDLER_CONFIG: Readonly<ScriptHandlerConfig> = Obje
 });
 
 function invalid(path: string, message: string): SensorProxyError {
-  return new SensorProxyError('CONFIG_INVALID', `handlers["microsoft/script:1"].${path} ${message}`, { details: { field: path } });
+  return new SensorProxyError('CONFIG_INVALID', `handlers["microsoft/script:1"].${path} ${message}`, {
+    details: { field: path },
+  });
 }
 
 /**
@@ -48,7 +50,8 @@ export function resolveScriptHandlerConfig(raw: Record<string, unknown>): Script
     cfg.killGraceMs = raw.killGraceMs;
   }
   if (raw.env !== undefined) {
-    if (raw.env === null || typeof raw.env !== 'object' || Array.isArray(raw.env)) throw invalid('env', 'must be an object of strings');
+    if (raw.env === null || typeof raw.env !== 'object' || Array.isArray(raw.env))
+      throw invalid('env', 'must be an object of strings');
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.env)) {
       if (typeof v !== 'string') throw invalid(`env.${k}`, 'must be a string');
@@ -79,7 +82,10 @@ export function readStepProperties(
   props: Record<string, unknown>,
   defaultTimeoutSeconds: number,
 ): { ok: true; value: ScriptStepProperties } | { ok: false; problem: StepPropertiesProblem } {
-  const fail = (kind: StepPropertiesProblem['kind'], details: string) => ({ ok: false as const, problem: { kind, details } });
+  const fail = (kind: StepPropertiesProblem['kind'], details: string) => ({
+    ok: false as const,
+    problem: { kind, details },
+  });
   const name = props.scriptFileName;
   if (name === undefined || name === null || name === '') {
     return fail('missing-script', "Missing 'handlerProperties.scriptFileName' property");
@@ -89,14 +95,19 @@ export function readStepProperties(
     return fail('invalid', `'handlerProperties.scriptFileName' must be a plain file name, got '${name}'`);
   }
   const args = props.arguments ?? '';
-  if (typeof args !== 'string') return fail('invalid', "'handlerProperties.arguments' must be a string of space-separated tokens");
+  if (typeof args !== 'string')
+    return fail('invalid', "'handlerProperties.arguments' must be a string of space-separated tokens");
   const api = props.apiVersion ?? '1.0';
-  if (api !== '1.0' && api !== '1.1') return fail('invalid', `'handlerProperties.apiVersion' must be "1.0" or "1.1", got ${JSON.stringify(api)}`);
+  if (api !== '1.0' && api !== '1.1')
+    return fail('invalid', `'handlerProperties.apiVersion' must be "1.0" or "1.1", got ${JSON.stringify(api)}`);
   let timeoutSeconds = defaultTimeoutSeconds;
   if (props.timeoutSeconds !== undefined) {
     const t = typeof props.timeoutSeconds === 'string' ? Number(props.timeoutSeconds) : props.timeoutSeconds;
     if (typeof t !== 'number' || !Number.isFinite(t) || !(t > 0)) {
-      return fail('invalid', `'handlerProperties.timeoutSeconds' must be a positive number, got ${JSON.stringify(props.timeoutSeconds)}`);
+      return fail(
+        'invalid',
+        `'handlerProperties.timeoutSeconds' must be a positive number, got ${JSON.stringify(props.timeoutSeconds)}`,
+      );
     }
     timeoutSeconds = t;
   }

@@ -108,9 +108,14 @@ export function runScript(o: RunScriptOptions): Promise<ScriptRunOutcome> {
       killGroup('SIGTERM');
       graceTimer = timers.setTimeout(() => {
         forced = true;
-        o.log.warn({ reason, pid: child.pid, killGraceMs: o.killGraceMs }, 'script still running after grace: SIGKILL to its process group');
+        o.log.warn(
+          { reason, pid: child.pid, killGraceMs: o.killGraceMs },
+          'script still running after grace: SIGKILL to its process group',
+        );
         killGroup('SIGKILL');
-        startDrain('a process of the script escaped its process group and still holds its stdout/stderr; not waiting for it');
+        startDrain(
+          'a process of the script escaped its process group and still holds its stdout/stderr; not waiting for it',
+        );
       }, o.killGraceMs);
     };
 
@@ -145,7 +150,8 @@ export function runScript(o: RunScriptOptions): Promise<ScriptRunOutcome> {
       const stderrTail = stderr.tail();
       if (stopReason === 'aborted') return finish({ kind: 'aborted', forced, stderrTail });
       if (stopReason === 'timed-out') return finish({ kind: 'timed-out', timeoutMs: o.timeoutMs, forced, stderrTail });
-      if (exited?.code !== null && exited?.code !== undefined) return finish({ kind: 'exited', exitCode: exited.code, stderrTail });
+      if (exited?.code !== null && exited?.code !== undefined)
+        return finish({ kind: 'exited', exitCode: exited.code, stderrTail });
       finish({ kind: 'signalled', signal: exited?.signal ?? 'unknown', stderrTail });
     };
 
@@ -157,7 +163,8 @@ export function runScript(o: RunScriptOptions): Promise<ScriptRunOutcome> {
       exited = { code, signal };
       timers.clearTimeout(timeoutTimer);
       // When stopping, the SIGKILL at the end of the grace is what ends the rest of the group.
-      if (stopReason === undefined) startDrain('script exited but a process it started still holds its stdout/stderr; not waiting for it');
+      if (stopReason === undefined)
+        startDrain('script exited but a process it started still holds its stdout/stderr; not waiting for it');
     });
     child.on('close', (code, signal) => {
       if (exited === undefined) exited = { code, signal };

@@ -1,4 +1,10 @@
-import { Erc, Facility, HandlerComponent, makeExtendedResultCode, scriptExitCodeErc } from '../../model/result-codes.js';
+import {
+  Erc,
+  Facility,
+  HandlerComponent,
+  makeExtendedResultCode,
+  scriptExitCodeErc,
+} from '../../model/result-codes.js';
 
 /**
  * Extended result codes of the `microsoft/script:1` handler.

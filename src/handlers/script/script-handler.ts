@@ -58,11 +58,18 @@ export class ScriptHandler implements StepHandler {
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const r = await this.perform(ctx, 'is-installed');
-    if (r.resultCode <= 0 || r.resultCode === ResultCode.IsInstalledInstalled || r.resultCode === ResultCode.IsInstalledNotInstalled) return r;
+    if (
+      r.resultCode <= 0 ||
+      r.resultCode === ResultCode.IsInstalledInstalled ||
+      r.resultCode === ResultCode.IsInstalledNotInstalled
+    )
+      return r;
     return result(
       ResultCode.Failure,
       ScriptErc.IsInstalledUnexpectedResult,
-      capDetails(`--action-is-installed must report 900 (installed) or 901 (not installed); the script reported ${r.resultCode}${r.resultDetails ? `: ${r.resultDetails}` : ''}`),
+      capDetails(
+        `--action-is-installed must report 900 (installed) or 901 (not installed); the script reported ${r.resultCode}${r.resultDetails ? `: ${r.resultDetails}` : ''}`,
+      ),
     );
   }
 
@@ -70,7 +77,8 @@ export class ScriptHandler implements StepHandler {
     const prepared = await this.prepare(ctx);
     if (!prepared.ok) return prepared.failure;
     const installed = await this.run(ctx, prepared.step, 'is-installed');
-    if (installed.resultCode === ResultCode.IsInstalledInstalled) return result(ResultCode.DownloadSkippedUpdateAlreadyInstalled);
+    if (installed.resultCode === ResultCode.IsInstalledInstalled)
+      return result(ResultCode.DownloadSkippedUpdateAlreadyInstalled);
     if (installed.resultCode === ResultCode.FailureCancelled) return installed;
     // Like ADU, any other is-installed answer (901, or a failure such as an offline component) means "download".
     return this.run(ctx, prepared.step, 'download');
@@ -110,18 +118,29 @@ export class ScriptHandler implements StepHandler {
   }
 
   /** Checks handlerProperties and the script file, and makes it executable. */
-  private async prepare(ctx: StepContext): Promise<{ ok: true; step: PreparedStep } | { ok: false; failure: AducResult }> {
-    const fail = (erc: number, details: string) => ({ ok: false as const, failure: result(ResultCode.Failure, erc, capDetails(details)) });
+  private async prepare(
+    ctx: StepContext,
+  ): Promise<{ ok: true; step: PreparedStep } | { ok: false; failure: AducResult }> {
+    const fail = (erc: number, details: string) => ({
+      ok: false as const,
+      failure: result(ResultCode.Failure, erc, capDetails(details)),
+    });
     const read = readStepProperties(ctx.handlerProperties, this.o.timeoutSeconds);
     if (!read.ok) {
-      return fail(read.problem.kind === 'missing-script' ? ScriptErc.MissingScriptFileName : ScriptErc.InvalidHandlerProperties, read.problem.details);
+      return fail(
+        read.problem.kind === 'missing-script' ? ScriptErc.MissingScriptFileName : ScriptErc.InvalidHandlerProperties,
+        read.problem.details,
+      );
     }
     const props = read.value;
     const wanted = props.scriptFileName.toLowerCase();
     const file = ctx.files.find((f) => f.fileName.toLowerCase() === wanted);
     if (file === undefined) {
       const names = ctx.files.map((f) => `'${f.fileName}'`).join(', ');
-      return fail(ScriptErc.ScriptFileNotInStep, `script file '${props.scriptFileName}' is not one of the step's files (${names || 'the step has no files'})`);
+      return fail(
+        ScriptErc.ScriptFileNotInStep,
+        `script file '${props.scriptFileName}' is not one of the step's files (${names || 'the step has no files'})`,
+      );
     }
     // The file as the engine placed it; its name equals scriptFileName up to case.
     const scriptPath = join(ctx.workFolder, file.fileName);
@@ -134,7 +153,11 @@ export class ScriptHandler implements StepHandler {
       }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return fail(ScriptErc.ScriptFileMissingOnDisk, `script '${file.fileName}' is not in the work folder '${ctx.workFolder}'`);
+      if (code === 'ENOENT')
+        return fail(
+          ScriptErc.ScriptFileMissingOnDisk,
+          `script '${file.fileName}' is not in the work folder '${ctx.workFolder}'`,
+        );
       return fail(ScriptErc.SpawnFailed, `cannot make '${scriptPath}' executable: ${code ?? String(e)}`);
     }
     return { ok: true, step: { props, scriptPath, file } };
@@ -144,7 +167,12 @@ export class ScriptHandler implements StepHandler {
    * One script run for `action`: argv, stale result file removed, run, result mapped.
    * `whenNoResultFile` is the answer to a clean exit without a result file (default: failure 0x30500205).
    */
-  private async run(ctx: StepContext, step: PreparedStep, action: ScriptAction, whenNoResultFile?: AducResult): Promise<AducResult> {
+  private async run(
+    ctx: StepContext,
+    step: PreparedStep,
+    action: ScriptAction,
+    whenNoResultFile?: AducResult,
+  ): Promise<AducResult> {
     const argv = buildScriptArgv({
       action,
       apiVersion: step.props.apiVersion,
@@ -159,7 +187,11 @@ export class ScriptHandler implements StepHandler {
     try {
       await rm(resultFile, { force: true });
     } catch (e) {
-      return result(ResultCode.Failure, ScriptErc.ResultFileUnreadable, capDetails(`cannot remove the stale result file '${resultFile}': ${String(e)}`));
+      return result(
+        ResultCode.Failure,
+        ScriptErc.ResultFileUnreadable,
+        capDetails(`cannot remove the stale result file '${resultFile}': ${String(e)}`),
+      );
     }
     log.info({ argv, componentId: ctx.component?.id }, 'running script');
     const outcome = await runScript({
@@ -180,7 +212,12 @@ export class ScriptHandler implements StepHandler {
       timeoutSeconds: step.props.timeoutSeconds,
       ...(whenNoResultFile ? { whenNoResultFile } : {}),
     });
-    const fields = { outcome: outcome.kind, resultCode: r.resultCode, extendedResultCode: r.extendedResultCode, resultDetails: r.resultDetails };
+    const fields = {
+      outcome: outcome.kind,
+      resultCode: r.resultCode,
+      extendedResultCode: r.extendedResultCode,
+      resultDetails: r.resultDetails,
+    };
     if (r.resultCode > 0) log.info(fields, 'script finished');
     else log.warn(fields, 'script failed');
     return r;
@@ -192,4 +229,5 @@ export class ScriptHandler implements StepHandler {
  * (`timeoutSeconds` default 3600, `killGraceMs` default 5000, `env` default {}).
  * @throws SensorProxyError CONFIG_INVALID on a bad config value.
  */
-export const createScriptHandler: HandlerFactory = (env) => new ScriptHandler({ log: env.log, ...resolveScriptHandlerConfig(env.config) });
+export const createScriptHandler: HandlerFactory = (env) =>
+  new ScriptHandler({ log: env.log, ...resolveScriptHandlerConfig(env.config) });

@@ -40,7 +40,11 @@ export async function readResultFile(path: string): Promise<ResultFileRead> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, why: code === 'ENOENT' ? 'it was not written' : `it cannot be read (${code ?? String(e)})`, missing: code === 'ENOENT' };
+    return {
+      ok: false,
+      why: code === 'ENOENT' ? 'it was not written' : `it cannot be read (${code ?? String(e)})`,
+      missing: code === 'ENOENT',
+    };
   }
   let doc: unknown;
   try {
@@ -48,12 +52,16 @@ export async function readResultFile(path: string): Promise<ResultFileRead> {
   } catch (e) {
     return { ok: false, why: `it is not valid JSON (${e instanceof Error ? e.message : String(e)})`, missing: false };
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, why: 'it does not hold a JSON object', missing: false };
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    return { ok: false, why: 'it does not hold a JSON object', missing: false };
   const o = doc as Record<string, unknown>;
-  if (typeof o.resultCode !== 'number' || !Number.isFinite(o.resultCode)) return { ok: false, why: 'it has no numeric "resultCode"', missing: false };
+  if (typeof o.resultCode !== 'number' || !Number.isFinite(o.resultCode))
+    return { ok: false, why: 'it has no numeric "resultCode"', missing: false };
   const erc = o.extendedResultCode ?? 0;
-  if (typeof erc !== 'number' || !Number.isFinite(erc)) return { ok: false, why: '"extendedResultCode" is not a number', missing: false };
-  const details = typeof o.resultDetails === 'string' && o.resultDetails.length > 0 ? capDetails(o.resultDetails) : undefined;
+  if (typeof erc !== 'number' || !Number.isFinite(erc))
+    return { ok: false, why: '"extendedResultCode" is not a number', missing: false };
+  const details =
+    typeof o.resultDetails === 'string' && o.resultDetails.length > 0 ? capDetails(o.resultDetails) : undefined;
   // ADUC_Result holds int32 values; ERCs are shown unsigned (formatErc), so keep them as uint32.
   return { ok: true, result: result(Math.trunc(o.resultCode) | 0, Math.trunc(erc) >>> 0, details) };
 }
@@ -73,7 +81,13 @@ export async function resultFromOutcome(outcome: ScriptRunOutcome, run: RunDescr
   switch (outcome.kind) {
     case 'spawn-failed': {
       const code = (outcome.error as NodeJS.ErrnoException).code;
-      return result(ResultCode.Failure, ScriptErc.SpawnFailed, capDetails(`cannot start ${run.what}: ${code ?? outcome.error.message} (interpreter in its #! line missing, or no permission to run it?)`));
+      return result(
+        ResultCode.Failure,
+        ScriptErc.SpawnFailed,
+        capDetails(
+          `cannot start ${run.what}: ${code ?? outcome.error.message} (interpreter in its #! line missing, or no permission to run it?)`,
+        ),
+      );
     }
     case 'aborted':
       return result(
@@ -85,18 +99,33 @@ export async function resultFromOutcome(outcome: ScriptRunOutcome, run: RunDescr
       return result(
         ResultCode.Failure,
         ScriptErc.Timeout,
-        detailsWithTail(`${run.what} did not finish within ${run.timeoutSeconds} s (timeoutSeconds): SIGTERM${outcome.forced ? ' then SIGKILL' : ''} sent to its process group`, outcome.stderrTail),
+        detailsWithTail(
+          `${run.what} did not finish within ${run.timeoutSeconds} s (timeoutSeconds): SIGTERM${outcome.forced ? ' then SIGKILL' : ''} sent to its process group`,
+          outcome.stderrTail,
+        ),
       );
     case 'signalled':
-      return result(ResultCode.Failure, ScriptErc.KilledBySignal, detailsWithTail(`${run.what} was killed by signal ${outcome.signal}`, outcome.stderrTail));
+      return result(
+        ResultCode.Failure,
+        ScriptErc.KilledBySignal,
+        detailsWithTail(`${run.what} was killed by signal ${outcome.signal}`, outcome.stderrTail),
+      );
     case 'exited': {
       if (outcome.exitCode !== 0) {
-        return result(ResultCode.Failure, childProcessExitErc(outcome.exitCode), detailsWithTail(`${run.what} exited with code ${outcome.exitCode}`, outcome.stderrTail));
+        return result(
+          ResultCode.Failure,
+          childProcessExitErc(outcome.exitCode),
+          detailsWithTail(`${run.what} exited with code ${outcome.exitCode}`, outcome.stderrTail),
+        );
       }
       const read = await readResultFile(run.resultFile);
       if (!read.ok && read.missing && run.whenNoResultFile !== undefined) return run.whenNoResultFile;
       if (!read.ok) {
-        return result(ResultCode.Failure, ScriptErc.ResultFileUnreadable, capDetails(`${run.what} exited 0 but its result file '${run.resultFile}' is unusable: ${read.why}`));
+        return result(
+          ResultCode.Failure,
+          ScriptErc.ResultFileUnreadable,
+          capDetails(`${run.what} exited 0 but its result file '${run.resultFile}' is unusable: ${read.why}`),
+        );
       }
       const r = read.result;
       if (r.resultCode <= 0 && r.extendedResultCode === 0) return { ...r, extendedResultCode: ScriptErc.ResultErcZero };

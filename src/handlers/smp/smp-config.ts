@@ -50,7 +50,10 @@ export interface SmpStepSettings {
 
 type Check = (v: unknown) => boolean;
 const positive: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const integerAtLeast = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const integerAtLeast =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const RULES: Readonly<Record<keyof SmpHandlerConfig, [Check, string]>> = {
   baudRate: [integerAtLeast(1), 'must be a positive integer (baud)'],
   mtu: [integerAtLeast(64, 0xffff), 'must be an integer in [64, 65535] (bytes)'],
@@ -70,29 +73,54 @@ export function resolveSmpHandlerConfig(raw: Record<string, unknown>): SmpHandle
   for (const key of Object.keys(RULES) as (keyof SmpHandlerConfig)[]) {
     if (raw[key] === undefined) continue;
     const [ok, msg] = RULES[key];
-    if (!ok(raw[key])) throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/smp:1"].${key} ${msg}`, { details: { field: key } });
+    if (!ok(raw[key]))
+      throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/smp:1"].${key} ${msg}`, {
+        details: { field: key },
+      });
     cfg[key] = raw[key] as number;
   }
   return cfg;
 }
 
-export type StepSettingsResult = { ok: true; value: SmpStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
+export type StepSettingsResult =
+  { ok: true; value: SmpStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
 
 /**
  * Step settings from `component.properties` (`port`, `baudRate`) and `handlerProperties`
  * (`port`, `baudRate`, `mtu`, `image`, `resetTimeoutSeconds`, `confirm`, `assertControlLines`).
  * Numbers may be given as decimal strings (manifests often carry strings).
  */
-export function resolveStepSettings(cfg: SmpHandlerConfig, component: Component | undefined, hp: Record<string, unknown>): StepSettingsResult {
+export function resolveStepSettings(
+  cfg: SmpHandlerConfig,
+  component: Component | undefined,
+  hp: Record<string, unknown>,
+): StepSettingsResult {
   const props = component?.properties ?? {};
-  const bad = (field: string, msg: string): StepSettingsResult => ({ ok: false, kind: 'invalid', details: `handlerProperties.${field} ${msg}` });
+  const bad = (field: string, msg: string): StepSettingsResult => ({
+    ok: false,
+    kind: 'invalid',
+    details: `handlerProperties.${field} ${msg}`,
+  });
   const num = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const bool = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
 
   const port = hp.port ?? props.port;
-  if (port === undefined || port === '') return { ok: false, kind: 'no-port', details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port' };
+  if (port === undefined || port === '')
+    return {
+      ok: false,
+      kind: 'no-port',
+      details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port',
+    };
   if (typeof port !== 'string') return bad('port', 'must be a device path string');
-  const out: SmpStepSettings = { port, baudRate: cfg.baudRate, mtu: cfg.mtu, image: undefined, resetTimeoutSeconds: cfg.resetTimeoutSeconds, confirm: true, assertControlLines: false };
+  const out: SmpStepSettings = {
+    port,
+    baudRate: cfg.baudRate,
+    mtu: cfg.mtu,
+    image: undefined,
+    resetTimeoutSeconds: cfg.resetTimeoutSeconds,
+    confirm: true,
+    assertControlLines: false,
+  };
   const baud = num(hp.baudRate ?? props.baudRate);
   if (baud !== undefined) {
     if (!RULES.baudRate[0](baud)) return bad('baudRate', RULES.baudRate[1]);

@@ -34,7 +34,12 @@ export class SmpConnection {
   /** The client, opening the port first if needed. Throws `SERIAL_OPEN_FAILED`. */
   async client(): Promise<SmpClient> {
     if (this.smp) return this.smp;
-    this.link = await this.openLink({ path: this.step.port, baudRate: this.step.baudRate, assertControlLinesOnOpen: this.step.assertControlLines, log: this.log });
+    this.link = await this.openLink({
+      path: this.step.port,
+      baudRate: this.step.baudRate,
+      assertControlLinesOnOpen: this.step.assertControlLines,
+      log: this.log,
+    });
     this.smp = new SmpClient(this.link, {
       mtu: this.step.mtu,
       timeouts: { responseMs: this.cfg.responseTimeoutMs },
@@ -65,7 +70,11 @@ export class SmpConnection {
       if (left <= 0) break;
       try {
         const c = await this.client();
-        await c.echo('sensor-proxy', { signal, attempts: 1, timeoutMs: Math.max(50, Math.min(this.cfg.responseTimeoutMs, left)) });
+        await c.echo('sensor-proxy', {
+          signal,
+          attempts: 1,
+          timeoutMs: Math.max(50, Math.min(this.cfg.responseTimeoutMs, left)),
+        });
         this.log.debug({ tries }, 'device answers');
         return c;
       } catch (e) {
@@ -76,6 +85,10 @@ export class SmpConnection {
       await delay(Math.min(this.cfg.pollIntervalMs, Math.max(0, deadline - performance.now())), signal);
     }
     await this.close();
-    throw new BusError('SMP_DEVICE_NOT_BACK', `device on ${this.step.port} did not answer within ${timeoutMs} ms`, { timeoutMs, lastError, path: this.step.port });
+    throw new BusError('SMP_DEVICE_NOT_BACK', `device on ${this.step.port} did not answer within ${timeoutMs} ms`, {
+      timeoutMs,
+      lastError,
+      path: this.step.port,
+    });
   }
 }

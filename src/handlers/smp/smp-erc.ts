@@ -1,6 +1,14 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import { Erc, Facility, HandlerComponent, makeExtendedResultCode, ResultCode, result, type AducResult } from '../../model/result-codes.js';
+import {
+  Erc,
+  Facility,
+  HandlerComponent,
+  makeExtendedResultCode,
+  ResultCode,
+  result,
+  type AducResult,
+} from '../../model/result-codes.js';
 
 const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
 
@@ -86,7 +94,10 @@ const BY_CODE: Readonly<Record<string, number>> = {
 export function resultFromSmpError(e: unknown, what: string): AducResult {
   if (isCancelled(e)) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `${what}: cancelled`);
   if (isBusError(e)) {
-    const code = e.code === 'SMP_RC' ? smpRcErc(Number(e.details.rc), e.details.group === undefined ? undefined : Number(e.details.group)) : (BY_CODE[e.code] ?? SmpErc.Unexpected);
+    const code =
+      e.code === 'SMP_RC'
+        ? smpRcErc(Number(e.details.rc), e.details.group === undefined ? undefined : Number(e.details.group))
+        : (BY_CODE[e.code] ?? SmpErc.Unexpected);
     const hint = typeof e.details.hint === 'string' ? ` (${e.details.hint})` : '';
     return result(ResultCode.Failure, code, `${what}: ${e.code}: ${e.message}${hint}`);
   }

@@ -1,11 +1,22 @@
 import { hashHex, sameHash, type ImageSlotState } from '../../../drivers/serial/smp/image-management.js';
-import { compareImageVersions, formatImageVersion, MCUBOOT_HEADER_SIZE, parseImageVersion, parseMcubootHeader } from '../../../drivers/serial/smp/mcuboot-header.js';
+import {
+  compareImageVersions,
+  formatImageVersion,
+  MCUBOOT_HEADER_SIZE,
+  parseImageVersion,
+  parseMcubootHeader,
+} from '../../../drivers/serial/smp/mcuboot-header.js';
 import { isCancelled } from '../../../drivers/shared/errors.js';
 import { FileImageSource } from '../../../drivers/shared/image-source.js';
 import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
-import { resolveSmpHandlerConfig, resolveStepSettings, type SmpHandlerConfig, type SmpStepSettings } from './smp-config.js';
+import {
+  resolveSmpHandlerConfig,
+  resolveStepSettings,
+  type SmpHandlerConfig,
+  type SmpStepSettings,
+} from './smp-config.js';
 import { isReconnectable, SmpConnection, type OpenLink } from './smp-connection.js';
 import { resultFromSmpError, SmpErc } from './smp-erc.js';
 import { singleFirmwareFile } from '../firmware-file.js';
@@ -30,20 +41,36 @@ export class SmpHandler implements StepHandler {
   readonly id = SMP_HANDLER_ID;
   readonly componentAware = true;
 
-  constructor(private readonly cfg: SmpHandlerConfig, private readonly log: Logger, private readonly openLink?: OpenLink) {}
+  constructor(
+    private readonly cfg: SmpHandlerConfig,
+    private readonly log: Logger,
+    private readonly openLink?: OpenLink,
+  ) {}
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    if (ctx.installedCriteria === undefined) return result(ResultCode.Failure, SmpErc.MissingInstalledCriteria, 'handlerProperties.installedCriteria (the expected image version) is missing');
+    if (ctx.installedCriteria === undefined)
+      return result(
+        ResultCode.Failure,
+        SmpErc.MissingInstalledCriteria,
+        'handlerProperties.installedCriteria (the expected image version) is missing',
+      );
     const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
     try {
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
       const active = activeImage(states, step.value.image);
-      if (!active) return result(ResultCode.Failure, SmpErc.NoActiveImage, `device on ${step.value.port} lists no active image ${step.value.image ?? 0}`);
+      if (!active)
+        return result(
+          ResultCode.Failure,
+          SmpErc.NoActiveImage,
+          `device on ${step.value.port} lists no active image ${step.value.image ?? 0}`,
+        );
       const same = versionsEqual(active.version, ctx.installedCriteria);
       ctx.log.info({ running: active.version, wanted: ctx.installedCriteria, installed: same }, 'smp is-installed');
-      return same ? result(ResultCode.IsInstalledInstalled, 0, `running ${active.version}`) : result(ResultCode.IsInstalledNotInstalled, 0, `running ${active.version}, wanted ${ctx.installedCriteria}`);
+      return same
+        ? result(ResultCode.IsInstalledInstalled, 0, `running ${active.version}`)
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${active.version}, wanted ${ctx.installedCriteria}`);
     } catch (e) {
       return resultFromSmpError(e, `is-installed on ${step.value.port}`);
     } finally {
@@ -70,7 +97,10 @@ export class SmpHandler implements StepHandler {
       phase = 'read image state';
       const before = activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.value.image);
       const oldVersion = before?.version ?? 'unknown';
-      ctx.log.info({ port: step.value.port, file: file.fileName, size: source.size, from: oldVersion, to: newVersion }, 'smp install');
+      ctx.log.info(
+        { port: step.value.port, file: file.fileName, size: source.size, from: oldVersion, to: newVersion },
+        'smp install',
+      );
 
       phase = 'upload';
       await this.upload(ctx, conn, step.value, source);
@@ -78,9 +108,18 @@ export class SmpHandler implements StepHandler {
       phase = 'mark for test';
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
       const uploaded = states.find((s) => s.image === (step.value.image ?? 0) && s.slot === 1);
-      if (!uploaded?.hash) return result(ResultCode.Failure, SmpErc.UploadedImageNotListed, `after the upload the device lists no image in slot 1 (image ${step.value.image ?? 0})`);
+      if (!uploaded?.hash)
+        return result(
+          ResultCode.Failure,
+          SmpErc.UploadedImageNotListed,
+          `after the upload the device lists no image in slot 1 (image ${step.value.image ?? 0})`,
+        );
       if (!versionsEqual(uploaded.version, newVersion)) {
-        return result(ResultCode.Failure, SmpErc.UploadedImageNotListed, `after the upload slot 1 holds ${uploaded.version}, not the file's ${newVersion}`);
+        return result(
+          ResultCode.Failure,
+          SmpErc.UploadedImageNotListed,
+          `after the upload slot 1 holds ${uploaded.version}, not the file's ${newVersion}`,
+        );
       }
       await (await conn.client()).imageStateWrite({ hash: uploaded.hash, confirm: false }, { signal: ctx.signal });
 
@@ -94,16 +133,38 @@ export class SmpHandler implements StepHandler {
       const now = activeImage(await client.imageStateRead({ signal: ctx.signal }), step.value.image);
       if (!now || !sameHash(now.hash, uploaded.hash)) {
         const runs = now?.version ?? 'unknown';
-        return result(ResultCode.Failure, SmpErc.DeviceReverted, `device reverted to ${runs} (new image ${newVersion}, hash ${hashHex(uploaded.hash).slice(0, 16)}…, did not stay active)`);
+        return result(
+          ResultCode.Failure,
+          SmpErc.DeviceReverted,
+          `device reverted to ${runs} (new image ${newVersion}, hash ${hashHex(uploaded.hash).slice(0, 16)}…, did not stay active)`,
+        );
       }
-      if (!step.value.confirm) return result(ResultCode.InstallSuccess, 0, `running ${now.version} for test (not confirmed: handlerProperties.confirm is false)`);
+      if (!step.value.confirm)
+        return result(
+          ResultCode.InstallSuccess,
+          0,
+          `running ${now.version} for test (not confirmed: handlerProperties.confirm is false)`,
+        );
 
       phase = 'confirm';
-      const after = activeImage(await client.imageStateWrite({ hash: uploaded.hash, confirm: true }, { signal: ctx.signal }), step.value.image);
-      if (!after?.confirmed) return result(ResultCode.Failure, SmpErc.ConfirmFailed, `device accepted the confirm but shows ${now.version} unconfirmed`);
+      const after = activeImage(
+        await client.imageStateWrite({ hash: uploaded.hash, confirm: true }, { signal: ctx.signal }),
+        step.value.image,
+      );
+      if (!after?.confirmed)
+        return result(
+          ResultCode.Failure,
+          SmpErc.ConfirmFailed,
+          `device accepted the confirm but shows ${now.version} unconfirmed`,
+        );
       return result(ResultCode.InstallSuccess, 0, `running ${now.version} (was ${oldVersion}), confirmed`);
     } catch (e) {
-      if (isCancelled(e)) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `cancelled during ${phase}; the new image is not confirmed, the device keeps running its confirmed image`);
+      if (isCancelled(e))
+        return result(
+          ResultCode.FailureCancelled,
+          Erc.WorkflowCancelled,
+          `cancelled during ${phase}; the new image is not confirmed, the device keeps running its confirmed image`,
+        );
       return resultFromSmpError(e, `install (${phase}) on ${step.value.port}`);
     } finally {
       await conn.close();
@@ -124,7 +185,12 @@ export class SmpHandler implements StepHandler {
    * Uploads, and on a lost link or an unanswered request waits for the device and runs the
    * upload again: the device answers the first request with the offset it already holds.
    */
-  private async upload(ctx: StepContext, conn: SmpConnection, step: SmpStepSettings, source: FileImageSource): Promise<void> {
+  private async upload(
+    ctx: StepContext,
+    conn: SmpConnection,
+    step: SmpStepSettings,
+    source: FileImageSource,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const client = await conn.client();
@@ -133,7 +199,10 @@ export class SmpHandler implements StepHandler {
           signal: ctx.signal,
           onProgress: (p) => ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: 'upload' }),
         });
-        ctx.log.info({ attempt, resumedFrom: r.resumedFrom, bytesSent: r.bytesSent, requests: r.requests }, 'upload finished');
+        ctx.log.info(
+          { attempt, resumedFrom: r.resumedFrom, bytesSent: r.bytesSent, requests: r.requests },
+          'upload finished',
+        );
         return;
       } catch (e) {
         if (!isReconnectable(e) || attempt >= this.cfg.uploadAttempts) throw e;
@@ -147,7 +216,14 @@ export class SmpHandler implements StepHandler {
   private settings(ctx: StepContext): { ok: true; value: SmpStepSettings } | { ok: false; failure: AducResult } {
     const r = resolveStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
     if (r.ok) return r;
-    return { ok: false, failure: result(ResultCode.Failure, r.kind === 'no-port' ? SmpErc.NoPort : SmpErc.InvalidHandlerProperties, r.details) };
+    return {
+      ok: false,
+      failure: result(
+        ResultCode.Failure,
+        r.kind === 'no-port' ? SmpErc.NoPort : SmpErc.InvalidHandlerProperties,
+        r.details,
+      ),
+    };
   }
 }
 
@@ -164,4 +240,5 @@ function versionsEqual(running: string, wanted: string): boolean {
 }
 
 /** Factory for the registry: `handlers["sensor-proxy/smp:1"]` of the gateway config. */
-export const createSmpHandler: HandlerFactory = (env) => new SmpHandler(resolveSmpHandlerConfig(env.config), env.log.child({ handler: SMP_HANDLER_ID }));
+export const createSmpHandler: HandlerFactory = (env) =>
+  new SmpHandler(resolveSmpHandlerConfig(env.config), env.log.child({ handler: SMP_HANDLER_ID }));

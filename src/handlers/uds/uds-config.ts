@@ -102,7 +102,8 @@ export const DEFAULT_UDS_SETTINGS: Readonly<Omit<UdsSettings, 'interface' | 'txI
   maxBlockData: undefined,
 });
 
-type Kind = 'id' | 'int' | 'posint' | 'string' | 'bool' | 'padding' | 'addressing' | 'eraseRecord' | 'nullableId' | 'optionalInt';
+type Kind =
+  'id' | 'int' | 'posint' | 'string' | 'bool' | 'padding' | 'addressing' | 'eraseRecord' | 'nullableId' | 'optionalInt';
 const KINDS: Record<keyof UdsSettings, Kind> = {
   interface: 'string',
   txId: 'id',
@@ -165,7 +166,9 @@ function convert(kind: Kind, v: unknown): { ok: true; value: unknown } | { ok: f
       return n === undefined || n === 0 ? { ok: false, expected: 'a positive integer' } : { ok: true, value: n };
     }
     case 'string':
-      return typeof v === 'string' && v.length > 0 ? { ok: true, value: v } : { ok: false, expected: 'a non-empty string' };
+      return typeof v === 'string' && v.length > 0
+        ? { ok: true, value: v }
+        : { ok: false, expected: 'a non-empty string' };
     case 'bool':
       return typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, expected: 'true or false' };
     case 'padding': {
@@ -174,9 +177,13 @@ function convert(kind: Kind, v: unknown): { ok: true; value: unknown } | { ok: f
       return n === undefined || n > 0xff ? { ok: false, expected: 'a byte or false' } : { ok: true, value: n };
     }
     case 'addressing':
-      return v === 'normal' || v === 'extended' || v === 'mixed' ? { ok: true, value: v } : { ok: false, expected: 'normal, extended or mixed' };
+      return v === 'normal' || v === 'extended' || v === 'mixed'
+        ? { ok: true, value: v }
+        : { ok: false, expected: 'normal, extended or mixed' };
     case 'eraseRecord':
-      return v === 'alfid-address-size' || v === 'none' ? { ok: true, value: v } : { ok: false, expected: '"alfid-address-size" or "none"' };
+      return v === 'alfid-address-size' || v === 'none'
+        ? { ok: true, value: v }
+        : { ok: false, expected: '"alfid-address-size" or "none"' };
   }
 }
 
@@ -187,7 +194,11 @@ export function validateUdsHandlerConfig(raw: Record<string, unknown>): Partial<
   return r.value;
 }
 
-function mergeLayer(into: Partial<UdsSettings>, raw: Record<string, unknown>, where: string): { ok: true; value: Partial<UdsSettings> } | { ok: false; field: string; details: string } {
+function mergeLayer(
+  into: Partial<UdsSettings>,
+  raw: Record<string, unknown>,
+  where: string,
+): { ok: true; value: Partial<UdsSettings> } | { ok: false; field: string; details: string } {
   const out: Record<string, unknown> = { ...into };
   for (const key of Object.keys(KINDS) as (keyof UdsSettings)[]) {
     if (raw[key] === undefined) continue;
@@ -198,10 +209,15 @@ function mergeLayer(into: Partial<UdsSettings>, raw: Record<string, unknown>, wh
   return { ok: true, value: out as Partial<UdsSettings> };
 }
 
-export type UdsSettingsResult = { ok: true; value: UdsSettings } | { ok: false; kind: 'no-address' | 'invalid'; details: string };
+export type UdsSettingsResult =
+  { ok: true; value: UdsSettings } | { ok: false; kind: 'no-address' | 'invalid'; details: string };
 
 /** Merges config, component properties and handlerProperties for one step (see {@link UdsSettings}). */
-export function resolveUdsSettings(config: Partial<UdsSettings>, component: Component | undefined, handlerProperties: Record<string, unknown>): UdsSettingsResult {
+export function resolveUdsSettings(
+  config: Partial<UdsSettings>,
+  component: Component | undefined,
+  handlerProperties: Record<string, unknown>,
+): UdsSettingsResult {
   let acc: Partial<UdsSettings> = { ...DEFAULT_UDS_SETTINGS, ...config };
   for (const [raw, where] of [
     [component?.properties ?? {}, 'component.properties'],
@@ -212,8 +228,14 @@ export function resolveUdsSettings(config: Partial<UdsSettings>, component: Comp
     acc = r.value;
   }
   if (acc.interface === undefined || acc.txId === undefined || acc.rxId === undefined) {
-    return { ok: false, kind: 'no-address', details: 'the component (properties.interface/txId/rxId from the CAN enumerator) or handlerProperties must name interface, txId and rxId' };
+    return {
+      ok: false,
+      kind: 'no-address',
+      details:
+        'the component (properties.interface/txId/rxId from the CAN enumerator) or handlerProperties must name interface, txId and rxId',
+    };
   }
-  if (acc.securityLevel !== 0 && acc.securityLevel! % 2 === 0) return { ok: false, kind: 'invalid', details: `securityLevel ${acc.securityLevel} must be odd (or 0 for none)` };
+  if (acc.securityLevel !== 0 && acc.securityLevel! % 2 === 0)
+    return { ok: false, kind: 'invalid', details: `securityLevel ${acc.securityLevel} must be odd (or 0 for none)` };
   return { ok: true, value: acc as UdsSettings };
 }

@@ -15,7 +15,12 @@ export class UdsConnection {
   ) {}
 
   /** Opens `settings.interface` through `open` (default: `mem:<name>` or SocketCAN) and builds the stack. */
-  static async open(s: UdsSettings, log: Logger, open: CanBusOpener = openCanBus, clock?: Clock): Promise<UdsConnection> {
+  static async open(
+    s: UdsSettings,
+    log: Logger,
+    open: CanBusOpener = openCanBus,
+    clock?: Clock,
+  ): Promise<UdsConnection> {
     const bus = await open(s.interface, { log: log.child({ component: 'can.bus', iface: s.interface }) });
     const isotpLog = log.child({ component: 'can.isotp', iface: s.interface });
     const env = clock ? { clock, log: isotpLog } : { log: isotpLog };
@@ -32,7 +37,11 @@ export class UdsConnection {
     try {
       const phys = new IsoTpChannel(bus, { ...common, txId: s.txId, rxId: s.rxId, txDataLength: s.txDataLength }, env);
       // Functional requests are single frames only (reference §1.2); its rx id is never used.
-      const func = new IsoTpChannel(bus, { ...common, txId: s.functionalId, rxId: s.functionalId, txDataLength: 8 }, env);
+      const func = new IsoTpChannel(
+        bus,
+        { ...common, txId: s.functionalId, rxId: s.functionalId, txDataLength: 8 },
+        env,
+      );
       const client = new UdsClient({
         transport: phys,
         functional: func,

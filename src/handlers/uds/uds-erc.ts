@@ -1,6 +1,14 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import { Erc, Facility, HandlerComponent, makeExtendedResultCode, ResultCode, result, type AducResult } from '../../model/result-codes.js';
+import {
+  Erc,
+  Facility,
+  HandlerComponent,
+  makeExtendedResultCode,
+  ResultCode,
+  result,
+  type AducResult,
+} from '../../model/result-codes.js';
 
 const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
 
@@ -92,7 +100,8 @@ const BY_CODE: Record<string, number> = {
 export function resultFromUdsError(e: unknown, what: string): AducResult {
   if (isCancelled(e)) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `cancelled during ${what}`);
   if (isBusError(e)) {
-    if (e.code === 'UDS_NEGATIVE_RESPONSE') return result(ResultCode.Failure, nrcErc(Number(e.details['nrc'])), `${what}: ${e.message}`);
+    if (e.code === 'UDS_NEGATIVE_RESPONSE')
+      return result(ResultCode.Failure, nrcErc(Number(e.details['nrc'])), `${what}: ${e.message}`);
     return result(ResultCode.Failure, BY_CODE[e.code] ?? UdsErc.Unknown, `${what}: ${e.code}: ${e.message}`);
   }
   return result(ResultCode.Failure, UdsErc.Unknown, `${what}: ${errorMessage(e)}`);

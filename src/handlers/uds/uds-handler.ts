@@ -49,14 +49,21 @@ export class UdsHandler implements StepHandler {
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const s = this.settings(ctx);
     if (!s.ok) return s.failure;
-    if (ctx.installedCriteria === undefined) return result(ResultCode.Failure, UdsErc.MissingProperty, 'handlerProperties.installedCriteria (the expected software version) is missing');
+    if (ctx.installedCriteria === undefined)
+      return result(
+        ResultCode.Failure,
+        UdsErc.MissingProperty,
+        'handlerProperties.installedCriteria (the expected software version) is missing',
+      );
     let conn: UdsConnection | undefined;
     try {
       conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
       const version = decodeVersion(await conn.client.readDataByIdentifier(s.value.versionDid, { signal: ctx.signal }));
       const installed = version === ctx.installedCriteria.trim();
       ctx.log.info({ running: version, wanted: ctx.installedCriteria, installed }, 'uds is-installed');
-      return installed ? result(ResultCode.IsInstalledInstalled, 0, `running ${version}`) : result(ResultCode.IsInstalledNotInstalled, 0, `running ${version}, wanted ${ctx.installedCriteria}`);
+      return installed
+        ? result(ResultCode.IsInstalledInstalled, 0, `running ${version}`)
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${version}, wanted ${ctx.installedCriteria}`);
     } catch (e) {
       return resultFromUdsError(e, `is-installed on ${s.value.interface} 0x${s.value.txId.toString(16)}`);
     } finally {
@@ -75,9 +82,21 @@ export class UdsHandler implements StepHandler {
     const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
     if (!image.ok) return image.failure;
     const file = image.file;
-    if (s.value.memoryAddress === undefined) return result(ResultCode.Failure, UdsErc.MissingProperty, 'handlerProperties.memoryAddress (download start address) is missing');
+    if (s.value.memoryAddress === undefined)
+      return result(
+        ResultCode.Failure,
+        UdsErc.MissingProperty,
+        'handlerProperties.memoryAddress (download start address) is missing',
+      );
     const keyFunction = this.keyFunction(s.value);
-    if (keyFunction === 'unknown') return result(ResultCode.Failure, UdsErc.SecurityKey, `unknown keyAlgorithm "${s.value.keyAlgorithm}" (known: xor, none${Object.keys(this.opts.keyFunctions ?? {}).map((k) => `, ${k}`).join('')})`);
+    if (keyFunction === 'unknown')
+      return result(
+        ResultCode.Failure,
+        UdsErc.SecurityKey,
+        `unknown keyAlgorithm "${s.value.keyAlgorithm}" (known: xor, none${Object.keys(this.opts.keyFunctions ?? {})
+          .map((k) => `, ${k}`)
+          .join('')})`,
+      );
     let source: FileImageSource | undefined;
     let conn: UdsConnection | undefined;
     const where = `${s.value.interface} 0x${s.value.txId.toString(16)}`;
@@ -85,7 +104,17 @@ export class UdsHandler implements StepHandler {
     try {
       source = await FileImageSource.open(file.path);
       conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
-      ctx.log.info({ iface: s.value.interface, txId: s.value.txId, rxId: s.value.rxId, file: file.fileName, size: source.size, expected: ctx.installedCriteria }, 'uds install');
+      ctx.log.info(
+        {
+          iface: s.value.interface,
+          txId: s.value.txId,
+          rxId: s.value.rxId,
+          file: file.fileName,
+          size: source.size,
+          expected: ctx.installedCriteria,
+        },
+        'uds install',
+      );
       const r = await flashUds({
         client: conn.client,
         image: source,
@@ -113,8 +142,15 @@ export class UdsHandler implements StepHandler {
           ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: p.phase });
         },
       });
-      ctx.log.info({ version: r.version, attempts: r.attempts, blocks: r.blocks, crc32: r.crc32 }, 'uds install finished');
-      return result(ResultCode.InstallSuccess, 0, `running ${r.version} (${r.bytes} bytes in ${r.blocks} blocks, attempt ${r.attempts})`);
+      ctx.log.info(
+        { version: r.version, attempts: r.attempts, blocks: r.blocks, crc32: r.crc32 },
+        'uds install finished',
+      );
+      return result(
+        ResultCode.InstallSuccess,
+        0,
+        `running ${r.version} (${r.bytes} bytes in ${r.blocks} blocks, attempt ${r.attempts})`,
+      );
     } catch (e) {
       return resultFromUdsError(e, `install (${phase}) on ${where}`);
     } finally {
@@ -144,7 +180,14 @@ export class UdsHandler implements StepHandler {
   private settings(ctx: StepContext): { ok: true; value: UdsSettings } | { ok: false; failure: AducResult } {
     const r = resolveUdsSettings(this.config, ctx.component, ctx.handlerProperties);
     if (r.ok) return r;
-    return { ok: false, failure: result(ResultCode.Failure, r.kind === 'no-address' ? UdsErc.NoAddress : UdsErc.InvalidHandlerProperties, r.details) };
+    return {
+      ok: false,
+      failure: result(
+        ResultCode.Failure,
+        r.kind === 'no-address' ? UdsErc.NoAddress : UdsErc.InvalidHandlerProperties,
+        r.details,
+      ),
+    };
   }
 }
 

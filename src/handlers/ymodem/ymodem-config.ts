@@ -1,5 +1,9 @@
 import type { LineAction } from '../../../drivers/serial/ymodem/line-action.js';
-import { DEFAULT_VERSION_QUERY, versionQueryFromJson, type VersionQuery } from '../../../drivers/serial/ymodem/version-query.js';
+import {
+  DEFAULT_VERSION_QUERY,
+  versionQueryFromJson,
+  type VersionQuery,
+} from '../../../drivers/serial/ymodem/version-query.js';
 import { isBusError } from '../../../drivers/shared/errors.js';
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
@@ -66,7 +70,10 @@ export const DEFAULT_YMODEM_SETTINGS: Readonly<YmodemSettings> = Object.freeze<Y
 
 /** A setting that failed validation; `field` is its key (dotted inside objects). */
 export class InvalidSetting extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field} ${message}`);
   }
 }
@@ -76,17 +83,20 @@ const bool = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
 
 function int(v: unknown, field: string, min: number, unit: string): number {
   const n = num(v);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) throw new InvalidSetting(field, `must be an integer >= ${min} (${unit})`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min)
+    throw new InvalidSetting(field, `must be an integer >= ${min} (${unit})`);
   return n;
 }
 
 /** Parses `{type:"bytes",hex}` | `{type:"dtr-pulse",ms,line?}` | `{type:"none"}`. */
 export function parseLineAction(v: unknown, field: string): LineAction {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidSetting(field, 'must be an object with "type": "bytes" | "dtr-pulse" | "none"');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InvalidSetting(field, 'must be an object with "type": "bytes" | "dtr-pulse" | "none"');
   const o = v as Record<string, unknown>;
   if (o.type === 'none') return { type: 'none' };
   if (o.type === 'bytes') {
-    if (typeof o.hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(o.hex.replace(/\s+/g, ''))) throw new InvalidSetting(`${field}.hex`, 'must be a non-empty even-length hex string');
+    if (typeof o.hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(o.hex.replace(/\s+/g, '')))
+      throw new InvalidSetting(`${field}.hex`, 'must be a non-empty even-length hex string');
     return { type: 'bytes', bytes: Uint8Array.from(Buffer.from(o.hex.replace(/\s+/g, ''), 'hex')) };
   }
   if (o.type === 'dtr-pulse') {
@@ -119,10 +129,17 @@ function overlay(base: YmodemSettings, src: Record<string, unknown>, prefix: str
     if (typeof b !== 'boolean') throw new InvalidSetting(f('assertControlLines'), 'must be true or false');
     out.assertControlLines = b;
   }
-  if (src.bootloaderEntry !== undefined) out.bootloaderEntry = parseLineAction(src.bootloaderEntry, f('bootloaderEntry'));
+  if (src.bootloaderEntry !== undefined)
+    out.bootloaderEntry = parseLineAction(src.bootloaderEntry, f('bootloaderEntry'));
   if (src.resetAfter !== undefined) out.resetAfter = parseLineAction(src.resetAfter, f('resetAfter'));
   if (src.versionQuery !== undefined) out.versionQuery = parseVersionQuery(src.versionQuery, f('versionQuery'));
-  for (const k of ['startTimeoutMs', 'ackTimeoutMs', 'endOfBatchTimeoutMs', 'bootTimeoutMs', 'pollIntervalMs'] as const) {
+  for (const k of [
+    'startTimeoutMs',
+    'ackTimeoutMs',
+    'endOfBatchTimeoutMs',
+    'bootTimeoutMs',
+    'pollIntervalMs',
+  ] as const) {
     if (src[k] !== undefined) out[k] = int(src[k], f(k), 1, 'ms');
   }
   if (src.maxRetries !== undefined) out.maxRetries = int(src.maxRetries, f('maxRetries'), 0, 'resends');
@@ -143,19 +160,36 @@ export function resolveYmodemHandlerConfig(raw: Record<string, unknown>): Ymodem
     return overlay({ ...DEFAULT_YMODEM_SETTINGS }, raw, '');
   } catch (e) {
     if (!(e instanceof InvalidSetting)) throw e;
-    throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/ymodem:1"].${e.message}`, { details: { field: e.field } });
+    throw new SensorProxyError('CONFIG_INVALID', `handlers["sensor-proxy/ymodem:1"].${e.message}`, {
+      details: { field: e.field },
+    });
   }
 }
 
-export type StepSettingsResult = { ok: true; value: YmodemStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
+export type StepSettingsResult =
+  { ok: true; value: YmodemStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
 
 /** Step settings: config, then the component's properties, then `handlerProperties`. */
-export function resolveYmodemStepSettings(cfg: YmodemSettings, component: Component | undefined, hp: Record<string, unknown>): StepSettingsResult {
+export function resolveYmodemStepSettings(
+  cfg: YmodemSettings,
+  component: Component | undefined,
+  hp: Record<string, unknown>,
+): StepSettingsResult {
   const props = component?.properties ?? {};
   const port = hp.port ?? props.port;
-  if (port === undefined || port === '') return { ok: false, kind: 'no-port', details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port' };
-  if (typeof port !== 'string') return { ok: false, kind: 'invalid', details: 'handlerProperties.port must be a device path string' };
-  const fromComponent: Record<string, unknown> = { baudRate: props.baudRate, assertControlLines: props.assertControlLines, versionQuery: props.versionQuery };
+  if (port === undefined || port === '')
+    return {
+      ok: false,
+      kind: 'no-port',
+      details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port',
+    };
+  if (typeof port !== 'string')
+    return { ok: false, kind: 'invalid', details: 'handlerProperties.port must be a device path string' };
+  const fromComponent: Record<string, unknown> = {
+    baudRate: props.baudRate,
+    assertControlLines: props.assertControlLines,
+    versionQuery: props.versionQuery,
+  };
   try {
     const merged = overlay(overlay(cfg, fromComponent, 'component.properties.'), hp, 'handlerProperties.');
     return { ok: true, value: { ...merged, port } };

@@ -1,6 +1,14 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import { Erc, Facility, HandlerComponent, makeExtendedResultCode, ResultCode, result, type AducResult } from '../../model/result-codes.js';
+import {
+  Erc,
+  Facility,
+  HandlerComponent,
+  makeExtendedResultCode,
+  ResultCode,
+  result,
+  type AducResult,
+} from '../../model/result-codes.js';
 
 const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
 
@@ -69,7 +77,11 @@ export function resultFromYmodemError(e: unknown, what: string): AducResult {
   if (isCancelled(e)) return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, `${what}: cancelled`);
   if (isBusError(e)) {
     const hint = typeof e.details.hint === 'string' ? ` (${e.details.hint})` : '';
-    return result(ResultCode.Failure, BY_CODE[e.code] ?? YmodemErc.Unexpected, `${what}: ${e.code}: ${e.message}${hint}`);
+    return result(
+      ResultCode.Failure,
+      BY_CODE[e.code] ?? YmodemErc.Unexpected,
+      `${what}: ${e.code}: ${e.message}${hint}`,
+    );
   }
   return result(ResultCode.Failure, YmodemErc.Unexpected, `${what}: ${errorMessage(e)}`);
 }

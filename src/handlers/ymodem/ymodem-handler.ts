@@ -4,7 +4,12 @@ import { isBusError } from '../../../drivers/shared/errors.js';
 import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
-import { resolveYmodemHandlerConfig, resolveYmodemStepSettings, type YmodemSettings, type YmodemStepSettings } from './ymodem-config.js';
+import {
+  resolveYmodemHandlerConfig,
+  resolveYmodemStepSettings,
+  type YmodemSettings,
+  type YmodemStepSettings,
+} from './ymodem-config.js';
 import { resultFromYmodemError, YmodemErc } from './ymodem-erc.js';
 import { YmodemSession, type OpenLink } from './ymodem-session.js';
 import { openFirmwareImage, singleFirmwareFile } from '../firmware-file.js';
@@ -30,24 +35,44 @@ export class YmodemHandler implements StepHandler {
   readonly id = YMODEM_HANDLER_ID;
   readonly componentAware = true;
 
-  constructor(private readonly cfg: YmodemSettings, private readonly log: Logger, private readonly openLink?: OpenLink) {}
+  constructor(
+    private readonly cfg: YmodemSettings,
+    private readonly log: Logger,
+    private readonly openLink?: OpenLink,
+  ) {}
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
     const wanted = ctx.installedCriteria;
-    if (wanted === undefined) return result(ResultCode.Failure, YmodemErc.MissingInstalledCriteria, 'handlerProperties.installedCriteria (the expected firmware version) is missing');
-    if (!step.value.versionQuery) return result(ResultCode.IsInstalledNotInstalled, 0, 'versionQuery is null: the version cannot be read, so the step is treated as not installed');
+    if (wanted === undefined)
+      return result(
+        ResultCode.Failure,
+        YmodemErc.MissingInstalledCriteria,
+        'handlerProperties.installedCriteria (the expected firmware version) is missing',
+      );
+    if (!step.value.versionQuery)
+      return result(
+        ResultCode.IsInstalledNotInstalled,
+        0,
+        'versionQuery is null: the version cannot be read, so the step is treated as not installed',
+      );
     const session = new YmodemSession(step.value, ctx.log, this.openLink);
     try {
       const running = await session.version(ctx.signal);
       const same = sameVersion(running, wanted);
       ctx.log.info({ running, wanted, installed: same }, 'ymodem is-installed');
-      return same ? result(ResultCode.IsInstalledInstalled, 0, `running ${running}`) : result(ResultCode.IsInstalledNotInstalled, 0, `running ${running}, wanted ${wanted}`);
+      return same
+        ? result(ResultCode.IsInstalledInstalled, 0, `running ${running}`)
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${running}, wanted ${wanted}`);
     } catch (e) {
       if (isBusError(e, 'YMODEM_VERSION_NO_ANSWER')) {
         ctx.log.warn({ err: e }, 'no version answer; treating as not installed');
-        return result(ResultCode.IsInstalledNotInstalled, 0, `no answer to the version query on ${step.value.port} (device in its bootloader or off?)`);
+        return result(
+          ResultCode.IsInstalledNotInstalled,
+          0,
+          `no answer to the version query on ${step.value.port} (device in its bootloader or off?)`,
+        );
       }
       return resultFromYmodemError(e, `is-installed on ${step.value.port}`);
     } finally {
@@ -63,7 +88,10 @@ export class YmodemHandler implements StepHandler {
   async install(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);
     if (!step.ok) return step.failure;
-    const image = await openFirmwareImage(ctx, YMODEM_HANDLER_ID, { wrongFileCount: YmodemErc.WrongFileCount, imageReadFailed: YmodemErc.ImageReadFailed });
+    const image = await openFirmwareImage(ctx, YMODEM_HANDLER_ID, {
+      wrongFileCount: YmodemErc.WrongFileCount,
+      imageReadFailed: YmodemErc.ImageReadFailed,
+    });
     if (!image.ok) return image.failure;
     const { file, source } = image;
     const s = step.value;
@@ -75,7 +103,10 @@ export class YmodemHandler implements StepHandler {
       link.discardInput();
       await performLineAction(link, s.bootloaderEntry, ctx.signal);
       phase = 'transfer';
-      ctx.log.info({ port: s.port, file: file.fileName, size: source.size, entry: s.bootloaderEntry.type }, 'ymodem install');
+      ctx.log.info(
+        { port: s.port, file: file.fileName, size: source.size, entry: s.bootloaderEntry.type },
+        'ymodem install',
+      );
       const sent = await new YmodemSender(link, {
         blockSize: s.blockSize,
         timeouts: { startMs: s.startTimeoutMs, ackMs: s.ackTimeoutMs, endOfBatchMs: s.endOfBatchTimeoutMs },
@@ -86,19 +117,36 @@ export class YmodemHandler implements StepHandler {
         signal: ctx.signal,
         onProgress: (p) => ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: 'transfer' }),
       });
-      ctx.log.info({ bytes: sent.bytesSent, blocks: sent.blocks, retries: sent.retries, warnings: sent.warnings }, 'ymodem transfer done');
+      ctx.log.info(
+        { bytes: sent.bytesSent, blocks: sent.blocks, retries: sent.retries, warnings: sent.warnings },
+        'ymodem transfer done',
+      );
       phase = 'reset';
       await performLineAction(link, s.resetAfter, ctx.signal);
-      if (!s.versionQuery) return result(ResultCode.InstallSuccess, 0, `sent ${sent.bytesSent} bytes; versionQuery is null, so the new version was not checked`);
+      if (!s.versionQuery)
+        return result(
+          ResultCode.InstallSuccess,
+          0,
+          `sent ${sent.bytesSent} bytes; versionQuery is null, so the new version was not checked`,
+        );
       phase = 'version after install';
       const running = await session.waitForVersion(s.bootTimeoutMs, ctx.signal);
       const wanted = ctx.installedCriteria;
       if (wanted !== undefined && !sameVersion(running, wanted)) {
-        return result(ResultCode.Failure, YmodemErc.VersionMismatch, `after the transfer the device runs ${running}, wanted ${wanted} (image rejected by the bootloader, or wrong file?)`);
+        return result(
+          ResultCode.Failure,
+          YmodemErc.VersionMismatch,
+          `after the transfer the device runs ${running}, wanted ${wanted} (image rejected by the bootloader, or wrong file?)`,
+        );
       }
-      return result(ResultCode.InstallSuccess, 0, `running ${running} (${sent.bytesSent} bytes, ${sent.retries} resends)`);
+      return result(
+        ResultCode.InstallSuccess,
+        0,
+        `running ${running} (${sent.bytesSent} bytes, ${sent.retries} resends)`,
+      );
     } catch (e) {
-      if (phase === 'transfer' || phase === 'reset') ctx.log.warn({ err: e, phase }, 'ymodem install failed; the device may be left in its bootloader');
+      if (phase === 'transfer' || phase === 'reset')
+        ctx.log.warn({ err: e, phase }, 'ymodem install failed; the device may be left in its bootloader');
       return resultFromYmodemError(e, `install (${phase}) on ${s.port}`);
     } finally {
       await session.close();
@@ -118,7 +166,14 @@ export class YmodemHandler implements StepHandler {
   private settings(ctx: StepContext): { ok: true; value: YmodemStepSettings } | { ok: false; failure: AducResult } {
     const r = resolveYmodemStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
     if (r.ok) return r;
-    return { ok: false, failure: result(ResultCode.Failure, r.kind === 'no-port' ? YmodemErc.NoPort : YmodemErc.InvalidHandlerProperties, r.details) };
+    return {
+      ok: false,
+      failure: result(
+        ResultCode.Failure,
+        r.kind === 'no-port' ? YmodemErc.NoPort : YmodemErc.InvalidHandlerProperties,
+        r.details,
+      ),
+    };
   }
 }
 
@@ -134,4 +189,5 @@ function blockZeroName(fileName: string): string {
 }
 
 /** Factory for the registry: `handlers["sensor-proxy/ymodem:1"]` of the gateway config. */
-export const createYmodemHandler: HandlerFactory = (env) => new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log.child({ handler: YMODEM_HANDLER_ID }));
+export const createYmodemHandler: HandlerFactory = (env) =>
+  new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log.child({ handler: YMODEM_HANDLER_ID }));

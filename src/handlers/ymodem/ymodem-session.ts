@@ -19,11 +19,20 @@ const REOPENABLE = new Set(['SERIAL_DISCONNECTED', 'SERIAL_CLOSED', 'SERIAL_IO',
 export class YmodemSession {
   private current: SerialLink | undefined;
 
-  constructor(private readonly step: YmodemStepSettings, private readonly log: Logger, private readonly openLink: OpenLink = openSerialLink) {}
+  constructor(
+    private readonly step: YmodemStepSettings,
+    private readonly log: Logger,
+    private readonly openLink: OpenLink = openSerialLink,
+  ) {}
 
   /** The open link, opening the port first if needed. Throws `SERIAL_OPEN_FAILED`. */
   async link(): Promise<SerialLink> {
-    this.current ??= await this.openLink({ path: this.step.port, baudRate: this.step.baudRate, assertControlLinesOnOpen: this.step.assertControlLines, log: this.log });
+    this.current ??= await this.openLink({
+      path: this.step.port,
+      baudRate: this.step.baudRate,
+      assertControlLinesOnOpen: this.step.assertControlLines,
+      log: this.log,
+    });
     return this.current;
   }
 
@@ -54,7 +63,11 @@ export class YmodemSession {
       const left = Math.floor(deadline - performance.now());
       if (left <= 0) break;
       try {
-        const v = await queryVersion(await this.link(), { ...q, timeoutMs: Math.max(1, Math.min(q.timeoutMs, left)) }, signal);
+        const v = await queryVersion(
+          await this.link(),
+          { ...q, timeoutMs: Math.max(1, Math.min(q.timeoutMs, left)) },
+          signal,
+        );
         this.log.debug({ tries, version: v }, 'device answers the version query');
         return v;
       } catch (e) {
@@ -64,6 +77,10 @@ export class YmodemSession {
       }
       await delay(Math.max(0, Math.min(this.step.pollIntervalMs, deadline - performance.now())), signal);
     }
-    throw new BusError('YMODEM_VERSION_NO_ANSWER', `device on ${this.step.port} did not answer the version query within ${timeoutMs} ms`, { timeoutMs, lastError, path: this.step.port });
+    throw new BusError(
+      'YMODEM_VERSION_NO_ANSWER',
+      `device on ${this.step.port} did not answer the version query within ${timeoutMs} ms`,
+      { timeoutMs, lastError, path: this.step.port },
+    );
   }
 }

@@ -34,14 +34,26 @@ for (const [label, size, opts] of [
 ] as const) {
   test(`round trip: ${label}`, T, async () => {
     const o = opts as Partial<IsoTpOptions>;
-    const peer: Partial<IsoTpOptions> = { ...o, ...(o.txId ? { txId: o.rxId, rxId: o.txId } : {}), ...(o.addressing ? { txAddress: o.rxAddress, rxAddress: o.txAddress } : {}) };
+    const peer: Partial<IsoTpOptions> = {
+      ...o,
+      ...(o.txId ? { txId: o.rxId, rxId: o.txId } : {}),
+      ...(o.addressing ? { txAddress: o.rxAddress, rxAddress: o.txAddress } : {}),
+    };
     const p = pair(o, peer);
     const msg = data(size);
     const got = p.ecu.receive(10_000);
     await p.tester.send(msg);
     assert.deepEqual(Buffer.from(await got), Buffer.from(msg));
-    if (o.addressing === 'extended') assert.ok(p.frames.filter((f) => f.id === 0x7e0).every((f) => f.data[0] === 0x10), 'byte 0 carries the target address');
-    if (o.padding === false) assert.ok(p.frames.some((f) => f.data.length < 8), 'length-optimised frames');
+    if (o.addressing === 'extended')
+      assert.ok(
+        p.frames.filter((f) => f.id === 0x7e0).every((f) => f.data[0] === 0x10),
+        'byte 0 carries the target address',
+      );
+    if (o.padding === false)
+      assert.ok(
+        p.frames.some((f) => f.data.length < 8),
+        'length-optimised frames',
+      );
     if (o.txDataLength === 64 && size > 62) assert.equal(p.frames[0]!.data.length, 64);
   });
 }
@@ -71,7 +83,10 @@ test('no receiver: ISOTP_TIMEOUT_BS after N_Bs (virtual time)', T, async () => {
   const p = pair({ timeouts: { nBsMs: 250 } });
   p.ecu.close();
   const t0 = p.clock.now();
-  await assert.rejects(p.tester.send(data(100)), (e) => isBusError(e, 'ISOTP_TIMEOUT_BS') && e.details['timeoutMs'] === 250);
+  await assert.rejects(
+    p.tester.send(data(100)),
+    (e) => isBusError(e, 'ISOTP_TIMEOUT_BS') && e.details['timeoutMs'] === 250,
+  );
   assert.equal(p.clock.now() - t0, 250_000);
 });
 
@@ -90,7 +105,10 @@ test('a wrong sequence number aborts the reception: ISOTP_WRONG_SN', T, async ()
   const got = p.ecu.receive(60_000);
   await bus.send({ id: 0x7e0, data: Uint8Array.of(0x10, 20, 1, 2, 3, 4, 5, 6) });
   await bus.send({ id: 0x7e0, data: Uint8Array.of(0x22, 7, 8, 9, 10, 11, 12, 13) });
-  await assert.rejects(got, (e) => isBusError(e, 'ISOTP_WRONG_SN') && e.details['expected'] === 1 && e.details['got'] === 2);
+  await assert.rejects(
+    got,
+    (e) => isBusError(e, 'ISOTP_WRONG_SN') && e.details['expected'] === 1 && e.details['got'] === 2,
+  );
 });
 
 test('FC.WAIT frames restart N_Bs; more than maxWaitFrames: ISOTP_WAIT_LIMIT', T, async () => {
@@ -98,7 +116,8 @@ test('FC.WAIT frames restart N_Bs; more than maxWaitFrames: ISOTP_WAIT_LIMIT', T
   p.ecu.close();
   const ecu = p.net.join();
   ecu.subscribe([{ id: 0x7e0, mask: 0x7ff }], (f) => {
-    if (f.data[0]! >> 4 === 1) for (let i = 0; i < 3; i++) void ecu.send({ id: 0x7e8, data: Uint8Array.of(0x31, 0, 0) });
+    if (f.data[0]! >> 4 === 1)
+      for (let i = 0; i < 3; i++) void ecu.send({ id: 0x7e8, data: Uint8Array.of(0x31, 0, 0) });
   });
   await assert.rejects(p.tester.send(data(100)), (e) => isBusError(e, 'ISOTP_WAIT_LIMIT'));
 });

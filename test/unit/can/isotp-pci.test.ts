@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePdu, encodeConsecutiveFrame, encodeFirstFrame, encodeFlowControl, encodeSingleFrame, type FrameLayout } from '../../../drivers/can/isotp/pci.js';
+import {
+  decodePdu,
+  encodeConsecutiveFrame,
+  encodeFirstFrame,
+  encodeFlowControl,
+  encodeSingleFrame,
+  type FrameLayout,
+} from '../../../drivers/can/isotp/pci.js';
 import { decodeStMin, encodeStMin } from '../../../drivers/can/isotp/st-min.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

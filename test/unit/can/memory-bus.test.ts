@@ -15,9 +15,19 @@ test('every other member sees a frame, the sender does not (SocketCAN loopback s
   c.subscribe(undefined, (f) => seen['c']!.push(f));
   await a.send({ id: 0x123, data: Uint8Array.of(1) });
   await c.send({ id: 0x124, data: Uint8Array.of(2) });
-  assert.deepEqual(seen['a']!.map((f) => f.id), [0x124]);
-  assert.deepEqual(seen['b']!.map((f) => f.id), [0x123, 0x124]);
-  assert.deepEqual(seen['c']!.map((f) => f.id), [0x123, 0x124], 'receiveOwn also gets its own frame');
+  assert.deepEqual(
+    seen['a']!.map((f) => f.id),
+    [0x124],
+  );
+  assert.deepEqual(
+    seen['b']!.map((f) => f.id),
+    [0x123, 0x124],
+  );
+  assert.deepEqual(
+    seen['c']!.map((f) => f.id),
+    [0x123, 0x124],
+    'receiveOwn also gets its own frame',
+  );
 });
 
 test('filters by id/mask and by 11/29-bit', async () => {
@@ -32,11 +42,19 @@ test('filters by id/mask and by 11/29-bit', async () => {
 
 test('rejects invalid frames and FD on a classic wire with CAN_FRAME_INVALID', async () => {
   const classic = new MemoryCanNetwork('t3', { fd: false }).join();
-  await assert.rejects(classic.send({ id: 1, fd: true, data: new Uint8Array(12) }), (e) => isBusError(e, 'CAN_FRAME_INVALID'));
+  await assert.rejects(classic.send({ id: 1, fd: true, data: new Uint8Array(12) }), (e) =>
+    isBusError(e, 'CAN_FRAME_INVALID'),
+  );
   await assert.rejects(classic.send({ id: 1, data: new Uint8Array(9) }), (e) => isBusError(e, 'CAN_FRAME_INVALID'));
-  await assert.rejects(classic.send({ id: 0x800, extended: false, data: new Uint8Array(1) }), (e) => isBusError(e, 'CAN_FRAME_INVALID'));
+  await assert.rejects(classic.send({ id: 0x800, extended: false, data: new Uint8Array(1) }), (e) =>
+    isBusError(e, 'CAN_FRAME_INVALID'),
+  );
   const fd = new MemoryCanNetwork('t3fd').join();
-  await assert.rejects(fd.send({ id: 1, fd: true, data: new Uint8Array(13) }), (e) => isBusError(e, 'CAN_FRAME_INVALID'), '13 is no FD length');
+  await assert.rejects(
+    fd.send({ id: 1, fd: true, data: new Uint8Array(13) }),
+    (e) => isBusError(e, 'CAN_FRAME_INVALID'),
+    '13 is no FD length',
+  );
 });
 
 test('teardown: close rejects pending receives with CAN_CLOSED; abort rejects one receive and keeps the bus', async () => {
@@ -70,7 +88,10 @@ test('bus-off events reach every member and block sends until restarted', async 
 test('bit timing: 8-byte classic frame is 111 bits plus stuffing; frames are serialised on the wire', async () => {
   const f = makeFrame({ id: 0x7e0, data: new Uint8Array(8).fill(0x55) });
   const bits = frameBits(f).nominal;
-  assert.ok(bits >= 111 && bits <= 135, `${bits} bits between the unstuffed 111 and the worst case 135 (reference §1.1)`);
+  assert.ok(
+    bits >= 111 && bits <= 135,
+    `${bits} bits between the unstuffed 111 and the worst case 135 (reference §1.1)`,
+  );
   assert.equal(stuffBitCount([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 2);
   assert.equal(frameDurationUs(f, BIT_TIMING_PRESETS.classic500k), bits * 2);
   const fd = makeFrame({ id: 0x7e0, fd: true, brs: true, data: new Uint8Array(64).fill(0x55) });

@@ -14,7 +14,11 @@ import type { EcuFaults } from '../../../hw-fixtures/can/ecu-faults.js';
  */
 const IMG = makeFirmwareImage(24 * 1024, '2.0.0');
 
-async function flashWith(faults: EcuFaults, extra: Partial<UdsFlashOptions> = {}, rigOpts: UdsRigOptions = {}): Promise<{ rig: UdsRig; result?: Awaited<ReturnType<typeof flashUds>>; error?: unknown }> {
+async function flashWith(
+  faults: EcuFaults,
+  extra: Partial<UdsFlashOptions> = {},
+  rigOpts: UdsRigOptions = {},
+): Promise<{ rig: UdsRig; result?: Awaited<ReturnType<typeof flashUds>>; error?: unknown }> {
   const rig = makeUdsRig(rigOpts);
   rig.sim.faults = faults;
   try {
@@ -91,7 +95,11 @@ test('NRC 0x78 storm: P2* is adopted from the session response and the request c
 });
 
 test('NRC 0x78 beyond maxResponsePending: UDS_TIMEOUT_OVERALL', T, async () => {
-  const { error } = await flashWith({ responsePendingStorm: { count: 30, intervalMs: 10, sid: 0x36 } }, {}, { client: { maxResponsePending: 10 } });
+  const { error } = await flashWith(
+    { responsePendingStorm: { count: 30, intervalMs: 10, sid: 0x36 } },
+    {},
+    { client: { maxResponsePending: 10 } },
+  );
   assert.ok(isBusError(error, 'UDS_TIMEOUT_OVERALL'), `got ${String(error)}`);
 });
 

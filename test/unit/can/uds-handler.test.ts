@@ -21,7 +21,13 @@ let n = 0;
 async function setup(simVersion = '1.0.0') {
   const name = `uds-handler-${++n}`;
   const clock = new VirtualClock();
-  const sim = new EcuSimulator({ bus: MemoryCanNetwork.named(name).join(), rxId: 0x7e0, txId: 0x7e8, clock, identity: { version: simVersion } });
+  const sim = new EcuSimulator({
+    bus: MemoryCanNetwork.named(name).join(),
+    rxId: 0x7e0,
+    txId: 0x7e8,
+    clock,
+    identity: { version: simVersion },
+  });
   const dir = await mkdtemp(join(tmpdir(), 'uds-handler-'));
   const path = join(dir, 'ecu-2.0.0.bin');
   const img = await writeFirmwareImage(path, 40 * 1024, '2.0.0');
@@ -36,7 +42,14 @@ async function setup(simVersion = '1.0.0') {
     installedCriteria: '2.0.0',
     files: [{ id: 'f', fileName: 'ecu-2.0.0.bin', path, sizeInBytes: img.length, hashes: {} }],
     workFolder: dir,
-    component: { id: 'ecu1', name: 'ecu1', group: 'ecus', manufacturer: 'contoso', model: 'sim', properties: { interface: `mem:${name}`, txId: '0x7E0', rxId: '0x7E8' } },
+    component: {
+      id: 'ecu1',
+      name: 'ecu1',
+      group: 'ecus',
+      manufacturer: 'contoso',
+      model: 'sim',
+      properties: { interface: `mem:${name}`, txId: '0x7E0', rxId: '0x7E8' },
+    },
     signal: new AbortController().signal,
     log,
     onProgress: (p) => progress.push(p),
@@ -67,7 +80,10 @@ test('isInstalled compares DID 0xF189 with installedCriteria', T, async () => {
   const s = await setup('1.0.0');
   try {
     assert.equal((await s.handler.isInstalled(s.ctx())).resultCode, ResultCode.IsInstalledNotInstalled);
-    assert.equal((await s.handler.isInstalled(s.ctx({ installedCriteria: '1.0.0' }))).resultCode, ResultCode.IsInstalledInstalled);
+    assert.equal(
+      (await s.handler.isInstalled(s.ctx({ installedCriteria: '1.0.0' }))).resultCode,
+      ResultCode.IsInstalledInstalled,
+    );
     assert.ok(s.sim.requests.every((r) => r[0] === 0x22 && r[1] === 0xf1 && r[2] === 0x89));
   } finally {
     await s.close();

@@ -5,11 +5,30 @@ import { PlainRenderer, TtyRenderer } from '../../../src/cli/progress-renderer.j
 import type { WorkflowEvent } from '../../../src/model/events.js';
 
 const events: WorkflowEvent[] = [
-  { type: 'update.started', workflowId: 'w', updateId: { provider: 'p', name: 'n', version: '1.0' }, steps: 1, dryRun: false },
+  {
+    type: 'update.started',
+    workflowId: 'w',
+    updateId: { provider: 'p', name: 'n', version: '1.0' },
+    steps: 1,
+    dryRun: false,
+  },
   { type: 'components.selected', step: '0', selector: { group: 'cameras' }, componentIds: ['cam0'] },
   { type: 'step.started', step: '0.0', handler: 'sensor-proxy/smp:1', componentId: 'cam0' },
-  ...Array.from({ length: 11 }, (_, i): WorkflowEvent => ({ type: 'transfer.progress', step: '0.0', componentId: 'cam0', bytesDone: i * 1000, bytesTotal: 10000, phase: 'upload' })),
-  { type: 'step.finished', step: '0.0', handler: 'sensor-proxy/smp:1', componentId: 'cam0', result: { resultCode: 700, extendedResultCode: 0 } },
+  ...Array.from({ length: 11 }, (_, i): WorkflowEvent => ({
+    type: 'transfer.progress',
+    step: '0.0',
+    componentId: 'cam0',
+    bytesDone: i * 1000,
+    bytesTotal: 10000,
+    phase: 'upload',
+  })),
+  {
+    type: 'step.finished',
+    step: '0.0',
+    handler: 'sensor-proxy/smp:1',
+    componentId: 'cam0',
+    result: { resultCode: 700, extendedResultCode: 0 },
+  },
 ];
 
 function capture(): { stream: PassThrough; text: () => string } {

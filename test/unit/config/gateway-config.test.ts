@@ -4,7 +4,10 @@ import { parseGatewayConfig } from '../../../src/config/gateway-config.js';
 
 describe('gateway config', () => {
   it('resolves relative paths against the config file and applies defaults', () => {
-    const c = parseGatewayConfig({ stateDir: 'state', enumerators: [{ type: 'inventory', files: ['i.json'] }] }, '/etc/sp/gateway.json');
+    const c = parseGatewayConfig(
+      { stateDir: 'state', enumerators: [{ type: 'inventory', files: ['i.json'] }] },
+      '/etc/sp/gateway.json',
+    );
     assert.equal(c.stateDir, '/etc/sp/state');
     assert.equal(c.workDir, '/etc/sp/state/work');
     assert.equal(c.logLevel, 'info');
@@ -14,10 +17,20 @@ describe('gateway config', () => {
 
   it('reports every problem with its path in one CONFIG_INVALID error', () => {
     assert.throws(
-      () => parseGatewayConfig({ stateDir: 3, logLevel: 'loud', enumerators: [{}], handlers: { 'microsoft/script:1': 5 }, stateDri: 'typo' }, 'g.json'),
+      () =>
+        parseGatewayConfig(
+          { stateDir: 3, logLevel: 'loud', enumerators: [{}], handlers: { 'microsoft/script:1': 5 }, stateDri: 'typo' },
+          'g.json',
+        ),
       (e: Error & { code?: string }) =>
         e.code === 'CONFIG_INVALID' &&
-        ['$.stateDri: unknown key', '$.stateDir: must be', '$.logLevel: must be one of', '$.enumerators[0]: must be an object with a string "type"', '$.handlers["microsoft/script:1"]: must be an object'].every((p) => e.message.includes(p)),
+        [
+          '$.stateDri: unknown key',
+          '$.stateDir: must be',
+          '$.logLevel: must be one of',
+          '$.enumerators[0]: must be an object with a string "type"',
+          '$.handlers["microsoft/script:1"]: must be an object',
+        ].every((p) => e.message.includes(p)),
     );
   });
 });

@@ -54,30 +54,58 @@ before(async () => {
   await mkdir(join(drivers, 'cdc_acm'), { recursive: true });
   await mkdir(join(drivers, 'ftdi_sio'), { recursive: true });
 
-  await attrs(join(usb, '1-1'), { idVendor: '2FE3', idProduct: '0100', serial: 'SN-0001', manufacturer: 'Contoso', product: 'Sensor', busnum: '1', devnum: '4' });
+  await attrs(join(usb, '1-1'), {
+    idVendor: '2FE3',
+    idProduct: '0100',
+    serial: 'SN-0001',
+    manufacturer: 'Contoso',
+    product: 'Sensor',
+    busnum: '1',
+    devnum: '4',
+  });
   await attrs(join(usb, '1-1', '1-1:1.0'), { bInterfaceNumber: '00' });
   await link(join(drivers, 'cdc_acm'), join(usb, '1-1', '1-1:1.0', 'driver'));
   await tty('ttyACM0', join(usb, '1-1', '1-1:1.0', 'tty', 'ttyACM0'), join(usb, '1-1', '1-1:1.0'));
   await link(join(dev, 'ttyACM0'), join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'));
 
-  await attrs(join(usb, '1-2'), { idVendor: '0403', idProduct: '6001', serial: 'FT123', manufacturer: 'FTDI', product: 'FT232R USB UART' });
+  await attrs(join(usb, '1-2'), {
+    idVendor: '0403',
+    idProduct: '6001',
+    serial: 'FT123',
+    manufacturer: 'FTDI',
+    product: 'FT232R USB UART',
+  });
   await attrs(join(usb, '1-2', '1-2:1.0'), { bInterfaceNumber: '00' });
   await mkdir(join(usb, '1-2', '1-2:1.0', 'ttyUSB0'), { recursive: true });
   await link(join(drivers, 'ftdi_sio'), join(usb, '1-2', '1-2:1.0', 'ttyUSB0', 'driver'));
-  await tty('ttyUSB0', join(usb, '1-2', '1-2:1.0', 'ttyUSB0', 'tty', 'ttyUSB0'), join(usb, '1-2', '1-2:1.0', 'ttyUSB0'));
+  await tty(
+    'ttyUSB0',
+    join(usb, '1-2', '1-2:1.0', 'ttyUSB0', 'tty', 'ttyUSB0'),
+    join(usb, '1-2', '1-2:1.0', 'ttyUSB0'),
+  );
 
   await attrs(join(usb, '1-3'), { idVendor: 'cafe', idProduct: '4001', serial: 'DUAL' });
-  for (const [iface, name] of [['00', 'ttyACM1'], ['02', 'ttyACM2']] as const) {
+  for (const [iface, name] of [
+    ['00', 'ttyACM1'],
+    ['02', 'ttyACM2'],
+  ] as const) {
     const dir = join(usb, '1-3', `1-3:1.${Number(iface)}`);
     await attrs(dir, { bInterfaceNumber: iface });
     await tty(name, join(dir, 'tty', name), dir);
   }
 
   await mkdir(join(sys, 'devices', 'platform', 'serial8250'), { recursive: true });
-  await tty('ttyS0', join(sys, 'devices', 'platform', 'serial8250', 'tty', 'ttyS0'), join(sys, 'devices', 'platform', 'serial8250'));
+  await tty(
+    'ttyS0',
+    join(sys, 'devices', 'platform', 'serial8250', 'tty', 'ttyS0'),
+    join(sys, 'devices', 'platform', 'serial8250'),
+  );
   await tty('tty0', join(sys, 'devices', 'virtual', 'tty', 'tty0'), undefined);
 
-  await attrs(proc, { consoles: 'ttyS0                -W- (EC  p a)    4:64', cmdline: 'root=/dev/mmcblk0p2 console=ttyS0,115200 quiet' });
+  await attrs(proc, {
+    consoles: 'ttyS0                -W- (EC  p a)    4:64',
+    cmdline: 'root=/dev/mmcblk0p2 console=ttyS0,115200 quiet',
+  });
 });
 
 after(async () => {
@@ -97,9 +125,20 @@ function recordingOpener() {
 
 test('sysfs scan: USB identity walked up from the interface or port device, by-id links, console flagged, virtual ttys skipped', async () => {
   const ports = await scanTtyPorts(roots());
-  assert.deepEqual(ports.map((p) => p.name), ['ttyACM0', 'ttyACM1', 'ttyACM2', 'ttyS0', 'ttyUSB0']);
+  assert.deepEqual(
+    ports.map((p) => p.name),
+    ['ttyACM0', 'ttyACM1', 'ttyACM2', 'ttyS0', 'ttyUSB0'],
+  );
   const acm0 = ports[0]!;
-  assert.deepEqual(acm0.usb, { vid: '2fe3', pid: '0100', serialNumber: 'SN-0001', manufacturer: 'Contoso', product: 'Sensor', interfaceNumber: '00', busPath: '1-1' });
+  assert.deepEqual(acm0.usb, {
+    vid: '2fe3',
+    pid: '0100',
+    serialNumber: 'SN-0001',
+    manufacturer: 'Contoso',
+    product: 'Sensor',
+    interfaceNumber: '00',
+    busPath: '1-1',
+  });
   assert.equal(acm0.byId, join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'));
   assert.equal(acm0.driver, 'cdc_acm');
   const ftdi = ports.find((p) => p.name === 'ttyUSB0')!;
@@ -113,7 +152,16 @@ test('sysfs scan: USB identity walked up from the interface or port device, by-i
 test('protocol none: components in the ADU shape, and no port is opened', async () => {
   const spy = recordingOpener();
   try {
-    const e = createSerialEnumeratorWith({ sysfsRoot: sys, devRoot: dev, procRoot: proc, rules: [{ match: { vid: '0x2FE3', pid: '0100' }, protocol: 'none', component: { group: 'sensors' } }] }, env(), spy.open);
+    const e = createSerialEnumeratorWith(
+      {
+        sysfsRoot: sys,
+        devRoot: dev,
+        procRoot: proc,
+        rules: [{ match: { vid: '0x2FE3', pid: '0100' }, protocol: 'none', component: { group: 'sensors' } }],
+      },
+      env(),
+      spy.open,
+    );
     const components = await e.getAllComponents();
     assert.deepEqual(components, [
       {
@@ -142,33 +190,67 @@ test('protocol none: components in the ADU shape, and no port is opened', async 
   }
 });
 
-test('ymodem: only the allowed port is opened, without DTR/RTS, and its version is read', { timeout: 10_000 }, async () => {
-  const spy = recordingOpener();
-  try {
-    const e = createSerialEnumeratorWith(
-      { sysfsRoot: sys, devRoot: dev, procRoot: proc, rules: [{ match: { serialPattern: '^SN-' }, protocol: 'ymodem', baudRate: 57600, component: { group: 'sensors', name: 'left', manufacturer: 'contoso', model: 'y1' }, versionQuery: { timeoutMs: 500 } }] },
-      env(),
-      spy.open,
-    );
-    const [c, ...rest] = await e.getAllComponents();
-    assert.equal(rest.length, 0);
-    assert.deepEqual(spy.opened.map((o) => [o.path, o.baudRate, o.assertControlLinesOnOpen]), [[join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'), 57600, false]]);
-    assert.equal(c!.version, '2.4.6');
-    assert.equal(c!.name, 'left');
-    assert.equal(c!.manufacturer, 'contoso');
-    assert.equal(c!.properties.status, 'ok');
-    assert.deepEqual(c!.properties.versionQuery, { request: 'VERSION?\r', responsePattern: 'v(\\d+\\.\\d+\\.\\d+)', timeoutMs: 500 });
-    assert.equal(spy.sim.stats.versionQueries, 1);
-  } finally {
-    await spy.sim.close();
-  }
-});
+test(
+  'ymodem: only the allowed port is opened, without DTR/RTS, and its version is read',
+  { timeout: 10_000 },
+  async () => {
+    const spy = recordingOpener();
+    try {
+      const e = createSerialEnumeratorWith(
+        {
+          sysfsRoot: sys,
+          devRoot: dev,
+          procRoot: proc,
+          rules: [
+            {
+              match: { serialPattern: '^SN-' },
+              protocol: 'ymodem',
+              baudRate: 57600,
+              component: { group: 'sensors', name: 'left', manufacturer: 'contoso', model: 'y1' },
+              versionQuery: { timeoutMs: 500 },
+            },
+          ],
+        },
+        env(),
+        spy.open,
+      );
+      const [c, ...rest] = await e.getAllComponents();
+      assert.equal(rest.length, 0);
+      assert.deepEqual(
+        spy.opened.map((o) => [o.path, o.baudRate, o.assertControlLinesOnOpen]),
+        [[join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'), 57600, false]],
+      );
+      assert.equal(c!.version, '2.4.6');
+      assert.equal(c!.name, 'left');
+      assert.equal(c!.manufacturer, 'contoso');
+      assert.equal(c!.properties.status, 'ok');
+      assert.deepEqual(c!.properties.versionQuery, {
+        request: 'VERSION?\r',
+        responsePattern: 'v(\\d+\\.\\d+\\.\\d+)',
+        timeoutMs: 500,
+      });
+      assert.equal(spy.sim.stats.versionQueries, 1);
+    } finally {
+      await spy.sim.close();
+    }
+  },
+);
 
 test('a device that does not answer is listed with status no-answer and no version', { timeout: 10_000 }, async () => {
   const spy = recordingOpener();
   spy.sim.enterBootloader();
   try {
-    const e = createSerialEnumeratorWith({ sysfsRoot: sys, devRoot: dev, procRoot: proc, identifyTimeoutMs: 200, rules: [{ match: { vid: '2fe3' }, protocol: 'ymodem', component: { group: 'sensors' } }] }, env(), spy.open);
+    const e = createSerialEnumeratorWith(
+      {
+        sysfsRoot: sys,
+        devRoot: dev,
+        procRoot: proc,
+        identifyTimeoutMs: 200,
+        rules: [{ match: { vid: '2fe3' }, protocol: 'ymodem', component: { group: 'sensors' } }],
+      },
+      env(),
+      spy.open,
+    );
     const [c] = await e.getAllComponents();
     assert.equal(c!.properties.status, 'no-answer');
     assert.equal(c!.version, undefined);
@@ -181,7 +263,16 @@ test('a device that does not answer is listed with status no-answer and no versi
 test('the console UART is never opened, even when a path rule names it', async () => {
   const spy = recordingOpener();
   try {
-    const e = createSerialEnumeratorWith({ sysfsRoot: sys, devRoot: dev, procRoot: proc, rules: [{ match: { path: join(dev, 'ttyS0') }, protocol: 'ymodem', component: { group: 'uart' } }] }, env(), spy.open);
+    const e = createSerialEnumeratorWith(
+      {
+        sysfsRoot: sys,
+        devRoot: dev,
+        procRoot: proc,
+        rules: [{ match: { path: join(dev, 'ttyS0') }, protocol: 'ymodem', component: { group: 'uart' } }],
+      },
+      env(),
+      spy.open,
+    );
     assert.deepEqual(await e.getAllComponents(), []);
     assert.deepEqual(spy.opened, []);
   } finally {
@@ -199,21 +290,36 @@ test('first matching rule wins; one serial number on two interfaces gives two id
         { match: { vid: 'cafe', pid: '4001' }, protocol: 'none', component: { group: 'dual' } },
         { match: { vid: 'cafe' }, protocol: 'none', component: { group: 'never' } },
         { match: { vid: '0403', serialPattern: '^XX' }, protocol: 'none', component: { group: 'never' } },
-        { match: { path: join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00') }, protocol: 'none', component: { group: 'by-path' } },
+        {
+          match: { path: join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00') },
+          protocol: 'none',
+          component: { group: 'by-path' },
+        },
       ],
     },
     env(),
   );
   const components = await e.getAllComponents();
-  assert.deepEqual(components.map((c) => [c.id, c.group, c.properties.port]), [
-    ['SN-0001', 'by-path', join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00')],
-    ['DUAL', 'dual', join(dev, 'ttyACM1')],
-    ['DUAL-if02', 'dual', join(dev, 'ttyACM2')],
-  ]);
+  assert.deepEqual(
+    components.map((c) => [c.id, c.group, c.properties.port]),
+    [
+      ['SN-0001', 'by-path', join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00')],
+      ['DUAL', 'dual', join(dev, 'ttyACM1')],
+      ['DUAL-if02', 'dual', join(dev, 'ttyACM2')],
+    ],
+  );
 });
 
 test('a path rule for a port that is not there gives no component', async () => {
-  const e = createSerialEnumeratorWith({ sysfsRoot: sys, devRoot: dev, procRoot: proc, rules: [{ match: { path: join(dev, 'ttyNOPE') }, protocol: 'none', component: { group: 'x' } }] }, env());
+  const e = createSerialEnumeratorWith(
+    {
+      sysfsRoot: sys,
+      devRoot: dev,
+      procRoot: proc,
+      rules: [{ match: { path: join(dev, 'ttyNOPE') }, protocol: 'none', component: { group: 'x' } }],
+    },
+    env(),
+  );
   assert.deepEqual(await e.getAllComponents(), []);
 });
 
@@ -224,15 +330,35 @@ test('registered as "serial"; bad settings are CONFIG_INVALID naming the field',
     [{}, 'rules'],
     [{ rules: [{ match: {}, protocol: 'none', component: { group: 'g' } }] }, 'rules[0].match'],
     [{ rules: [{ match: { vid: '12345' }, protocol: 'none', component: { group: 'g' } }] }, 'rules[0].match.vid'],
-    [{ rules: [{ match: { path: '/dev/x', vid: '1234' }, protocol: 'none', component: { group: 'g' } }] }, 'rules[0].match.path'],
-    [{ rules: [{ match: { serialPattern: '(' }, protocol: 'none', component: { group: 'g' } }] }, 'rules[0].match.serialPattern'],
+    [
+      { rules: [{ match: { path: '/dev/x', vid: '1234' }, protocol: 'none', component: { group: 'g' } }] },
+      'rules[0].match.path',
+    ],
+    [
+      { rules: [{ match: { serialPattern: '(' }, protocol: 'none', component: { group: 'g' } }] },
+      'rules[0].match.serialPattern',
+    ],
     [{ rules: [{ match: { vid: '1234' }, protocol: 'xmodem', component: { group: 'g' } }] }, 'rules[0].protocol'],
     [{ rules: [{ match: { vid: '1234' }, protocol: 'none', component: {} }] }, 'rules[0].component.group'],
-    [{ rules: [{ match: { vid: '1234' }, protocol: 'none', baudRate: 0, component: { group: 'g' } }] }, 'rules[0].baudRate'],
-    [{ rules: [{ match: { vid: '1234' }, protocol: 'ymodem', component: { group: 'g' }, versionQuery: { timeoutMs: -1 } }] }, 'rules[0].versionQuery.timeoutMs'],
+    [
+      { rules: [{ match: { vid: '1234' }, protocol: 'none', baudRate: 0, component: { group: 'g' } }] },
+      'rules[0].baudRate',
+    ],
+    [
+      {
+        rules: [
+          { match: { vid: '1234' }, protocol: 'ymodem', component: { group: 'g' }, versionQuery: { timeoutMs: -1 } },
+        ],
+      },
+      'rules[0].versionQuery.timeoutMs',
+    ],
     [{ identifyTimeoutMs: 'x', rules: [] }, 'identifyTimeoutMs'],
   ];
   for (const [settings, field] of cases) {
-    assert.throws(() => factory(settings, env()), (e) => isSensorProxyError(e, 'CONFIG_INVALID') && e.details['field'] === field, field);
+    assert.throws(
+      () => factory(settings, env()),
+      (e) => isSensorProxyError(e, 'CONFIG_INVALID') && e.details['field'] === field,
+      field,
+    );
   }
 });

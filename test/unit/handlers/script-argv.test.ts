@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NOT_AVAILABLE, buildScriptArgv, lookupProperty, resultFilePath, substituteArguments } from '../../../src/handlers/script/argv.js';
+import {
+  NOT_AVAILABLE,
+  buildScriptArgv,
+  lookupProperty,
+  resultFilePath,
+  substituteArguments,
+} from '../../../src/handlers/script/argv.js';
 import type { Component } from '../../../src/model/component.js';
 
 const camera: Component = {
@@ -45,18 +51,35 @@ describe('script argv: ADU PrepareScriptArguments', () => {
 
   it('apiVersion 1.1: the action is two elements, --action <action>', () => {
     for (const action of ['is-installed', 'download', 'install', 'apply', 'cancel'] as const) {
-      const argv = buildScriptArgv({ action, apiVersion: '1.1', arguments: '--x', component: undefined, workFolder: WF, installedCriteria: undefined });
-      assert.deepEqual(argv, ['--action', action, '--x', '--work-folder', WF, '--result-file', `${WF}/action_${action}_aduc_result.json`]);
+      const argv = buildScriptArgv({
+        action,
+        apiVersion: '1.1',
+        arguments: '--x',
+        component: undefined,
+        workFolder: WF,
+        installedCriteria: undefined,
+      });
+      assert.deepEqual(argv, [
+        '--action',
+        action,
+        '--x',
+        '--work-folder',
+        WF,
+        '--result-file',
+        `${WF}/action_${action}_aduc_result.json`,
+      ]);
     }
   });
 
   it('apiVersion 1.0 spells every action as one --action-<action> token', () => {
     const first = (action: 'is-installed' | 'download' | 'apply' | 'cancel') =>
       buildScriptArgv({ action, component: undefined, workFolder: WF, installedCriteria: 'x' })[0];
-    assert.deepEqual(
-      (['is-installed', 'download', 'apply', 'cancel'] as const).map(first),
-      ['--action-is-installed', '--action-download', '--action-apply', '--action-cancel'],
-    );
+    assert.deepEqual((['is-installed', 'download', 'apply', 'cancel'] as const).map(first), [
+      '--action-is-installed',
+      '--action-download',
+      '--action-apply',
+      '--action-cancel',
+    ]);
   });
 
   it('replaces every field placeholder with the component value; version is the top-level one', () => {
@@ -64,7 +87,20 @@ describe('script argv: ADU PrepareScriptArguments', () => {
       '--id --component-id-val --name --component-name-val --mfr --component-manufacturer-val --model --component-model-val --ver --component-version-val --group --component-group-val',
       camera,
     );
-    assert.deepEqual(out, ['--id', 'cam-0042', '--name', 'front-camera', '--mfr', 'contoso', '--model', 'virtual-camera', '--ver', '1.0', '--group', 'cameras']);
+    assert.deepEqual(out, [
+      '--id',
+      'cam-0042',
+      '--name',
+      'front-camera',
+      '--mfr',
+      'contoso',
+      '--model',
+      'virtual-camera',
+      '--ver',
+      '1.0',
+      '--group',
+      'cameras',
+    ]);
   });
 
   it('--component-prop-val <p> consumes both tokens, follows dotted paths, n/a when missing', () => {
@@ -108,7 +144,11 @@ describe('script argv: ADU PrepareScriptArguments', () => {
   });
 
   it('splits on single spaces only, drops empty tokens, keeps look-alike tokens verbatim', () => {
-    assert.deepEqual(substituteArguments('  --a   b\tc  --component-name-value ', camera), ['--a', 'b\tc', '--component-name-value']);
+    assert.deepEqual(substituteArguments('  --a   b\tc  --component-name-value ', camera), [
+      '--a',
+      'b\tc',
+      '--component-name-value',
+    ]);
     assert.deepEqual(substituteArguments('', camera), []);
   });
 

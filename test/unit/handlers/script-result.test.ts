@@ -10,7 +10,8 @@ import { Erc, ResultCode, formatErc } from '../../../src/model/result-codes.js';
 
 /** Script file checks, exit codes and result files, mapped to ADU result codes (reference/adu-agent.md §3.5). */
 
-const cameraArgs = '--component-name --component-name-val --component-group --component-group-val --component-prop path --component-prop-val path';
+const cameraArgs =
+  '--component-name --component-name-val --component-group --component-group-val --component-prop path --component-prop-val path';
 
 const rigs: ScriptRig[] = [];
 async function newRig(): Promise<ScriptRig> {
@@ -40,7 +41,10 @@ describe('microsoft/script:1 handler: script file checks', () => {
     await r.place('fail-with-exit.sh');
     const res = await r.handler.download(r.ctx({ scriptFileName: 'missing-contoso-camera-installscript.sh' }));
     assert.equal(formatErc(res.extendedResultCode), '30500103');
-    assert.match(res.resultDetails ?? '', /missing-contoso-camera-installscript\.sh.*'component-installscript\.sh', 'fail-with-exit\.sh'/);
+    assert.match(
+      res.resultDetails ?? '',
+      /missing-contoso-camera-installscript\.sh.*'component-installscript\.sh', 'fail-with-exit\.sh'/,
+    );
     assert.deepEqual(await r.runs(), []);
   });
 
@@ -63,14 +67,19 @@ describe('microsoft/script:1 handler: script file checks', () => {
   it('rejects bad handlerProperties with a clear ERC instead of guessing', async () => {
     const r = await newRig();
     await r.place('scripted-step.sh');
-    for (const bad of [{ apiVersion: '2.0' }, { arguments: ['--a'] }, { timeoutSeconds: -1 }, { timeoutSeconds: 'soon' }, { scriptFileName: '../scripted-step.sh' }]) {
+    for (const bad of [
+      { apiVersion: '2.0' },
+      { arguments: ['--a'] },
+      { timeoutSeconds: -1 },
+      { timeoutSeconds: 'soon' },
+      { scriptFileName: '../scripted-step.sh' },
+    ]) {
       const res = await r.handler.apply(r.ctx({ scriptFileName: 'scripted-step.sh', ...bad }));
       assert.equal(res.extendedResultCode, ScriptErc.InvalidHandlerProperties, JSON.stringify(bad));
       assert.ok((res.resultDetails ?? '').length > 0);
     }
     assert.deepEqual(await r.runs(), []);
   });
-
 });
 
 describe('microsoft/script:1 handler: exit codes and result files', () => {
@@ -89,7 +98,10 @@ describe('microsoft/script:1 handler: exit codes and result files', () => {
     const res = await r.handler.install(r.ctx({ scriptFileName: 'fail-with-exit.sh', arguments: '--exit-code 7' }));
     assert.equal(res.resultCode, ResultCode.Failure);
     assert.equal(formatErc(res.extendedResultCode), '30501007');
-    assert.match(res.resultDetails ?? '', /fail-with-exit\.sh --action-install exited with code 7.*first complaint\nfail-with-exit: flashing failed, giving up with 7$/s);
+    assert.match(
+      res.resultDetails ?? '',
+      /fail-with-exit\.sh --action-install exited with code 7.*first complaint\nfail-with-exit: flashing failed, giving up with 7$/s,
+    );
   });
 
   it('keeps the END of a long stderr and caps details at 1024 characters', async () => {
@@ -113,17 +125,29 @@ describe('microsoft/script:1 handler: exit codes and result files', () => {
   });
 
   it('unparsable or malformed result files → 0x30500205', async () => {
-    for (const args of ['--garbage-result', '--raw-result [600]', '--raw-result {"resultCode":"600"}', '--raw-result {"resultCode":600,"extendedResultCode":"0x1"}']) {
+    for (const args of [
+      '--garbage-result',
+      '--raw-result [600]',
+      '--raw-result {"resultCode":"600"}',
+      '--raw-result {"resultCode":600,"extendedResultCode":"0x1"}',
+    ]) {
       const res = await r.handler.install(scripted(args));
       assert.deepEqual([res.resultCode, formatErc(res.extendedResultCode)], [0, '30500205'], args);
     }
   });
 
   it('passes the script result through: code, ERC (as unsigned 32-bit) and details', async () => {
-    assert.deepEqual(await r.handler.install(scripted('--rc 606 --details reboot-later')), { resultCode: 606, extendedResultCode: 0, resultDetails: 'reboot-later' });
+    assert.deepEqual(await r.handler.install(scripted('--rc 606 --details reboot-later')), {
+      resultCode: 606,
+      extendedResultCode: 0,
+      resultDetails: 'reboot-later',
+    });
     const neg = await r.handler.install(scripted('--raw-result {"resultCode":0,"extendedResultCode":-2147483648}'));
     assert.equal(formatErc(neg.extendedResultCode), '80000000');
-    assert.deepEqual(await r.handler.install(scripted('--raw-result {"resultCode":600}')), { resultCode: 600, extendedResultCode: 0 });
+    assert.deepEqual(await r.handler.install(scripted('--raw-result {"resultCode":600}')), {
+      resultCode: 600,
+      extendedResultCode: 0,
+    });
   });
 
   it('a failure with ERC 0 gets 0x30500206', async () => {
@@ -139,7 +163,13 @@ describe('microsoft/script:1 handler: exit codes and result files', () => {
 
   it('a script whose interpreter is missing fails to spawn with a clear ERC', async () => {
     await writeFile(join(r.wf, 'no-interp.sh'), '#!/nonexistent/interpreter\nexit 0\n');
-    const f: StepFile = { id: 'x', fileName: 'no-interp.sh', path: join(r.wf, 'no-interp.sh'), sizeInBytes: 1, hashes: {} };
+    const f: StepFile = {
+      id: 'x',
+      fileName: 'no-interp.sh',
+      path: join(r.wf, 'no-interp.sh'),
+      sizeInBytes: 1,
+      hashes: {},
+    };
     const res = await r.handler.install(r.ctx({ scriptFileName: 'no-interp.sh' }, { files: [f] }));
     assert.equal(res.extendedResultCode, ScriptErc.SpawnFailed);
     assert.match(res.resultDetails ?? '', /no-interp\.sh --action-install.*ENOENT/);

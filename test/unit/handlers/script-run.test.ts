@@ -28,7 +28,11 @@ async function setup(config: Partial<ScriptHandlerConfig> = {}, timers?: Timers)
   await rig.place('scripted-step.sh');
   const ctx = (args: string, opts: { signal?: AbortSignal; timeoutSeconds?: unknown } = {}): StepContext =>
     rig.ctx(
-      { scriptFileName: 'scripted-step.sh', arguments: args, ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}) },
+      {
+        scriptFileName: 'scripted-step.sh',
+        arguments: args,
+        ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
+      },
       opts.signal ? { signal: opts.signal } : {},
     );
   return { handler: rig.handler, wf: rig.wf, logs: rig.records, logged: rig.logged, ctx };
@@ -41,18 +45,22 @@ describe('microsoft/script:1 handler: cancel, timeout, signals, output', () => {
     for (const r of rigs) await r.dispose();
   });
 
-  it('abort while `sleep 600` runs: SIGTERM to the group ends it and the result is -1 / WorkflowCancelled', TEST_DEADLINE, async () => {
-    const s = await setup();
-    const ac = new AbortController();
-    const running = s.handler.install(s.ctx('--sleep-forever', { signal: ac.signal }));
-    await s.logged(isStarted);
-    ac.abort(new Error('user cancel'));
-    const res = await running;
-    assert.equal(res.resultCode, ResultCode.FailureCancelled);
-    assert.equal(res.extendedResultCode, Erc.WorkflowCancelled);
-    // 'close' only fires once the `sleep` child (holding stdout) is gone too: the whole group was stopped.
-    assert.match(res.resultDetails ?? '', /cancelled: SIGTERM sent to its process group$/);
-  });
+  it(
+    'abort while `sleep 600` runs: SIGTERM to the group ends it and the result is -1 / WorkflowCancelled',
+    TEST_DEADLINE,
+    async () => {
+      const s = await setup();
+      const ac = new AbortController();
+      const running = s.handler.install(s.ctx('--sleep-forever', { signal: ac.signal }));
+      await s.logged(isStarted);
+      ac.abort(new Error('user cancel'));
+      const res = await running;
+      assert.equal(res.resultCode, ResultCode.FailureCancelled);
+      assert.equal(res.extendedResultCode, Erc.WorkflowCancelled);
+      // 'close' only fires once the `sleep` child (holding stdout) is gone too: the whole group was stopped.
+      assert.match(res.resultDetails ?? '', /cancelled: SIGTERM sent to its process group$/);
+    },
+  );
 
   it('a script that ignores SIGTERM gets SIGKILL when the grace runs out', TEST_DEADLINE, async () => {
     const timers = firingTimers([1234]);
@@ -74,29 +82,39 @@ describe('microsoft/script:1 handler: cancel, timeout, signals, output', () => {
     ac.abort();
     const res = await s.handler.apply(s.ctx('--rc 700', { signal: ac.signal }));
     assert.equal(res.resultCode, ResultCode.FailureCancelled);
-    assert.equal(s.logs.some((l) => l.stream === 'stdout'), false);
+    assert.equal(
+      s.logs.some((l) => l.stream === 'stdout'),
+      false,
+    );
   });
 
-  it('abort during download\'s is-installed returns -1 and never runs --action-download', TEST_DEADLINE, async () => {
+  it("abort during download's is-installed returns -1 and never runs --action-download", TEST_DEADLINE, async () => {
     const s = await setup();
     const ac = new AbortController();
     const running = s.handler.download(s.ctx('--sleep-forever', { signal: ac.signal }));
     await s.logged(isStarted);
     ac.abort();
     assert.equal((await running).resultCode, ResultCode.FailureCancelled);
-    assert.equal(s.logs.some((l) => l.msg === 'scripted-step download'), false);
+    assert.equal(
+      s.logs.some((l) => l.msg === 'scripted-step download'),
+      false,
+    );
   });
 
-  it('timeoutSeconds from handlerProperties: the run is stopped and reported with the timeout ERC', TEST_DEADLINE, async () => {
-    const timers = firingTimers([42_000]);
-    const s = await setup({ timeoutSeconds: 7 }, timers);
-    const res = await s.handler.install(s.ctx('--stderr-lines 1 --sleep-forever', { timeoutSeconds: '42' }));
-    assert.equal(res.resultCode, ResultCode.Failure);
-    assert.equal(res.extendedResultCode, ScriptErc.Timeout);
-    assert.match(res.resultDetails ?? '', /scripted-step\.sh --action-install did not finish within 42 s/);
-    assert.ok(timers.requested.includes(42_000));
-    assert.equal(timers.requested.includes(7_000), false);
-  });
+  it(
+    'timeoutSeconds from handlerProperties: the run is stopped and reported with the timeout ERC',
+    TEST_DEADLINE,
+    async () => {
+      const timers = firingTimers([42_000]);
+      const s = await setup({ timeoutSeconds: 7 }, timers);
+      const res = await s.handler.install(s.ctx('--stderr-lines 1 --sleep-forever', { timeoutSeconds: '42' }));
+      assert.equal(res.resultCode, ResultCode.Failure);
+      assert.equal(res.extendedResultCode, ScriptErc.Timeout);
+      assert.match(res.resultDetails ?? '', /scripted-step\.sh --action-install did not finish within 42 s/);
+      assert.ok(timers.requested.includes(42_000));
+      assert.equal(timers.requested.includes(7_000), false);
+    },
+  );
 
   it('the run timeout defaults to the config timeoutSeconds, then to 3600 s', TEST_DEADLINE, async () => {
     const fromConfig = firingTimers([]);

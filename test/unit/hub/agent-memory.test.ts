@@ -24,8 +24,11 @@ const moduleUrl = (rel: string) => new URL(`${rel}.${ext}`, import.meta.url).hre
 function runNode(code: string): Promise<string> {
   const args = [...(ts ? ['--import', 'tsx'] : []), '--input-type=module', '-e', code];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { timeout: 20_000, cwd: fileURLToPath(new URL('.', import.meta.url)) }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim()),
+    execFile(
+      process.execPath,
+      args,
+      { timeout: 20_000, cwd: fileURLToPath(new URL('.', import.meta.url)) },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())),
     );
   });
 }
@@ -52,8 +55,14 @@ describe('agent memory (issue 6)', { timeout: 60_000 }, () => {
   });
 
   it('lazy enumerators and handlers still check their config at once and keep id / type / componentAware', () => {
-    assert.throws(() => builtinEnumerators['usb']!({}, { log, baseDir: '.' }), (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'));
-    assert.throws(() => builtinEnumerators['can']!({ interfaces: [], rules: [] }, { log, baseDir: '.' }), (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'));
+    assert.throws(
+      () => builtinEnumerators['usb']!({}, { log, baseDir: '.' }),
+      (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'),
+    );
+    assert.throws(
+      () => builtinEnumerators['can']!({ interfaces: [], rules: [] }, { log, baseDir: '.' }),
+      (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'),
+    );
     assert.equal(builtinEnumerators['serial']!({ rules: [] }, { log, baseDir: '.' }).type, 'serial');
     for (const [id, bad] of [
       ['sensor-proxy/smp:1', { mtu: 'x' }],
@@ -61,7 +70,11 @@ describe('agent memory (issue 6)', { timeout: 60_000 }, () => {
       ['sensor-proxy/dfu:1', { backend: 'nope' }],
       ['sensor-proxy/uds:1', { interface: 7 }],
     ] as const) {
-      assert.throws(() => builtinHandlers[id]!({ log, config: bad }), (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'), id);
+      assert.throws(
+        () => builtinHandlers[id]!({ log, config: bad }),
+        (e: unknown) => isSensorProxyError(e, 'CONFIG_INVALID'),
+        id,
+      );
       const h = builtinHandlers[id]!({ log, config: {} });
       assert.deepEqual([h.id, h.componentAware], [id, true]);
     }
@@ -78,7 +91,9 @@ describe('agent memory (issue 6)', { timeout: 60_000 }, () => {
         const keep = [];
         for (let i = 0; i < 2e6; i++) { const o = { a: i, b: 'x' + i }; if (i % 100 === 0) keep.push(o); }
         const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-        console.log(JSON.stringify({ applied, mib: ns.space_size / 1048576, kept: keep.length }));`).then((s) => JSON.parse(s) as { applied: boolean; mib: number });
+        console.log(JSON.stringify({ applied, mib: ns.space_size / 1048576, kept: keep.length }));`).then(
+        (s) => JSON.parse(s) as { applied: boolean; mib: number },
+      );
     const [limited, unlimited] = await Promise.all([newSpaceMiB(true), newSpaceMiB(false)]);
     assert.equal(limited.applied, true);
     assert.ok(limited.mib <= 4, `new space ${limited.mib} MiB with the limit`);
@@ -87,7 +102,10 @@ describe('agent memory (issue 6)', { timeout: 60_000 }, () => {
 
   it('reclaiming stream buffers exposes no gc function, and the reclaimer fires once per interval', () => {
     reclaimStreamBuffers();
-    assert.equal(typeof (globalThis as { gc?: unknown }).gc, process.execArgv.includes('--expose-gc') ? 'function' : 'undefined');
+    assert.equal(
+      typeof (globalThis as { gc?: unknown }).gc,
+      process.execArgv.includes('--expose-gc') ? 'function' : 'undefined',
+    );
     assert.equal(runInNewContext('typeof gc'), 'undefined');
     let calls = 0;
     const reclaim = bufferReclaimer(100, () => calls++);

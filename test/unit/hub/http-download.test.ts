@@ -18,7 +18,12 @@ describe('downloads with range resume (HubFileSource)', { timeout: 30_000 }, () 
   let dir: string;
   let data: Buffer;
   let url: string;
-  const entry = () => ({ id: 'f1', fileName: 'fw.bin', sizeInBytes: data.length, hashes: { sha256: createHash('sha256').update(data).digest('base64') } });
+  const entry = () => ({
+    id: 'f1',
+    fileName: 'fw.bin',
+    sizeInBytes: data.length,
+    hashes: { sha256: createHash('sha256').update(data).digest('base64') },
+  });
   before(async () => {
     server = await UpdateFileServer.start();
     dir = await mkdtemp(join(tmpdir(), 'sp-dl-'));
@@ -35,14 +40,20 @@ describe('downloads with range resume (HubFileSource)', { timeout: 30_000 }, () 
     const before = server.requests.length;
     const r = await downloadWithResume({ url, dest, sizeInBytes: data.length, log, retryDelayMs: 1 });
     assert.deepEqual(r.resumedFrom, [250_000]);
-    assert.deepEqual(server.requests.slice(before).map((q) => [q.range, q.status]), [['bytes=250000-', 206]]);
+    assert.deepEqual(
+      server.requests.slice(before).map((q) => [q.range, q.status]),
+      [['bytes=250000-', 206]],
+    );
     assert.deepEqual(await readFile(dest), data);
   });
 
   it('gives up after the attempts when every response is cut, keeping what it got', async () => {
     const dest = join(await mkdtemp(join(tmpdir(), 'sp-dl-w-')), 'fw.bin');
     server.cutAfter('fw.bin', 1000, 3);
-    await assert.rejects(downloadWithResume({ url, dest, sizeInBytes: data.length, log, attempts: 3, retryDelayMs: 1 }), (e) => isHubError(e, 'HUB_DOWNLOAD_FAILED'));
+    await assert.rejects(
+      downloadWithResume({ url, dest, sizeInBytes: data.length, log, attempts: 3, retryDelayMs: 1 }),
+      (e) => isHubError(e, 'HUB_DOWNLOAD_FAILED'),
+    );
     assert.ok((await stat(`${dest}.part`)).size > 0);
     server.clearFaults();
   });
@@ -62,6 +73,9 @@ describe('downloads with range resume (HubFileSource)', { timeout: 30_000 }, () 
 
   it('no URL for a file id → HUB_DOWNLOAD_FAILED', async () => {
     const src = new HubFileSource({ fileUrls: {}, log });
-    await assert.rejects(src.materialize(entry(), await mkdtemp(join(tmpdir(), 'sp-dl-w-'))), (e) => isHubError(e, 'HUB_DOWNLOAD_FAILED') && e.erc === 0x40201003);
+    await assert.rejects(
+      src.materialize(entry(), await mkdtemp(join(tmpdir(), 'sp-dl-w-'))),
+      (e) => isHubError(e, 'HUB_DOWNLOAD_FAILED') && e.erc === 0x40201003,
+    );
   });
 });

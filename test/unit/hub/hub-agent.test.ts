@@ -44,7 +44,9 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
     manifest = await writeImportManifest(dir, 'u.importmanifest.json', {
       updateId: { provider: 'p', name: 'u', version: '1.0' },
       compatibility: [{ manufacturer: 'sp-test', model: 'gateway' }],
-      steps: [{ handler: 'test/recording:1', files: ['payload.bin'], handlerProperties: { installedCriteria: 'u-1.0' } }],
+      steps: [
+        { handler: 'test/recording:1', files: ['payload.bin'], handlerProperties: { installedCriteria: 'u-1.0' } },
+      ],
     });
   });
   after(() => files.stop());
@@ -83,17 +85,29 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
       link: l,
       log,
       reportRetryMs: 20,
-      device: { manufacturer: 'sp-test', model: 'gateway', additional: {}, compatPropertyNames: 'manufacturer,model', aduVer: 'DU;sensor-proxy/0.1.0' },
+      device: {
+        manufacturer: 'sp-test',
+        model: 'gateway',
+        additional: {},
+        compatPropertyNames: 'manufacturer,model',
+        aduVer: 'DU;sensor-proxy/0.1.0',
+      },
       deployment: deps,
     });
 
   const service = async (id: string, extra: { retryTimestamp?: string } = {}) =>
-    (await buildDeployment({ importManifest: manifest, files, signer: testSigner(), workflowId: id, ...extra })).service;
+    (await buildDeployment({ importManifest: manifest, files, signer: testSigner(), workflowId: id, ...extra }))
+      .service;
   const states = () => link.agentReports().map((a) => `${a.workflow.id}:${a.state}`);
   const installs = () => handler.calls.filter((c) => c.action === 'install').length;
 
   it('cancel with nothing in progress is acknowledged and reports no state', async () => {
-    link.desired({ workflow: { action: 255, id: 'nodeployment' }, updateManifest: null, updateManifestSignature: null, fileUrls: null });
+    link.desired({
+      workflow: { action: 255, id: 'nodeployment' },
+      updateManifest: null,
+      updateManifestSignature: null,
+      fileUrls: null,
+    });
     await agent.idle();
     assert.equal(link.acks().length, 1);
     assert.equal(link.acks()[0]!.ac, 200);
@@ -132,7 +146,8 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
   });
 
   it('retry (same id, new retryTimestamp) after a failure runs the workflow again', async () => {
-    handler.override = (action) => (action === 'install' && installs() === 1 ? { resultCode: 0, extendedResultCode: 0x30200001 } : undefined);
+    handler.override = (action) =>
+      action === 'install' && installs() === 1 ? { resultCode: 0, extendedResultCode: 0x30200001 } : undefined;
     gate.open();
     link.desired(await service('wf-retry'));
     await link.waitFor(() => states().filter((s) => s === 'wf-retry:0').length === 1);
@@ -160,7 +175,12 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
     const link2 = new MemoryLink();
     const agent2 = makeAgent(link2);
     await agent2.start(new AbortController().signal);
-    link2.desired({ workflow: { action: 255, id: 'nodeployment' }, updateManifest: null, updateManifestSignature: null, fileUrls: null });
+    link2.desired({
+      workflow: { action: 255, id: 'nodeployment' },
+      updateManifest: null,
+      updateManifestSignature: null,
+      fileUrls: null,
+    });
     await link2.waitFor(() => link2.agentReports().length === 1);
     const r = link2.agentReports()[0]!;
     assert.equal(r.workflow.id, 'wf-crash');

@@ -33,43 +33,83 @@ describe('update manifest signature (reference/adu-agent.md §5.4)', () => {
 
   it('a manifest changed by one byte fails: InvalidSignature (A0200004)', () => {
     const sig = signer.sign(manifest);
-    assert.equal(ercOf(() => verifyManifestSignature(manifest.replace('1.0', '1.1'), sig, trust)), 'A0200004');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest.replace('1.0', '1.1'), sig, trust)),
+      'A0200004',
+    );
   });
 
   it('a root not in the trusted list fails: InvalidRootKid (A0200007)', () => {
     const other = new TestSigner({ rootKid: 'OTHER.R' });
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, other.sign(manifest), trust)), 'A0200007');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, other.sign(manifest), trust)),
+      'A0200007',
+    );
   });
 
   it('a trusted kid with another key (forged sjwk) fails: InvalidSignature (A0200004)', () => {
     const forger = new TestSigner({ rootKid: signer.rootKid });
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, forger.sign(manifest), trust)), 'A0200004');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, forger.sign(manifest), trust)),
+      'A0200004',
+    );
   });
 
   it('a disabled root kid fails: DisallowedRootKid (A0200005)', () => {
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, signer.sign(manifest), { ...trust, disabledRootKids: [signer.rootKid] })), 'A0200005');
+    assert.equal(
+      ercOf(() =>
+        verifyManifestSignature(manifest, signer.sign(manifest), { ...trust, disabledRootKids: [signer.rootKid] }),
+      ),
+      'A0200005',
+    );
   });
 
   it('a disabled signing key fails with ROOTKEY_SIGNING_KEY_IS_DISABLED (A0000005)', () => {
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, signer.sign(manifest), { ...trust, disabledSigningKeyHashes: [signer.signingKeyHash] })), 'A0000005');
+    assert.equal(
+      ercOf(() =>
+        verifyManifestSignature(manifest, signer.sign(manifest), {
+          ...trust,
+          disabledSigningKeyHashes: [signer.signingKeyHash],
+        }),
+      ),
+      'A0000005',
+    );
   });
 
   it('structure errors: not three parts (A0200002), header not JSON (A0200008), no sjwk (A0200008), sjwk without kid (A0200006)', () => {
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, 'abc.def', trust)), 'A0200002');
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, 'bm90anNvbg.e30.c2ln', trust)), 'A0200008');
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256' })}.e30.c2ln`, trust)), 'A0200008');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, 'abc.def', trust)),
+      'A0200002',
+    );
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, 'bm90anNvbg.e30.c2ln', trust)),
+      'A0200008',
+    );
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256' })}.e30.c2ln`, trust)),
+      'A0200008',
+    );
     const sjwk = `${b64url({ alg: 'RS256' })}.${b64url({ kty: 'RSA' })}.c2ln`;
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256', sjwk })}.e30.c2ln`, trust)), 'A0200006');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256', sjwk })}.e30.c2ln`, trust)),
+      'A0200006',
+    );
   });
 
   it('alg other than RS256 is refused (A0200008)', () => {
     const k = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const sjwk = compactJws({ alg: 'RS512', kid: signer.rootKid }, { kty: 'RSA', n: 'AA', e: 'AQAB' }, k.privateKey);
-    assert.equal(ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256', sjwk })}.e30.c2ln`, trust)), 'A0200008');
+    assert.equal(
+      ercOf(() => verifyManifestSignature(manifest, `${b64url({ alg: 'RS256', sjwk })}.e30.c2ln`, trust)),
+      'A0200008',
+    );
   });
 
   it('the two production ADU roots are well-formed RSA keys (3072-bit, e = 65537)', () => {
-    assert.deepEqual(PRODUCTION_ROOT_KEYS.map((k) => k.kid), ['ADU.200702.R', 'ADU.200703.R']);
+    assert.deepEqual(
+      PRODUCTION_ROOT_KEYS.map((k) => k.kid),
+      ['ADU.200702.R', 'ADU.200703.R'],
+    );
     for (const k of PRODUCTION_ROOT_KEYS) {
       const key = rsaPublicKey(k.n, k.e, k.kid);
       assert.equal(key.asymmetricKeyDetails?.modulusLength, 3072);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentState, endedReport, failureResult, inProgressReport, reportPatch, startupPatch } from '../../../src/hub/agent-reports.js';
+import {
+  AgentState,
+  endedReport,
+  failureResult,
+  inProgressReport,
+  reportPatch,
+  startupPatch,
+} from '../../../src/hub/agent-reports.js';
 import { isHubError } from '../../../src/hub/hub-error.js';
 import { parseServiceRequest, sameDelivery, serviceAckPatch } from '../../../src/hub/service-request.js';
 
@@ -25,13 +32,21 @@ describe('deviceUpdate.service mapping (reference/adu-agent.md §6.2-6.4)', () =
   });
 
   it('parses the service cancel (nulls everywhere)', () => {
-    const r = parseServiceRequest({ workflow: { action: 255, id: 'nodeployment' }, updateManifest: null, updateManifestSignature: null, fileUrls: null });
+    const r = parseServiceRequest({
+      workflow: { action: 255, id: 'nodeployment' },
+      updateManifest: null,
+      updateManifestSignature: null,
+      fileUrls: null,
+    });
     assert.deepEqual(r, { workflow: { action: 255, id: 'nodeployment' }, fileUrls: {} });
   });
 
   it('refuses a service without a usable workflow', () => {
     for (const bad of [null, 'x', {}, { workflow: { action: '3', id: 'a' } }, { workflow: { action: 3, id: '' } }]) {
-      assert.throws(() => parseServiceRequest(bad), (e) => isHubError(e, 'HUB_SERVICE_INVALID'));
+      assert.throws(
+        () => parseServiceRequest(bad),
+        (e) => isHubError(e, 'HUB_SERVICE_INVALID'),
+      );
     }
   });
 
@@ -52,20 +67,52 @@ describe('deviceUpdate.service mapping (reference/adu-agent.md §6.2-6.4)', () =
   });
 
   it('startup message and workflow reports have the ADU shapes', () => {
-    assert.deepEqual(startupPatch({ manufacturer: 'm', model: 'x', additional: { location: 'lab' }, compatPropertyNames: 'manufacturer,model', aduVer: 'DU;sensor-proxy/0.1.0' }), {
+    assert.deepEqual(
+      startupPatch({
+        manufacturer: 'm',
+        model: 'x',
+        additional: { location: 'lab' },
+        compatPropertyNames: 'manufacturer,model',
+        aduVer: 'DU;sensor-proxy/0.1.0',
+      }),
+      {
+        deviceUpdate: {
+          __t: 'c',
+          agent: {
+            deviceProperties: {
+              manufacturer: 'm',
+              model: 'x',
+              location: 'lab',
+              interfaceId: null,
+              contractModelId: 'dtmi:azure:iot:deviceUpdateContractModel;3',
+              aduVer: 'DU;sensor-proxy/0.1.0',
+            },
+            compatPropertyNames: 'manufacturer,model',
+          },
+        },
+      },
+    );
+    assert.deepEqual(reportPatch(inProgressReport({ action: 3, id: 'w', retryTimestamp: 't' })), {
       deviceUpdate: {
         __t: 'c',
         agent: {
-          deviceProperties: { manufacturer: 'm', model: 'x', location: 'lab', interfaceId: null, contractModelId: 'dtmi:azure:iot:deviceUpdateContractModel;3', aduVer: 'DU;sensor-proxy/0.1.0' },
-          compatPropertyNames: 'manufacturer,model',
+          state: 6,
+          workflow: { action: 3, id: 'w', retryTimestamp: 't' },
+          lastInstallResult: { resultCode: 1, extendedResultCodes: '00000000', resultDetails: '', stepResults: null },
         },
       },
     });
-    assert.deepEqual(reportPatch(inProgressReport({ action: 3, id: 'w', retryTimestamp: 't' })), {
-      deviceUpdate: { __t: 'c', agent: { state: 6, workflow: { action: 3, id: 'w', retryTimestamp: 't' }, lastInstallResult: { resultCode: 1, extendedResultCodes: '00000000', resultDetails: '', stepResults: null } } },
-    });
     const failed = endedReport({ action: 3, id: 'w' }, AgentState.Failed, failureResult(0, 0xa0200004, 'signature'));
-    assert.deepEqual(failed, { state: 255, workflow: { action: 3, id: 'w' }, lastInstallResult: { resultCode: 0, extendedResultCodes: 'A0200004', resultDetails: 'signature', stepResults: {} } });
+    assert.deepEqual(failed, {
+      state: 255,
+      workflow: { action: 3, id: 'w' },
+      lastInstallResult: {
+        resultCode: 0,
+        extendedResultCodes: 'A0200004',
+        resultDetails: 'signature',
+        stepResults: {},
+      },
+    });
     assert.equal(failureResult(0, 0, 'x'.repeat(2000)).resultDetails.length, 1024);
   });
 });

@@ -6,14 +6,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FIXTURES, fixturePath } from '../../../hw-fixtures/manifests/fixture-dir.js';
-import { checkFileName, describeFile, loadManifestFile, parseImportManifest, validateFileName, verifyFile } from '../../../src/manifest/index.js';
+import {
+  checkFileName,
+  describeFile,
+  loadManifestFile,
+  parseImportManifest,
+  validateFileName,
+  verifyFile,
+} from '../../../src/manifest/index.js';
 import type { UpdateFile } from '../../../src/model/update.js';
 import { expectCode } from './assert-manifest-error.js';
 
 const b64 = (algorithm: string, data: Uint8Array): string => createHash(algorithm).update(data).digest('base64');
 
 function entryFor(data: Uint8Array, extra: Record<string, string> = {}): UpdateFile {
-  return { id: 'fw.bin', fileName: 'fw.bin', sizeInBytes: data.length, hashes: { sha256: b64('sha256', data), ...extra } };
+  return {
+    id: 'fw.bin',
+    fileName: 'fw.bin',
+    sizeInBytes: data.length,
+    hashes: { sha256: b64('sha256', data), ...extra },
+  };
 }
 
 describe('file names', () => {
@@ -37,7 +49,13 @@ describe('file names', () => {
     });
   }
   it('accepts plain names, dots inside, spaces and 255 characters', () => {
-    for (const name of ['fw.bin', '.hidden', 'contoso.virtual-camera.1.2.updatemanifest.json', 'my firmware (1).hex', 'y'.repeat(255)]) {
+    for (const name of [
+      'fw.bin',
+      '.hidden',
+      'contoso.virtual-camera.1.2.updatemanifest.json',
+      'my firmware (1).hex',
+      'y'.repeat(255),
+    ]) {
       assert.equal(checkFileName(name), undefined, name);
       assert.doesNotThrow(() => validateFileName(name));
     }
@@ -60,7 +78,10 @@ describe('verifyFile', () => {
   });
 
   it('FILE_SIZE_MISMATCH with expected and actual sizes', async () => {
-    const e = await expectCode(() => verifyFile(join(tmp, 'fw.bin'), { ...entryFor(data), sizeInBytes: data.length + 1 }), 'FILE_SIZE_MISMATCH');
+    const e = await expectCode(
+      () => verifyFile(join(tmp, 'fw.bin'), { ...entryFor(data), sizeInBytes: data.length + 1 }),
+      'FILE_SIZE_MISMATCH',
+    );
     assert.equal(e.details.expected, data.length + 1);
     assert.equal(e.details.actual, data.length);
     assert.ok(e.hint);
@@ -78,7 +99,10 @@ describe('verifyFile', () => {
 
   it('checks the other supported digest too (sha1 wrong, sha256 right)', async () => {
     const wrongSha1 = b64('sha1', Buffer.from('something else'));
-    const e = await expectCode(() => verifyFile(join(tmp, 'fw.bin'), entryFor(data, { sha1: wrongSha1 })), 'FILE_HASH_MISMATCH');
+    const e = await expectCode(
+      () => verifyFile(join(tmp, 'fw.bin'), entryFor(data, { sha1: wrongSha1 })),
+      'FILE_HASH_MISMATCH',
+    );
     assert.equal(e.details.algorithm, 'sha1');
     assert.equal(e.details.actual, b64('sha1', data));
   });
@@ -91,7 +115,10 @@ describe('verifyFile', () => {
 
   it('MANIFEST_INVALID when the entry has no sha256', async () => {
     const entry = entryFor(data);
-    await expectCode(() => verifyFile(join(tmp, 'fw.bin'), { ...entry, hashes: { sha1: b64('sha1', data) } }), 'MANIFEST_INVALID');
+    await expectCode(
+      () => verifyFile(join(tmp, 'fw.bin'), { ...entry, hashes: { sha1: b64('sha1', data) } }),
+      'MANIFEST_INVALID',
+    );
   });
 
   it('WORKFLOW_CANCELLED when the signal fires before or while it runs', async () => {
@@ -108,8 +135,20 @@ describe('verifyFile', () => {
   it('describeFile builds an import entry that validates and verifies', async () => {
     const d = await describeFile(join(tmp, 'fw.bin'));
     assert.deepEqual(d, { filename: 'fw.bin', sizeInBytes: data.length, hashes: { sha256: b64('sha256', data) } });
-    const base = { updateId: { provider: 'p', name: 'n', version: '1.0' }, compatibility: [{ group: 'g' }], manifestVersion: '5.0', createdDateTime: '2024-01-01T00:00:00Z' };
-    const u = parseImportManifest({ ...base, instructions: { steps: [{ handler: 'a/b:1', files: ['fw.bin'], handlerProperties: {} }] }, files: [d] }, 'x');
+    const base = {
+      updateId: { provider: 'p', name: 'n', version: '1.0' },
+      compatibility: [{ group: 'g' }],
+      manifestVersion: '5.0',
+      createdDateTime: '2024-01-01T00:00:00Z',
+    };
+    const u = parseImportManifest(
+      {
+        ...base,
+        instructions: { steps: [{ handler: 'a/b:1', files: ['fw.bin'], handlerProperties: {} }] },
+        files: [d],
+      },
+      'x',
+    );
     await verifyFile(join(tmp, 'fw.bin'), u.files['fw.bin']!);
     await expectCode(() => describeFile(join(tmp, 'absent.bin')), 'FILE_MISSING');
   });
@@ -117,8 +156,14 @@ describe('verifyFile', () => {
 
 describe('fixture payloads match their manifests', () => {
   const cases: [keyof typeof FIXTURES, string][] = [
-    ['importOne', 'msoe'], ['importTwo', 'msoe'], ['importChild', 'msoe'],
-    ['updateOne', 'msoe'], ['update', 'msoe'], ['detachedChild', 'msoe'], ['updateParent', 'service'], ['detachedParent', 'service'],
+    ['importOne', 'msoe'],
+    ['importTwo', 'msoe'],
+    ['importChild', 'msoe'],
+    ['updateOne', 'msoe'],
+    ['update', 'msoe'],
+    ['detachedChild', 'msoe'],
+    ['updateParent', 'service'],
+    ['detachedParent', 'service'],
   ];
   for (const [name, dir] of cases) {
     it(`${FIXTURES[name].join('/')}: every file verifies in ${dir}/`, async () => {

@@ -4,8 +4,18 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURES, fixturePath, manifestFixturesDir, readNamedFixture } from '../../../hw-fixtures/manifests/fixture-dir.js';
-import { assertChildUpdate, findChildImportManifest, parseDetachedManifestFile, parseImportManifest } from '../../../src/manifest/index.js';
+import {
+  FIXTURES,
+  fixturePath,
+  manifestFixturesDir,
+  readNamedFixture,
+} from '../../../hw-fixtures/manifests/fixture-dir.js';
+import {
+  assertChildUpdate,
+  findChildImportManifest,
+  parseDetachedManifestFile,
+  parseImportManifest,
+} from '../../../src/manifest/index.js';
 import { expectCode, violationsOf } from './assert-manifest-error.js';
 
 const CAMERA = { provider: 'contoso', name: 'virtual-camera', version: '1.2' };
@@ -27,9 +37,15 @@ describe('findChildImportManifest', () => {
   });
 
   it('MANIFEST_CHILD_NOT_FOUND lists the update ids it saw and hints at --files', async () => {
-    const e = await expectCode(() => findChildImportManifest(join(manifestFixturesDir(), 'msoe'), { ...CAMERA, version: '1.3' }), 'MANIFEST_CHILD_NOT_FOUND');
+    const e = await expectCode(
+      () => findChildImportManifest(join(manifestFixturesDir(), 'msoe'), { ...CAMERA, version: '1.3' }),
+      'MANIFEST_CHILD_NOT_FOUND',
+    );
     assert.deepEqual((e.details.found as string[]).sort(), [
-      'DU-Client-Eng/MSOE-Update-Demo/3.1', 'DU-Client-Eng/apt-update-test/1.0', 'DU-Client-Eng/apt-update-test/2.2', 'contoso/virtual-camera/1.2',
+      'DU-Client-Eng/MSOE-Update-Demo/3.1',
+      'DU-Client-Eng/apt-update-test/1.0',
+      'DU-Client-Eng/apt-update-test/2.2',
+      'contoso/virtual-camera/1.2',
     ]);
     assert.match(e.message, /contoso\/virtual-camera\/1\.3/);
     assert.match(e.hint ?? '', /--files DIR/);
@@ -38,7 +54,10 @@ describe('findChildImportManifest', () => {
   });
 
   it('matches the update id exactly (case-sensitive)', async () => {
-    await expectCode(() => findChildImportManifest(join(manifestFixturesDir(), 'msoe'), { ...CAMERA, provider: 'Contoso' }), 'MANIFEST_CHILD_NOT_FOUND');
+    await expectCode(
+      () => findChildImportManifest(join(manifestFixturesDir(), 'msoe'), { ...CAMERA, provider: 'Contoso' }),
+      'MANIFEST_CHILD_NOT_FOUND',
+    );
   });
 
   it('skips files that are not JSON, and throws the validation error of a broken child', async () => {
@@ -49,7 +68,10 @@ describe('findChildImportManifest', () => {
     child.instructions.steps[0]!.handler = 'script';
     await writeFile(join(dir, 'camera.importmanifest.json'), JSON.stringify(child));
     const violations = await violationsOf(() => findChildImportManifest(dir, CAMERA));
-    assert.deepEqual(violations.map((v) => [v.path, v.rule]), [['$.instructions.steps[0].handler', 'pattern ^\\S+/\\S+:\\d{1,5}$']]);
+    assert.deepEqual(
+      violations.map((v) => [v.path, v.rule]),
+      [['$.instructions.steps[0].handler', 'pattern ^\\S+/\\S+:\\d{1,5}$']],
+    );
   });
 
   it('refuses two files declaring the same child', async () => {
@@ -70,13 +92,19 @@ describe('assertChildUpdate', () => {
   it('refuses reference steps in a child', async () => {
     const parent = parseImportManifest(readNamedFixture('importParent'), 'parent');
     const violations = await violationsOf(() => assertChildUpdate({ ...parent, isDeployable: false }, 'parent'));
-    assert.deepEqual(violations.map((v) => [v.path, v.rule, v.message]), [['$.instructions.steps[0]', 'child: no reference steps', "a child update can't contain reference steps"]]);
+    assert.deepEqual(
+      violations.map((v) => [v.path, v.rule, v.message]),
+      [['$.instructions.steps[0]', 'child: no reference steps', "a child update can't contain reference steps"]],
+    );
   });
 
   it('requires isDeployable false for an imported child, reporting both rules together', async () => {
     const parent = parseImportManifest(readNamedFixture('importParent'), 'parent');
     const violations = await violationsOf(() => assertChildUpdate(parent, 'parent'));
-    assert.deepEqual(violations.map((v) => v.rule), ['child: no reference steps', 'child: const false']);
+    assert.deepEqual(
+      violations.map((v) => v.rule),
+      ['child: no reference steps', 'child: const false'],
+    );
   });
 
   it('accepts a detached update-manifest child (no isDeployable there)', () => {

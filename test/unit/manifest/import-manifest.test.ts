@@ -13,13 +13,15 @@ describe('parseImportManifest', () => {
     assert.deepEqual(u.updateId, { provider: 'DU-Client-Eng', name: 'apt-update-test', version: '1.0' });
     assert.equal(u.isDeployable, true);
     assert.deepEqual(u.compatibility, [{ manufacturer: 'du-device', model: 'e2e-test' }]);
-    assert.deepEqual(u.steps, [{
-      type: 'inline',
-      description: 'Example APT update that installs libcurl4-doc',
-      handler: 'microsoft/apt:1',
-      files: ['apt-manifest-1.0.json'],
-      handlerProperties: { installedCriteria: 'apt-update-test-1.0' },
-    }]);
+    assert.deepEqual(u.steps, [
+      {
+        type: 'inline',
+        description: 'Example APT update that installs libcurl4-doc',
+        handler: 'microsoft/apt:1',
+        files: ['apt-manifest-1.0.json'],
+        handlerProperties: { installedCriteria: 'apt-update-test-1.0' },
+      },
+    ]);
     const file = u.files['apt-manifest-1.0.json'];
     assert.ok(file);
     assert.equal(file.id, 'apt-manifest-1.0.json');
@@ -31,13 +33,22 @@ describe('parseImportManifest', () => {
   it('accepts manifestVersion "4.0" as the ADU tooling writes it (seeds/002 example 2, two steps)', () => {
     const u = parseImportManifest(readNamedFixture('importTwo'), 'two');
     assert.equal(u.manifestVersion, '4.0');
-    assert.deepEqual(u.steps.map((s) => (s.type === 'inline' ? s.files : [])), [['apt-manifest-1.0.json'], ['apt-manifest-tree-1.0.json']]);
+    assert.deepEqual(
+      u.steps.map((s) => (s.type === 'inline' ? s.files : [])),
+      [['apt-manifest-1.0.json'], ['apt-manifest-tree-1.0.json']],
+    );
     assert.deepEqual(Object.keys(u.files).sort(), ['apt-manifest-1.0.json', 'apt-manifest-tree-1.0.json']);
   });
 
   it('parses the seeds/002 parent: a reference step carrying the child updateId, no files', () => {
     const u = parseImportManifest(readNamedFixture('importParent'), 'parent');
-    assert.deepEqual(u.steps, [{ type: 'reference', description: 'Cameras Firmware Update', updateId: { provider: 'contoso', name: 'virtual-camera', version: '1.2' } }]);
+    assert.deepEqual(u.steps, [
+      {
+        type: 'reference',
+        description: 'Cameras Firmware Update',
+        updateId: { provider: 'contoso', name: 'virtual-camera', version: '1.2' },
+      },
+    ]);
     assert.deepEqual(u.files, {});
   });
 
@@ -64,17 +75,27 @@ describe('parseImportManifest', () => {
   });
 
   it('collects every violation before throwing and lists them one per line with source and path', async () => {
-    const doc = readNamedFixture('importChild') as { updateId: Record<string, unknown>; instructions: { steps: Record<string, unknown>[] }; files: Record<string, unknown>[] };
+    const doc = readNamedFixture('importChild') as {
+      updateId: Record<string, unknown>;
+      instructions: { steps: Record<string, unknown>[] };
+      files: Record<string, unknown>[];
+    };
     doc.updateId.version = '1';
     delete doc.instructions.steps[2]!.handlerProperties;
     doc.files[0]!.sizeInBytes = 0;
     const e = await expectCode(() => parseImportManifest(doc, 'cam.importmanifest.json'), 'MANIFEST_INVALID');
     const violations = await violationsOf(() => parseImportManifest(doc, 'cam.importmanifest.json'));
-    assert.deepEqual(violations.map((v) => v.path), ['$.updateId.version', '$.files[0].sizeInBytes', '$.instructions.steps[2].handlerProperties']);
+    assert.deepEqual(
+      violations.map((v) => v.path),
+      ['$.updateId.version', '$.files[0].sizeInBytes', '$.instructions.steps[2].handlerProperties'],
+    );
     const lines = e.message.split('\n');
     assert.equal(lines[0], 'invalid import manifest (3 problems):');
     assert.match(lines[1]!, /^cam\.importmanifest\.json: \$\.updateId\.version: /);
-    assert.match(lines[3]!, /^cam\.importmanifest\.json: \$\.instructions\.steps\[2\]\.handlerProperties: is required.*#241/);
+    assert.match(
+      lines[3]!,
+      /^cam\.importmanifest\.json: \$\.instructions\.steps\[2\]\.handlerProperties: is required.*#241/,
+    );
     assert.equal(e.details.source, 'cam.importmanifest.json');
     assert.ok(e.hint);
   });
@@ -82,7 +103,11 @@ describe('parseImportManifest', () => {
   it('keeps file properties and extra hash algorithms', () => {
     const doc = readNamedFixture('importOne') as { files: Record<string, unknown>[] };
     const sha1 = Buffer.alloc(20, 1).toString('base64');
-    doc.files[0] = { ...doc.files[0], properties: { role: 'config' }, hashes: { ...(doc.files[0]!.hashes as object), sha1 } };
+    doc.files[0] = {
+      ...doc.files[0],
+      properties: { role: 'config' },
+      hashes: { ...(doc.files[0]!.hashes as object), sha1 },
+    };
     const file = parseImportManifest(doc, 'x').files['apt-manifest-1.0.json'];
     assert.deepEqual(file?.properties, { role: 'config' });
     assert.equal(file?.hashes.sha1, sha1);

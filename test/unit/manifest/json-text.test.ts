@@ -35,7 +35,14 @@ describe('JSON syntax errors', () => {
   }
 
   it('finds nothing wrong in valid JSON, deep or odd', () => {
-    for (const text of ['{}', ' [ ] ', '"\\u00e9\\n"', '-0.5e+10', '{"a":[true,false,null,{"b":"\\""}]}', '['.repeat(200) + ']'.repeat(200)]) {
+    for (const text of [
+      '{}',
+      ' [ ] ',
+      '"\\u00e9\\n"',
+      '-0.5e+10',
+      '{"a":[true,false,null,{"b":"\\""}]}',
+      '['.repeat(200) + ']'.repeat(200),
+    ]) {
       assert.equal(findJsonSyntaxError(text), undefined, text);
       assert.doesNotThrow(() => parseJsonText(text, 'x'));
     }

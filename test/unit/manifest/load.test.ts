@@ -48,7 +48,10 @@ describe('loadManifestFile', () => {
     assert.equal(detectManifestForm(readNamedFixture('detachedChild')), 'detached');
     assert.equal(detectManifestForm(readNamedFixture('mini')), 'mini');
     // Without files: the reference step's key decides, then a dot-less manifestVersion.
-    assert.equal(detectManifestForm({ instructions: { steps: [{ type: 'reference', detachedManifestFileId: 'f' }] } }), 'update');
+    assert.equal(
+      detectManifestForm({ instructions: { steps: [{ type: 'reference', detachedManifestFileId: 'f' }] } }),
+      'update',
+    );
     assert.equal(detectManifestForm({ instructions: { steps: [{ type: 'reference', updateId: {} }] } }), 'import');
     assert.equal(detectManifestForm({ manifestVersion: '5' }), 'update');
     assert.equal(detectManifestForm({ manifestVersion: '5.0' }), 'import');
@@ -80,8 +83,13 @@ describe('loadManifestFile', () => {
   });
 
   it('reports an inline step without handlerProperties (ADU issue #241) by path', async () => {
-    const violations = await violationsOf(() => loadManifestFile(fixturePath('bad', 'missing-handler-properties.importmanifest.json')));
-    assert.deepEqual(violations.map((v) => [v.path, v.rule]), [['$.instructions.steps[0].handlerProperties', 'required']]);
+    const violations = await violationsOf(() =>
+      loadManifestFile(fixturePath('bad', 'missing-handler-properties.importmanifest.json')),
+    );
+    assert.deepEqual(
+      violations.map((v) => [v.path, v.rule]),
+      [['$.instructions.steps[0].handlerProperties', 'required']],
+    );
   });
 
   it('counts the BOM in offsets but not in columns', async () => {

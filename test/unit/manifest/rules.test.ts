@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BAD_CASES, type BadCase } from '../../../hw-fixtures/manifests/bad-cases.js';
 import { readNamedFixture } from '../../../hw-fixtures/manifests/fixture-dir.js';
-import { parseDetachedManifestFile, parseImportManifest, parseMiniManifest, parseUpdateManifest } from '../../../src/manifest/index.js';
+import {
+  parseDetachedManifestFile,
+  parseImportManifest,
+  parseMiniManifest,
+  parseUpdateManifest,
+} from '../../../src/manifest/index.js';
 import { describeViolations, violationsOf } from './assert-manifest-error.js';
 
 const PARSERS: Record<BadCase['parser'], (doc: unknown, source: string) => unknown> = {

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FIXTURES, fixturePath, readNamedFixture } from '../../../hw-fixtures/manifests/fixture-dir.js';
-import { isMiniManifest, parseDetachedManifestFile, parseMiniManifest, parseUpdateManifest } from '../../../src/manifest/index.js';
+import {
+  isMiniManifest,
+  parseDetachedManifestFile,
+  parseMiniManifest,
+  parseUpdateManifest,
+} from '../../../src/manifest/index.js';
 import { expectCode, violationsOf } from './assert-manifest-error.js';
 
 describe('parseUpdateManifest', () => {
@@ -11,7 +16,12 @@ describe('parseUpdateManifest', () => {
     const u = parseUpdateManifest(readNamedFixture('updateOne'), 'twin');
     assert.equal(u.kind, 'update');
     assert.equal(u.manifestVersion, '4');
-    assert.deepEqual(u.steps[0], { type: 'inline', handler: 'microsoft/apt:1', files: ['f483750ebb885d32c'], handlerProperties: { installedCriteria: 'apt-update-test-1.0' } });
+    assert.deepEqual(u.steps[0], {
+      type: 'inline',
+      handler: 'microsoft/apt:1',
+      files: ['f483750ebb885d32c'],
+      handlerProperties: { installedCriteria: 'apt-update-test-1.0' },
+    });
     assert.equal(u.files.f483750ebb885d32c?.id, 'f483750ebb885d32c');
     assert.equal(u.files.f483750ebb885d32c?.fileName, 'apt-manifest-1.0.json');
   });
@@ -47,7 +57,10 @@ describe('parseUpdateManifest', () => {
   });
 
   it('reports a JSON syntax error in the twin string with line and column', async () => {
-    const e = await expectCode(() => parseUpdateManifest('{\n  "manifestVersion": "5",\n  "updateId": {,\n}', 'twin'), 'MANIFEST_INVALID_JSON');
+    const e = await expectCode(
+      () => parseUpdateManifest('{\n  "manifestVersion": "5",\n  "updateId": {,\n}', 'twin'),
+      'MANIFEST_INVALID_JSON',
+    );
     assert.equal(e.details.line, 3);
     assert.equal(e.details.column, 16);
     assert.match(e.message, /^twin:3:16: invalid JSON/);
@@ -79,7 +92,10 @@ describe('parseDetachedManifestFile', () => {
   });
 
   it('reports JSON errors inside the updateManifest string against <source>#updateManifest', async () => {
-    const e = await expectCode(() => parseDetachedManifestFile({ updateManifest: '{"manifestVersion": }' }, 'c.json'), 'MANIFEST_INVALID_JSON');
+    const e = await expectCode(
+      () => parseDetachedManifestFile({ updateManifest: '{"manifestVersion": }' }, 'c.json'),
+      'MANIFEST_INVALID_JSON',
+    );
     assert.equal(e.details.source, 'c.json#updateManifest');
     assert.equal(e.details.column, 21);
   });

@@ -62,14 +62,22 @@ describe('SerialportLink on a pty pair', { skip }, () => {
 
   it('host writes reach the peer', T, async () => {
     const got: number[] = [];
-    const done = new Promise<void>((resolve) => peer.onData((d) => { got.push(...d); if (got.length >= 4) resolve(); }));
+    const done = new Promise<void>((resolve) =>
+      peer.onData((d) => {
+        got.push(...d);
+        if (got.length >= 4) resolve();
+      }),
+    );
     await link.write(bytes(0x06, 0x09, 0x41, 0x0a));
     await done;
     assert.deepEqual(Uint8Array.from(got), bytes(0x06, 0x09, 0x41, 0x0a));
   });
 
   it('a read with nothing to read fails with SERIAL_TIMEOUT and the link stays usable', T, async () => {
-    await assert.rejects(link.read(10, 50), (e: unknown) => codeOf(e) === 'SERIAL_TIMEOUT' && isBusError(e) && e.details.timeoutMs === 50);
+    await assert.rejects(
+      link.read(10, 50),
+      (e: unknown) => codeOf(e) === 'SERIAL_TIMEOUT' && isBusError(e) && e.details.timeoutMs === 50,
+    );
     await peer.write(bytes(9));
     assert.deepEqual(await link.read(10, 2000), bytes(9));
   });
@@ -122,7 +130,14 @@ describe('SerialportLink on a pty pair', { skip }, () => {
   });
 
   it('a second open of a locked port fails with SERIAL_OPEN_FAILED / EBUSY', T, async () => {
-    await assert.rejects(openSerialLink({ path: pair.a }), (e: unknown) => codeOf(e) === 'SERIAL_OPEN_FAILED' && isBusError(e) && e.details.errno === 'EBUSY' && typeof e.details.hint === 'string');
+    await assert.rejects(
+      openSerialLink({ path: pair.a }),
+      (e: unknown) =>
+        codeOf(e) === 'SERIAL_OPEN_FAILED' &&
+        isBusError(e) &&
+        e.details.errno === 'EBUSY' &&
+        typeof e.details.hint === 'string',
+    );
   });
 });
 

@@ -9,7 +9,12 @@ import { decodeBody, encodeBody, type SmpBody } from '../../../drivers/serial/sm
 import { encodeConsoleFrames } from '../../../drivers/serial/smp/console-framing.js';
 import { SmpConsoleReassembler } from '../../../drivers/serial/smp/console-reassembler.js';
 import { SmpClient } from '../../../drivers/serial/smp/smp-client.js';
-import { decodeSmpPacket, encodeSmpPacket, type SmpHeader, type SmpOpValue } from '../../../drivers/serial/smp/smp-header.js';
+import {
+  decodeSmpPacket,
+  encodeSmpPacket,
+  type SmpHeader,
+  type SmpOpValue,
+} from '../../../drivers/serial/smp/smp-header.js';
 import { CancelledError, isBusError } from '../../../drivers/shared/errors.js';
 import { BufferImageSource } from '../../../drivers/shared/image-source.js';
 import { createMemoryLinkPair } from '../../../hw-fixtures/serial/ymodem-memory-link.js';
@@ -35,7 +40,17 @@ function scriptedDevice(answer: (req: Seen, n: number) => SmpBody | undefined | 
       const out = answer(req, seen.length);
       const replies = out === undefined ? [] : Array.isArray(out) ? out : [{ seq: header.seq, body: out }];
       for (const r of replies) {
-        const rsp = encodeSmpPacket({ op: (header.op + 1) as SmpOpValue, version: header.version, flags: 0, group: header.group, seq: r.seq, id: header.id }, encodeBody(r.body));
+        const rsp = encodeSmpPacket(
+          {
+            op: (header.op + 1) as SmpOpValue,
+            version: header.version,
+            flags: 0,
+            group: header.group,
+            seq: r.seq,
+            id: header.id,
+          },
+          encodeBody(r.body),
+        );
         void device.write(encodeConsoleFrames(rsp));
       }
     }
@@ -65,7 +80,10 @@ describe('SmpClient requests', () => {
     await assert.rejects(c.echo('x'), (e: unknown) => isBusError(e, 'SMP_TIMEOUT') && e.details.attempts === 3);
     assert.equal(seen.length, 3);
     const ac = new AbortController();
-    const pending = assert.rejects(c.echo('y', { signal: ac.signal, timeoutMs: 60_000 }), (e: unknown) => e instanceof CancelledError);
+    const pending = assert.rejects(
+      c.echo('y', { signal: ac.signal, timeoutMs: 60_000 }),
+      (e: unknown) => e instanceof CancelledError,
+    );
     setImmediate(() => ac.abort(new Error('stop')));
     await pending;
   });
@@ -120,7 +138,9 @@ describe('SmpClient.imageUpload', () => {
 
   it('a device that keeps answering the same offset is SMP_UPLOAD_STALLED', T, async () => {
     const { host } = uploadDevice(256, (_req, n, next) => (n >= 2 ? 231 : next));
-    await assert.rejects(new SmpClient(host).imageUpload(new BufferImageSource(image)), (e: unknown) => isBusError(e, 'SMP_UPLOAD_STALLED'));
+    await assert.rejects(new SmpClient(host).imageUpload(new BufferImageSource(image)), (e: unknown) =>
+      isBusError(e, 'SMP_UPLOAD_STALLED'),
+    );
   });
 
   it('abort stops between chunks with CancelledError', T, async () => {
@@ -129,7 +149,10 @@ describe('SmpClient.imageUpload', () => {
       if (n === 3) ac.abort(new Error('user'));
       return next;
     });
-    await assert.rejects(new SmpClient(host).imageUpload(new BufferImageSource(image), { signal: ac.signal }), (e: unknown) => e instanceof CancelledError);
+    await assert.rejects(
+      new SmpClient(host).imageUpload(new BufferImageSource(image), { signal: ac.signal }),
+      (e: unknown) => e instanceof CancelledError,
+    );
     assert.ok(seen.length <= 4, `device saw ${seen.length} requests after abort`);
   });
 });

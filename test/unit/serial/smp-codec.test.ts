@@ -18,8 +18,18 @@ import { decodeBody, encodeBody } from '../../../drivers/serial/smp/cbor-body.js
 import { encodeConsoleFrames, framedSize } from '../../../drivers/serial/smp/console-framing.js';
 import { SmpConsoleReassembler, type Discard } from '../../../drivers/serial/smp/console-reassembler.js';
 import { crc16Xmodem } from '../../../drivers/serial/crc16-xmodem.js';
-import { buildUploadRequest, fitChunkLength, nextUploadStep, type UploadPlan } from '../../../drivers/serial/smp/image-upload.js';
-import { buildMcubootHeader, formatImageVersion, parseImageVersion, parseMcubootHeader } from '../../../drivers/serial/smp/mcuboot-header.js';
+import {
+  buildUploadRequest,
+  fitChunkLength,
+  nextUploadStep,
+  type UploadPlan,
+} from '../../../drivers/serial/smp/image-upload.js';
+import {
+  buildMcubootHeader,
+  formatImageVersion,
+  parseImageVersion,
+  parseMcubootHeader,
+} from '../../../drivers/serial/smp/mcuboot-header.js';
 import { throwIfSmpError } from '../../../drivers/serial/smp/smp-errors.js';
 import { decodeSmpPacket, encodeSmpPacket, SmpOp } from '../../../drivers/serial/smp/smp-header.js';
 
@@ -37,7 +47,10 @@ describe('SMP header (smp_protocol.rst)', () => {
   });
 
   it('rejects a packet whose Data Length disagrees', () => {
-    assert.throws(() => decodeSmpPacket(hex('00 00 0005 0000 00 00 a0')), (e: unknown) => isBusError(e, 'SMP_BAD_PACKET'));
+    assert.throws(
+      () => decodeSmpPacket(hex('00 00 0005 0000 00 00 a0')),
+      (e: unknown) => isBusError(e, 'SMP_BAD_PACKET'),
+    );
   });
 });
 
@@ -47,12 +60,18 @@ describe('console framing (smp_transport.rst)', () => {
   });
 
   it('golden vector: header 00..02 → 06 09 "AAoAAAAAAAAAAiBC" 0A', () => {
-    const packet = encodeSmpPacket({ op: SmpOp.Read, version: 0, flags: 0, group: 0, seq: 0, id: 2 }, new Uint8Array(0));
+    const packet = encodeSmpPacket(
+      { op: SmpOp.Read, version: 0, flags: 0, group: 0, seq: 0, id: 2 },
+      new Uint8Array(0),
+    );
     assert.deepEqual(encodeConsoleFrames(packet), cat(hex('0609'), ascii('AAoAAAAAAAAAAiBC'), hex('0a')));
   });
 
   it('mcumgr-cli reset request: 02 00 00 01 00 00 8a 05 a0 → 06 09 "AAsCAAABAACKBaA1Qw==" 0A', () => {
-    const packet = encodeSmpPacket({ op: SmpOp.Write, version: 0, flags: 0, group: 0, seq: 0x8a, id: 5 }, encodeBody({}));
+    const packet = encodeSmpPacket(
+      { op: SmpOp.Write, version: 0, flags: 0, group: 0, seq: 0x8a, id: 5 },
+      encodeBody({}),
+    );
     assert.deepEqual(packet, hex('02 00 00 01 00 00 8a 05 a0'));
     const wire = encodeConsoleFrames(packet);
     assert.deepEqual(wire, cat(hex('0609'), ascii('AAsCAAABAACKBaA1Qw=='), hex('0a')));
@@ -65,14 +84,20 @@ describe('console framing (smp_transport.rst)', () => {
     assert.equal(wire.length, framedSize(300));
     const frames: Uint8Array[] = [];
     let start = 0;
-    for (let i = 0; i < wire.length; i++) if (wire[i] === 0x0a) { frames.push(wire.subarray(start, i + 1)); start = i + 1; }
+    for (let i = 0; i < wire.length; i++)
+      if (wire[i] === 0x0a) {
+        frames.push(wire.subarray(start, i + 1));
+        start = i + 1;
+      }
     assert.equal(start, wire.length);
     assert.equal(frames.length, 4); // 304 raw bytes / 93 per frame
     frames.forEach((f, i) => {
       assert.ok(f.length <= 127, `frame ${i} is ${f.length} bytes`);
       assert.deepEqual([...f.subarray(0, 2)], i === 0 ? [0x06, 0x09] : [0x04, 0x14]);
     });
-    const raw = Buffer.concat(frames.map((f) => Buffer.from(Buffer.from(f.subarray(2, -1)).toString('latin1'), 'base64')));
+    const raw = Buffer.concat(
+      frames.map((f) => Buffer.from(Buffer.from(f.subarray(2, -1)).toString('latin1'), 'base64')),
+    );
     assert.equal(raw.readUInt16BE(0), 302); // total_len = body + 2 (CRC)
     assert.equal(raw.readUInt16BE(raw.length - 2), crc16Xmodem(packet));
     assert.deepEqual(new SmpConsoleReassembler().feed(wire), [packet]);
@@ -80,7 +105,8 @@ describe('console framing (smp_transport.rst)', () => {
 });
 
 describe('console reassembler', () => {
-  const pkt = (seq: number) => encodeSmpPacket({ op: SmpOp.ReadRsp, version: 0, flags: 0, group: 1, seq, id: 0 }, encodeBody({ images: [] }));
+  const pkt = (seq: number) =>
+    encodeSmpPacket({ op: SmpOp.ReadRsp, version: 0, flags: 0, group: 1, seq, id: 0 }, encodeBody({ images: [] }));
 
   it('resyncs after log text, bad CRC, cut frames and orphan continuations, reporting each discard', () => {
     const discards: Discard[] = [];
@@ -94,7 +120,10 @@ describe('console reassembler', () => {
     const stream = cat(ascii('[00:00:01.000] <inf> app: booting\r\n'), good1, bad, cut, good2, orphan);
     const got: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i += 7) got.push(...r.feed(stream.subarray(i, i + 7))); // arbitrary chunking
-    assert.deepEqual(got.map((p) => p[6]), [1, 4]);
+    assert.deepEqual(
+      got.map((p) => p[6]),
+      [1, 4],
+    );
     const reasons = discards.map((d) => d.reason);
     assert.ok(reasons.includes('garbage'));
     assert.ok(reasons.includes('bad-crc'));
@@ -106,12 +135,21 @@ describe('console reassembler', () => {
   it('a new 06 09 packet before the previous one completed drops the partial one', () => {
     const discards: Discard[] = [];
     const r = new SmpConsoleReassembler({ onDiscard: (d) => discards.push(d) });
-    const big = encodeSmpPacket({ op: SmpOp.WriteRsp, version: 0, flags: 0, group: 1, seq: 9, id: 1 }, new Uint8Array(200));
+    const big = encodeSmpPacket(
+      { op: SmpOp.WriteRsp, version: 0, flags: 0, group: 1, seq: 9, id: 1 },
+      new Uint8Array(200),
+    );
     const first = encodeConsoleFrames(big);
     const firstFrame = first.subarray(0, first.indexOf(0x0a) + 1);
     const got = r.feed(cat(firstFrame, encodeConsoleFrames(pkt(5))));
-    assert.deepEqual(got.map((p) => p[6]), [5]);
-    assert.deepEqual(discards.map((d) => d.reason), ['interrupted-packet']);
+    assert.deepEqual(
+      got.map((p) => p[6]),
+      [5],
+    );
+    assert.deepEqual(
+      discards.map((d) => d.reason),
+      ['interrupted-packet'],
+    );
   });
 });
 
@@ -125,11 +163,18 @@ describe('CBOR bodies and errors', () => {
   });
 
   it('v1 {rc, rsn} and v2 {err: {group, rc}} become SMP_RC with names', () => {
-    assert.throws(() => throwIfSmpError({ rc: 8 }, { group: 0, id: 7 }), (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_ENOTSUP' && e.details.rc === 8);
-    assert.throws(() => throwIfSmpError({ rc: 3, rsn: 'bad off' }, { group: 1, id: 1 }), (e: unknown) => isBusError(e, 'SMP_RC') && e.details.rsn === 'bad off');
+    assert.throws(
+      () => throwIfSmpError({ rc: 8 }, { group: 0, id: 7 }),
+      (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_ENOTSUP' && e.details.rc === 8,
+    );
+    assert.throws(
+      () => throwIfSmpError({ rc: 3, rsn: 'bad off' }, { group: 1, id: 1 }),
+      (e: unknown) => isBusError(e, 'SMP_RC') && e.details.rsn === 'bad off',
+    );
     assert.throws(
       () => throwIfSmpError({ err: { group: 1, rc: 9 } }, { group: 1, id: 1 }),
-      (e: unknown) => isBusError(e, 'SMP_RC') && e.details.name === 'IMG_MGMT_ERR_NO_FREE_SLOT' && e.details.group === 1,
+      (e: unknown) =>
+        isBusError(e, 'SMP_RC') && e.details.name === 'IMG_MGMT_ERR_NO_FREE_SLOT' && e.details.group === 1,
     );
     throwIfSmpError({ rc: 0, off: 5 }, { group: 1, id: 1 });
     throwIfSmpError({}, { group: 1, id: 1 });
@@ -140,11 +185,25 @@ describe('image upload requests (smp_group_1.rst)', () => {
   const plan: UploadPlan = { size: 100_000, sha: new Uint8Array(32).fill(0xab), image: 0 };
 
   it('the first request carries image, len, off, sha and data; later ones only off and data', () => {
-    assert.deepEqual(Object.keys(decodeBody(encodeBody(buildUploadRequest(plan, 0, hex('01'))))).sort(), ['data', 'image', 'len', 'off', 'sha']);
-    assert.deepEqual(Object.keys(decodeBody(encodeBody(buildUploadRequest(plan, 4096, hex('01'))))).sort(), ['data', 'off']);
+    assert.deepEqual(Object.keys(decodeBody(encodeBody(buildUploadRequest(plan, 0, hex('01'))))).sort(), [
+      'data',
+      'image',
+      'len',
+      'off',
+      'sha',
+    ]);
+    assert.deepEqual(Object.keys(decodeBody(encodeBody(buildUploadRequest(plan, 4096, hex('01'))))).sort(), [
+      'data',
+      'off',
+    ]);
   });
 
-  for (const [mtu, off] of [[256, 0], [256, 70_000], [128, 300], [1024, 0]] as const) {
+  for (const [mtu, off] of [
+    [256, 0],
+    [256, 70_000],
+    [128, 300],
+    [1024, 0],
+  ] as const) {
     it(`chunk length fills an MTU of ${mtu} exactly at off ${off}`, () => {
       const n = fitChunkLength(plan, off, mtu);
       const size = (k: number) => 8 + encodeBody(buildUploadRequest(plan, off, new Uint8Array(k))).length;
@@ -154,13 +213,37 @@ describe('image upload requests (smp_group_1.rst)', () => {
   }
 
   it('interprets the device offset: continue, resume, restart, done, mismatch, bad offset', () => {
-    assert.deepEqual(nextUploadStep(plan, 0, 200, { off: 200 }), { kind: 'continue', off: 200, resumed: false, restarted: false });
-    assert.deepEqual(nextUploadStep(plan, 0, 200, { off: 50_000 }), { kind: 'continue', off: 50_000, resumed: true, restarted: false });
-    assert.deepEqual(nextUploadStep(plan, 40_000, 200, { off: 0 }), { kind: 'continue', off: 0, resumed: false, restarted: true });
+    assert.deepEqual(nextUploadStep(plan, 0, 200, { off: 200 }), {
+      kind: 'continue',
+      off: 200,
+      resumed: false,
+      restarted: false,
+    });
+    assert.deepEqual(nextUploadStep(plan, 0, 200, { off: 50_000 }), {
+      kind: 'continue',
+      off: 50_000,
+      resumed: true,
+      restarted: false,
+    });
+    assert.deepEqual(nextUploadStep(plan, 40_000, 200, { off: 0 }), {
+      kind: 'continue',
+      off: 0,
+      resumed: false,
+      restarted: true,
+    });
     assert.deepEqual(nextUploadStep(plan, 99_900, 100, { off: 100_000, match: true }), { kind: 'done', match: true });
-    assert.throws(() => nextUploadStep(plan, 99_900, 100, { off: 100_000, match: false }), (e: unknown) => isBusError(e, 'SMP_IMAGE_MISMATCH'));
-    assert.throws(() => nextUploadStep(plan, 0, 100, { off: 100_001 }), (e: unknown) => isBusError(e, 'SMP_UPLOAD_BAD_OFFSET'));
-    assert.throws(() => nextUploadStep(plan, 0, 100, {}), (e: unknown) => isBusError(e, 'SMP_UPLOAD_BAD_OFFSET'));
+    assert.throws(
+      () => nextUploadStep(plan, 99_900, 100, { off: 100_000, match: false }),
+      (e: unknown) => isBusError(e, 'SMP_IMAGE_MISMATCH'),
+    );
+    assert.throws(
+      () => nextUploadStep(plan, 0, 100, { off: 100_001 }),
+      (e: unknown) => isBusError(e, 'SMP_UPLOAD_BAD_OFFSET'),
+    );
+    assert.throws(
+      () => nextUploadStep(plan, 0, 100, {}),
+      (e: unknown) => isBusError(e, 'SMP_UPLOAD_BAD_OFFSET'),
+    );
   });
 });
 
@@ -175,6 +258,9 @@ describe('MCUboot image header', () => {
     assert.equal(formatImageVersion(p.version), '1.2.3');
     assert.equal(formatImageVersion({ major: 1, minor: 2, revision: 3, build: 7 }), '1.2.3.7');
     assert.deepEqual(parseImageVersion('1.2.3+7'), { major: 1, minor: 2, revision: 3, build: 7 });
-    assert.throws(() => parseMcubootHeader(new Uint8Array(32)), (e: unknown) => isBusError(e, 'SMP_BAD_IMAGE'));
+    assert.throws(
+      () => parseMcubootHeader(new Uint8Array(32)),
+      (e: unknown) => isBusError(e, 'SMP_BAD_IMAGE'),
+    );
   });
 });

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc16Xmodem } from '../../../drivers/serial/crc16-xmodem.js';
-import { decodeFrame, encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock, frameLength, parseHeaderBlock } from '../../../drivers/serial/ymodem/codec.js';
+import {
+  decodeFrame,
+  encodeBlock,
+  encodeEndOfBatchBlock,
+  encodeHeaderBlock,
+  frameLength,
+  parseHeaderBlock,
+} from '../../../drivers/serial/ymodem/codec.js';
 import { CPMEOF, SOH, STX } from '../../../drivers/serial/ymodem/constants.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -14,7 +21,12 @@ test('CRC-16/XMODEM check value of "123456789" is 0x31C3', () => {
 
 test('block 0 reproduces the sz filename block of ymodem.txt figure 6 byte for byte', () => {
   // "-rw-r--r--  6347 Jun 17 1984 20:34 bbcsched.txt": 0100FF, name, NUL, "6347 3314742513 100644", NULs, CRC CA56.
-  const frame = encodeHeaderBlock({ fileName: 'bbcsched.txt', size: 6347, mtime: parseInt('3314742513', 8), mode: 0o100644 });
+  const frame = encodeHeaderBlock({
+    fileName: 'bbcsched.txt',
+    size: 6347,
+    mtime: parseInt('3314742513', 8),
+    mode: 0o100644,
+  });
   const expected = new Uint8Array(133);
   expected.set(hex('0100FF 62626373636865642E74787400 36333437203333313437343235313320313030363434'));
   expected.set([0xca, 0x56], 131);
@@ -77,7 +89,12 @@ test('decodeFrame accepts a good frame and names what is wrong with a bad one', 
 
 test('parseHeaderBlock reads name, size and optional octal fields; a missing size is -1', () => {
   const frame = encodeHeaderBlock({ fileName: 'fw/app.bin', size: 100 * 1024, mtime: 0o1234 });
-  assert.deepEqual(parseHeaderBlock(frame.subarray(3, 131)), { end: false, fileName: 'fw/app.bin', size: 102400, mtime: 0o1234 });
+  assert.deepEqual(parseHeaderBlock(frame.subarray(3, 131)), {
+    end: false,
+    fileName: 'fw/app.bin',
+    size: 102400,
+    mtime: 0o1234,
+  });
   const bare = new Uint8Array(128);
   bare.set(ascii('only-name'));
   assert.deepEqual(parseHeaderBlock(bare), { end: false, fileName: 'only-name', size: -1 });

@@ -14,7 +14,10 @@ import { YmodemBootloaderSim, type YmodemSimFaults } from '../../../hw-fixtures/
  */
 
 /** Good paths never wait for a timeout, so the ACK deadline can be generous; tests that need a timeout set their own. */
-const SENDER: YmodemSenderOptions = { timeouts: { startMs: 3000, ackMs: 1500, endOfBatchMs: 250, writeMs: 2000 }, attempts: { maxRetries: 5 } };
+const SENDER: YmodemSenderOptions = {
+  timeouts: { startMs: 3000, ackMs: 1500, endOfBatchMs: 250, writeMs: 2000 },
+  attempts: { maxRetries: 5 },
+};
 const SHORT_ACK: YmodemSenderOptions = { ...SENDER, timeouts: { ...SENDER.timeouts, ackMs: 400 } };
 const TIMING = { cIntervalMs: 50, blockTimeoutMs: 1000, interByteTimeoutMs: 40, bootMs: 5 };
 const IMAGE = randomBytes(8 * 1024 + 300);
@@ -24,10 +27,12 @@ async function run(faults: YmodemSimFaults, expectRecord = true, senderOpts: Ymo
   const { host, device } = createMemoryLinkPair();
   const sim = new YmodemBootloaderSim({ port: device, startIn: 'bootloader', timing: TIMING, faults });
   try {
-    const outcome = await new YmodemSender(host, senderOpts).send(new BufferImageSource(IMAGE), { fileName: 'fw.bin' }).then(
-      (r) => ({ ok: true as const, r }),
-      (e: unknown) => ({ ok: false as const, e }),
-    );
+    const outcome = await new YmodemSender(host, senderOpts)
+      .send(new BufferImageSource(IMAGE), { fileName: 'fw.bin' })
+      .then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
     const record = expectRecord ? await sim.waitForTransfer(1, 3000) : undefined;
     return { outcome, record, sim };
   } finally {
@@ -49,11 +54,15 @@ test('corrupted block: NAK, resent, image intact', { timeout: 10_000 }, async ()
   assert.ok(x.record!.stats.naks >= 3);
 });
 
-test('dropped bytes: the short frame times out inside the receiver, NAK, resent, image intact', { timeout: 10_000 }, async () => {
-  const x = await run({ dropBytes: { block: 2, count: 17 } });
-  assertDelivered(x);
-  assert.ok(x.outcome.ok && x.outcome.r.retries >= 2);
-});
+test(
+  'dropped bytes: the short frame times out inside the receiver, NAK, resent, image intact',
+  { timeout: 10_000 },
+  async () => {
+    const x = await run({ dropBytes: { block: 2, count: 17 } });
+    assertDelivered(x);
+    assert.ok(x.outcome.ok && x.outcome.r.retries >= 2);
+  },
+);
 
 test('stall shorter than the ACK timeout: delivered without a resend', { timeout: 10_000 }, async () => {
   const x = await run({ stall: { block: 4, ms: 100 } });
@@ -61,15 +70,22 @@ test('stall shorter than the ACK timeout: delivered without a resend', { timeout
   assert.ok(x.outcome.ok && x.outcome.r.retries === 1, 'only the EOT');
 });
 
-test('stall longer than the ACK timeout: the resend is lost in the stall, the late ACK carries on', { timeout: 10_000 }, async () => {
-  // Resend at 400 ms (lost in the stall), ACK at 600 ms, next timeout at 800 ms: 200 ms margins.
-  const x = await run({ stall: { block: 4, ms: 600 } }, true, SHORT_ACK);
-  assertDelivered(x);
-  assert.ok(x.outcome.ok && x.outcome.r.retries >= 2);
-});
+test(
+  'stall longer than the ACK timeout: the resend is lost in the stall, the late ACK carries on',
+  { timeout: 10_000 },
+  async () => {
+    // Resend at 400 ms (lost in the stall), ACK at 600 ms, next timeout at 800 ms: 200 ms margins.
+    const x = await run({ stall: { block: 4, ms: 600 } }, true, SHORT_ACK);
+    assertDelivered(x);
+    assert.ok(x.outcome.ok && x.outcome.r.retries >= 2);
+  },
+);
 
 test('stall forever: YMODEM_TIMEOUT naming the block, after maxRetries resends', { timeout: 10_000 }, async () => {
-  const x = await run({ stall: { block: 4, ms: Infinity } }, false, { ...SHORT_ACK, timeouts: { ...SHORT_ACK.timeouts, ackMs: 200 } });
+  const x = await run({ stall: { block: 4, ms: Infinity } }, false, {
+    ...SHORT_ACK,
+    timeouts: { ...SHORT_ACK.timeouts, ackMs: 200 },
+  });
   assert.equal(x.sim.transfers.length, 0);
   assert.ok(!x.outcome.ok);
   assert.ok(isBusError(x.outcome.e, 'YMODEM_TIMEOUT'), String(x.outcome.e));
@@ -82,14 +98,18 @@ test('NAK storm within maxRetries: delivered', { timeout: 10_000 }, async () => 
   assertDelivered(x);
 });
 
-test('NAK storm beyond maxRetries: YMODEM_TOO_MANY_RETRIES, and the bootloader sees the cancel', { timeout: 10_000 }, async () => {
-  const x = await run({ nakStorm: { block: 5, count: 50 } });
-  assert.ok(!x.outcome.ok);
-  assert.ok(isBusError(x.outcome.e, 'YMODEM_TOO_MANY_RETRIES'), String(x.outcome.e));
-  assert.deepEqual([x.outcome.e.details['block'], x.outcome.e.details['naks']], [5, 6]);
-  assert.equal(x.record?.kind, 'cancelled');
-  assert.equal(x.record?.stats.blocks, 4);
-});
+test(
+  'NAK storm beyond maxRetries: YMODEM_TOO_MANY_RETRIES, and the bootloader sees the cancel',
+  { timeout: 10_000 },
+  async () => {
+    const x = await run({ nakStorm: { block: 5, count: 50 } });
+    assert.ok(!x.outcome.ok);
+    assert.ok(isBusError(x.outcome.e, 'YMODEM_TOO_MANY_RETRIES'), String(x.outcome.e));
+    assert.deepEqual([x.outcome.e.details['block'], x.outcome.e.details['naks']], [5, 6]);
+    assert.equal(x.record?.kind, 'cancelled');
+    assert.equal(x.record?.stats.blocks, 4);
+  },
+);
 
 test('device disappears mid-transfer: the link reports SERIAL_DISCONNECTED', { timeout: 10_000 }, async () => {
   const x = await run({ disappearAt: { block: 3 } });
@@ -99,13 +119,17 @@ test('device disappears mid-transfer: the link reports SERIAL_DISCONNECTED', { t
   assert.equal(x.sim.mode, 'stopped');
 });
 
-test('bootloader that jumps to the app after the EOT (no end of batch): delivered with a warning', { timeout: 10_000 }, async () => {
-  const x = await run({ noEndOfBatch: true });
-  assertDelivered(x);
-  assert.ok(x.outcome.ok);
-  assert.deepEqual(x.outcome.r.warnings, ['no-end-of-batch-request']);
-  assert.equal(x.record?.kind === 'complete' && x.record.endOfBatch, false);
-});
+test(
+  'bootloader that jumps to the app after the EOT (no end of batch): delivered with a warning',
+  { timeout: 10_000 },
+  async () => {
+    const x = await run({ noEndOfBatch: true });
+    assertDelivered(x);
+    assert.ok(x.outcome.ok);
+    assert.deepEqual(x.outcome.r.warnings, ['no-end-of-batch-request']);
+    assert.equal(x.record?.kind === 'complete' && x.record.endOfBatch, false);
+  },
+);
 
 test('receiver that ACKs the first EOT (lrzsz rb): no EOT resend', { timeout: 10_000 }, async () => {
   const x = await run({ nakFirstEot: false });

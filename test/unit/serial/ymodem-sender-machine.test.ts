@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, CAN, CRC_REQUEST, NAK } from '../../../drivers/serial/ymodem/constants.js';
-import { YmodemSenderMachine, type SenderAction, type SenderMachineConfig } from '../../../drivers/serial/ymodem/sender-machine.js';
+import {
+  YmodemSenderMachine,
+  type SenderAction,
+  type SenderMachineConfig,
+} from '../../../drivers/serial/ymodem/sender-machine.js';
 
 const cfg = (over: Partial<SenderMachineConfig> = {}): SenderMachineConfig => ({
   size: 2500,
@@ -17,7 +21,9 @@ const cfg = (over: Partial<SenderMachineConfig> = {}): SenderMachineConfig => ({
 function feed(m: YmodemSenderMachine, ...inputs: (number | 'timeout' | 'abort')[]): string[] {
   const out: SenderAction[] = [];
   for (const i of inputs) out.push(...m.step(typeof i === 'number' ? { type: 'byte', byte: i } : { type: i }));
-  return out.filter((a) => a.type !== 'progress').map((a) => (a.type === 'send-data' ? `data#${a.block}@${a.offset}+${a.length}/${a.blockSize}` : a.type));
+  return out
+    .filter((a) => a.type !== 'progress')
+    .map((a) => (a.type === 'send-data' ? `data#${a.block}@${a.offset}+${a.length}/${a.blockSize}` : a.type));
 }
 
 test('happy path: C, block 0, C, 1K blocks, EOT NAKed once as in ymodem.txt figure 3, null block 0', () => {
@@ -52,14 +58,26 @@ test('progress reports ACKed payload bytes, never the padding', () => {
 
 test('a tail of at most 128 bytes goes as an SOH block, unless shortLastBlock is off', () => {
   const m = new YmodemSenderMachine(cfg({ size: 1100 }));
-  assert.deepEqual(feed(m, CRC_REQUEST, ACK, CRC_REQUEST, ACK), ['send-header', 'data#1@0+1024/1024', 'data#2@1024+76/128']);
+  assert.deepEqual(feed(m, CRC_REQUEST, ACK, CRC_REQUEST, ACK), [
+    'send-header',
+    'data#1@0+1024/1024',
+    'data#2@1024+76/128',
+  ]);
   const n = new YmodemSenderMachine(cfg({ size: 1100, shortLastBlock: false }));
-  assert.deepEqual(feed(n, CRC_REQUEST, ACK, CRC_REQUEST, ACK), ['send-header', 'data#1@0+1024/1024', 'data#2@1024+76/1024']);
+  assert.deepEqual(feed(n, CRC_REQUEST, ACK, CRC_REQUEST, ACK), [
+    'send-header',
+    'data#1@0+1024/1024',
+    'data#2@1024+76/1024',
+  ]);
 });
 
 test('an empty file sends block 0 then EOT; lrzsz-style ACK of the first EOT is accepted', () => {
   const m = new YmodemSenderMachine(cfg({ size: 0 }));
-  assert.deepEqual(feed(m, CRC_REQUEST, ACK, CRC_REQUEST, ACK, CRC_REQUEST, ACK), ['send-header', 'send-eot', 'send-end-of-batch']);
+  assert.deepEqual(feed(m, CRC_REQUEST, ACK, CRC_REQUEST, ACK, CRC_REQUEST, ACK), [
+    'send-header',
+    'send-eot',
+    'send-end-of-batch',
+  ]);
   assert.equal(m.state, 'done');
 });
 
@@ -75,7 +93,14 @@ test('NAKs beyond maxRetries fail with too-many-retries and send the cancel sequ
 test('an ACK resets the retry count: errors are per frame, not per transfer', () => {
   const m = new YmodemSenderMachine(cfg({ maxRetries: 1 }));
   feed(m, CRC_REQUEST, ACK, CRC_REQUEST);
-  assert.deepEqual(feed(m, NAK, ACK, NAK, ACK, NAK, ACK), ['resend', 'data#2@1024+1024/1024', 'resend', 'data#3@2048+452/1024', 'resend', 'send-eot']);
+  assert.deepEqual(feed(m, NAK, ACK, NAK, ACK, NAK, ACK), [
+    'resend',
+    'data#2@1024+1024/1024',
+    'resend',
+    'data#3@2048+452/1024',
+    'resend',
+    'send-eot',
+  ]);
 });
 
 test('silence only (no NAK) fails as timeout', () => {

@@ -6,7 +6,10 @@ import { CancelledError } from '../../../drivers/shared/errors.js';
 describe('withDeadline / delay', () => {
   it('resolves, times out with the caller-built error, or rejects with CancelledError on abort', async () => {
     assert.equal(await withDeadline(Promise.resolve(7), 1000, () => new Error('late')), 7);
-    await assert.rejects(withDeadline(new Promise(() => {}), 5, () => new Error('late')), /late/);
+    await assert.rejects(
+      withDeadline(new Promise(() => {}), 5, () => new Error('late')),
+      /late/,
+    );
     const ac = new AbortController();
     const p = withDeadline(new Promise(() => {}), 10_000, () => new Error('late'), ac.signal);
     ac.abort('user');
@@ -21,7 +24,10 @@ describe('withDeadline / delay', () => {
     try {
       let fail!: (e: Error) => void;
       const inner = new Promise<never>((_, reject) => (fail = reject));
-      await assert.rejects(withDeadline(inner, 1000, () => new Error('late'), AbortSignal.abort()), CancelledError);
+      await assert.rejects(
+        withDeadline(inner, 1000, () => new Error('late'), AbortSignal.abort()),
+        CancelledError,
+      );
       fail(new Error('write failed after the abort'));
       await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(unhandled, []);

@@ -27,8 +27,20 @@ async function firmwareFile(bytes: Uint8Array): Promise<{ path: string; done: ()
   return { path, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
-function context(path: string | undefined, hp: Record<string, unknown>, props: Record<string, unknown>, signal = new AbortController().signal) {
-  const component: Component = { id: 'd1', name: 'd1', group: 'dfu-sensors', manufacturer: 'contoso', model: 'dfu-1', properties: props };
+function context(
+  path: string | undefined,
+  hp: Record<string, unknown>,
+  props: Record<string, unknown>,
+  signal = new AbortController().signal,
+) {
+  const component: Component = {
+    id: 'd1',
+    name: 'd1',
+    group: 'dfu-sensors',
+    manufacturer: 'contoso',
+    model: 'dfu-1',
+    properties: props,
+  };
   return testStepContext({
     handlerId: 'sensor-proxy/dfu:1',
     updateId: { provider: 'contoso', name: 'dfu-sensor', version: '2.1' },
@@ -61,9 +73,21 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
   it('isInstalled compares bcdDevice (or a string source) with installedCriteria', async () => {
     const { h } = handlerOn({ serialNumber: 'SN-H1', version: 0x0201 });
     const props = { serialNumber: 'SN-H1', vid: 0x1209, pid: 1 };
-    assert.equal((await h.isInstalled(context(undefined, { installedCriteria: '2.01' }, props).ctx)).resultCode, ResultCode.IsInstalledInstalled);
-    assert.equal((await h.isInstalled(context(undefined, { installedCriteria: '2.02' }, props).ctx)).resultCode, ResultCode.IsInstalledNotInstalled);
-    const viaString = await h.isInstalled(context(undefined, { installedCriteria: '2.01', versionSource: 'interface', versionPattern: 'firmware (\\S+)' }, props).ctx);
+    assert.equal(
+      (await h.isInstalled(context(undefined, { installedCriteria: '2.01' }, props).ctx)).resultCode,
+      ResultCode.IsInstalledInstalled,
+    );
+    assert.equal(
+      (await h.isInstalled(context(undefined, { installedCriteria: '2.02' }, props).ctx)).resultCode,
+      ResultCode.IsInstalledNotInstalled,
+    );
+    const viaString = await h.isInstalled(
+      context(
+        undefined,
+        { installedCriteria: '2.01', versionSource: 'interface', versionPattern: 'firmware (\\S+)' },
+        props,
+      ).ctx,
+    );
     assert.equal(viaString.resultCode, ResultCode.IsInstalledInstalled, viaString.resultDetails);
     const missing = await h.isInstalled(context(undefined, {}, props).ctx);
     assert.equal(missing.extendedResultCode, DfuErc.MissingInstalledCriteria);
@@ -73,7 +97,11 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
 
   it('isInstalled: a device found in DFU mode is not installed', async () => {
     const { h } = handlerOn({ serialNumber: 'SN-H2', startInDfuMode: true, version: 0x0201 });
-    assert.equal((await h.isInstalled(context(undefined, { installedCriteria: '2.01' }, { serialNumber: 'SN-H2' }).ctx)).resultCode, ResultCode.IsInstalledNotInstalled);
+    assert.equal(
+      (await h.isInstalled(context(undefined, { installedCriteria: '2.01' }, { serialNumber: 'SN-H2' }).ctx))
+        .resultCode,
+      ResultCode.IsInstalledNotInstalled,
+    );
   });
 
   it('install: detach, download, verify, manifest, reset, re-enumerate, check version; progress reported', async () => {
@@ -88,7 +116,11 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
       assert.equal(rig.device.model.image.length, 20_000, 'suffix stripped');
       assert.deepEqual(progress.at(-1), { bytesDone: 20_000, bytesTotal: 20_000, phase: 'verify' });
       assert.ok(progress.some((p) => p.phase === 'download'));
-      assert.equal((await h.isInstalled(context(undefined, { installedCriteria: '2.10' }, { serialNumber: 'SN-H3' }).ctx)).resultCode, ResultCode.IsInstalledInstalled);
+      assert.equal(
+        (await h.isInstalled(context(undefined, { installedCriteria: '2.10' }, { serialNumber: 'SN-H3' }).ctx))
+          .resultCode,
+        ResultCode.IsInstalledInstalled,
+      );
     } finally {
       await fw.done();
     }
@@ -100,7 +132,10 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
       const a = handlerOn({ serialNumber: 'SN-H4' });
       const r = await a.h.install(context(fw.path, { installedCriteria: '9.99' }, { serialNumber: 'SN-H4' }).ctx);
       assert.equal(formatErc(r.extendedResultCode), formatErc(DfuErc.VersionMismatch));
-      const b = handlerOn({ serialNumber: 'SN-H5', faults: { errorAfterBlock: { block: 2, status: 'errWRITE', times: 99 } } }, { restarts: 1 });
+      const b = handlerOn(
+        { serialNumber: 'SN-H5', faults: { errorAfterBlock: { block: 2, status: 'errWRITE', times: 99 } } },
+        { restarts: 1 },
+      );
       const e = await b.h.install(context(fw.path, { installedCriteria: '3.00' }, { serialNumber: 'SN-H5' }).ctx);
       assert.equal(e.resultCode, ResultCode.Failure);
       assert.equal(e.extendedResultCode, DfuErc.DeviceStatusError);
@@ -130,15 +165,30 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
   it('step problems: no target, bad handlerProperties, wrong file count', async () => {
     const { h } = handlerOn({ serialNumber: 'SN-H7' });
     assert.equal((await h.install(context('/nonexistent', {}, {}).ctx)).extendedResultCode, DfuErc.NoTarget);
-    assert.equal((await h.install(context('/nonexistent', { alt: 'x' }, { serialNumber: 'SN-H7' }).ctx)).extendedResultCode, DfuErc.InvalidHandlerProperties);
-    assert.equal((await h.download(context(undefined, {}, { serialNumber: 'SN-H7' }).ctx)).extendedResultCode, DfuErc.WrongFileCount);
+    assert.equal(
+      (await h.install(context('/nonexistent', { alt: 'x' }, { serialNumber: 'SN-H7' }).ctx)).extendedResultCode,
+      DfuErc.InvalidHandlerProperties,
+    );
+    assert.equal(
+      (await h.download(context(undefined, {}, { serialNumber: 'SN-H7' }).ctx)).extendedResultCode,
+      DfuErc.WrongFileCount,
+    );
     assert.throws(() => resolveDfuHandlerConfig({ backend: 'libusb' }), /backend must be one of "usb", "memory"/);
   });
 
   it('is registered and reaches an in-process device through config backend "memory"', async () => {
     const bus = getMemoryUsbBus('unit-dfu-handler');
-    new MemoryDfuDevice(bus, { serialNumber: 'SN-H8', version: 0x0105, reenumerateDelayMs: 0, pollTimeoutMs: 0, manifestTimeMs: 1 });
-    const h = builtinHandlers['sensor-proxy/dfu:1']!({ log, config: { backend: 'memory', memoryBus: 'unit-dfu-handler' } });
+    new MemoryDfuDevice(bus, {
+      serialNumber: 'SN-H8',
+      version: 0x0105,
+      reenumerateDelayMs: 0,
+      pollTimeoutMs: 0,
+      manifestTimeMs: 1,
+    });
+    const h = builtinHandlers['sensor-proxy/dfu:1']!({
+      log,
+      config: { backend: 'memory', memoryBus: 'unit-dfu-handler' },
+    });
     assert.equal(h.componentAware, true);
     const r = await h.isInstalled(context(undefined, { installedCriteria: '1.05' }, { serialNumber: 'SN-H8' }).ctx);
     assert.equal(r.resultCode, ResultCode.IsInstalledInstalled, r.resultDetails);

@@ -23,7 +23,14 @@ describe('sensor-proxy flash with a DFU child update (in-process USB bus)', { ti
         updateId: child,
         isDeployable: false,
         compatibility: [{ group: sensors.group }],
-        steps: [{ description: 'DFU sensor firmware', handler: 'sensor-proxy/dfu:1', files: ['sensor-2.01.dfu'], handlerProperties: { installedCriteria: '2.01', requireSuffix: true } }],
+        steps: [
+          {
+            description: 'DFU sensor firmware',
+            handler: 'sensor-proxy/dfu:1',
+            files: ['sensor-2.01.dfu'],
+            handlerProperties: { installedCriteria: '2.01', requireSuffix: true },
+          },
+        ],
       });
       const parent = await writeImportManifest(updates, 'parent.importmanifest.json', {
         updateId: { provider: 'contoso', name: 'gw', version: '1.0' },
@@ -31,9 +38,25 @@ describe('sensor-proxy flash with a DFU child update (in-process USB bus)', { ti
         steps: [{ type: 'reference', description: 'DFU sensors', updateId: child }],
       });
       const config = join(root, 'gateway.json');
-      await writeFile(config, JSON.stringify({ stateDir: join(root, 'state'), logLevel: 'silent', enumerators: [sensors.enumerator], handlers: { 'sensor-proxy/dfu:1': sensors.handlerConfig } }));
+      await writeFile(
+        config,
+        JSON.stringify({
+          stateDir: join(root, 'state'),
+          logLevel: 'silent',
+          enumerators: [sensors.enumerator],
+          handlers: { 'sensor-proxy/dfu:1': sensors.handlerConfig },
+        }),
+      );
       // Human output goes to stderr, so the test runner's stdout stays clean.
-      const opts = { manifest: parent, config, inventories: [], components: [], dryRun: false, json: false, log: () => pino({ level: 'silent' }) };
+      const opts = {
+        manifest: parent,
+        config,
+        inventories: [],
+        components: [],
+        dryRun: false,
+        json: false,
+        log: () => pino({ level: 'silent' }),
+      };
       assert.equal(await flashCommand(opts, new AbortController().signal), ExitCode.Success);
       assert.equal(await flashCommand(opts, new AbortController().signal), ExitCode.Success);
       for (const d of sensors.devices) {

@@ -11,18 +11,32 @@ const H = 'test/recording:1';
 async function setup(nComponents = 2, childSteps = 3) {
   const handler = new RecordingHandler(H);
   const harness = await engineHarness([handler], [...components(nComponents, 'cameras'), ...components(1, 'motors')]);
-  const manifest = await writeParentChildUpdate(harness.dir, { handler: H, hostSteps: 1, childSteps, group: 'cameras' });
+  const manifest = await writeParentChildUpdate(harness.dir, {
+    handler: H,
+    hostSteps: 1,
+    childSteps,
+    group: 'cameras',
+  });
   return { handler, harness, manifest };
 }
 
-const installs = (h: RecordingHandler) => h.calls.filter((c) => c.action === 'install').map((c) => `${c.step}@${c.componentId ?? 'host'}`);
+const installs = (h: RecordingHandler) =>
+  h.calls.filter((c) => c.action === 'install').map((c) => `${c.step}@${c.componentId ?? 'host'}`);
 
 describe('workflow engine: multi-step ordered execution', () => {
   it('runs host steps on the host, then child steps component-major for the selected group only', async () => {
     const { handler, harness, manifest } = await setup();
     const out = await harness.run(await harness.plan(manifest));
     assert.equal(out.succeeded, true);
-    assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.deepEqual(installs(handler), [
+      '0@host',
+      '1.0@cameras-0',
+      '1.1@cameras-0',
+      '1.2@cameras-0',
+      '1.0@cameras-1',
+      '1.1@cameras-1',
+      '1.2@cameras-1',
+    ]);
     assert.equal(out.lastInstallResult.resultCode, ResultCode.ApplySuccess);
     assert.deepEqual(Object.keys(out.lastInstallResult.stepResults), ['step_0', 'step_1']);
     assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.ApplySuccess);
@@ -41,12 +55,19 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.deepEqual(installs(handler), []);
     assert.equal(out.lastInstallResult.stepResults.step_0!.resultCode, ResultCode.InstallSkippedUpdateAlreadyInstalled);
     assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.InstallSkippedUpdateAlreadyInstalled);
-    assert.ok(handler.calls.some((c) => c.action === 'isInstalled' && c.installedCriteria === 'child-1' && c.componentId === 'cameras-1'));
+    assert.ok(
+      handler.calls.some(
+        (c) => c.action === 'isInstalled' && c.installedCriteria === 'child-1' && c.componentId === 'cameras-1',
+      ),
+    );
   });
 
   it('stops at the first failing step: later steps and components never run, update fails with the step ERC', async () => {
     const { handler, harness, manifest } = await setup();
-    handler.override = (action, ctx) => (action === 'install' && ctx.step === '1.1' && ctx.component?.id === 'cameras-0' ? result(ResultCode.Failure, 0x30501001, 'flash refused') : undefined);
+    handler.override = (action, ctx) =>
+      action === 'install' && ctx.step === '1.1' && ctx.component?.id === 'cameras-0'
+        ? result(ResultCode.Failure, 0x30501001, 'flash refused')
+        : undefined;
     const out = await harness.run(await harness.plan(manifest));
     assert.equal(out.succeeded, false);
     assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.1@cameras-0']);
@@ -54,14 +75,22 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.equal(out.lastInstallResult.extendedResultCodes, '30501001');
     assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.Failure);
     assert.match(out.lastInstallResult.resultDetails, /cameras-0.*1\.1.*flash refused/);
-    assert.ok(handler.calls.some((c) => c.action === 'restore' && c.step === '1.1'), 'Restore is attempted after a failed install');
+    assert.ok(
+      handler.calls.some((c) => c.action === 'restore' && c.step === '1.1'),
+      'Restore is attempted after a failed install',
+    );
     assert.equal(out.installedUpdateId, undefined);
   });
 
   it('reports 604 for a reference step whose compatibility selects no component, and succeeds', async () => {
     const handler = new RecordingHandler(H);
     const harness = await engineHarness([handler], components(2, 'motors'));
-    const manifest = await writeParentChildUpdate(harness.dir, { handler: H, hostSteps: 1, childSteps: 2, group: 'cameras' });
+    const manifest = await writeParentChildUpdate(harness.dir, {
+      handler: H,
+      hostSteps: 1,
+      childSteps: 2,
+      group: 'cameras',
+    });
     const out = await harness.run(await harness.plan(manifest));
     assert.equal(out.succeeded, true);
     assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.InstallSkippedNoMatchingComponents);
@@ -72,7 +101,13 @@ describe('workflow engine: multi-step ordered execution', () => {
     const { handler, harness, manifest } = await setup();
     const ac = new AbortController();
     handler.duringInstall = (ctx) =>
-      ctx.step === '1.1' ? new Promise((_, reject) => { ac.abort(); ctx.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))); if (ctx.signal.aborted) reject(new DOMException('aborted', 'AbortError')); }) : Promise.resolve();
+      ctx.step === '1.1'
+        ? new Promise((_, reject) => {
+            ac.abort();
+            ctx.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+            if (ctx.signal.aborted) reject(new DOMException('aborted', 'AbortError'));
+          })
+        : Promise.resolve();
     const out = await harness.run(await harness.plan(manifest), ac.signal);
     assert.equal(out.succeeded, false);
     assert.equal(out.cancelled, true);
@@ -92,7 +127,13 @@ describe('workflow engine: multi-step ordered execution', () => {
     const out = await harness.run(plan);
     assert.equal(out.succeeded, true);
     assert.equal(out.resumed, true);
-    assert.deepEqual(installs(handler), ['1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.deepEqual(installs(handler), [
+      '1.1@cameras-0',
+      '1.2@cameras-0',
+      '1.0@cameras-1',
+      '1.1@cameras-1',
+      '1.2@cameras-1',
+    ]);
     assert.ok(harness.events.some((e) => e.type === 'step.skipped' && e.reason === 'resumed' && e.step === '0'));
     // A finished workflow is not resumed again: the next run starts fresh and only IsInstalled decides,
     // so the two steps this handler never really installed (they were only recorded) run now.
@@ -107,13 +148,19 @@ describe('workflow engine: multi-step ordered execution', () => {
     const out = await harness.run(await harness.plan(manifest, ['cameras-1']));
     assert.equal(out.succeeded, true);
     assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
-    await assert.rejects(harness.plan(manifest, ['nope']), (e: Error & { code?: string }) => e.code === 'CLI_USAGE' && /nope/.test(e.message));
+    await assert.rejects(
+      harness.plan(manifest, ['nope']),
+      (e: Error & { code?: string }) => e.code === 'CLI_USAGE' && /nope/.test(e.message),
+    );
   });
 
   it('an immediate reboot request (705) stops everything; the run stays resumable and finishes after the "reboot"', async () => {
     const { handler, harness, manifest } = await setup();
     let rebooted = false;
-    handler.override = (action, ctx) => (!rebooted && action === 'apply' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0' ? result(ResultCode.ApplyRequiredImmediateReboot) : undefined);
+    handler.override = (action, ctx) =>
+      !rebooted && action === 'apply' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0'
+        ? result(ResultCode.ApplyRequiredImmediateReboot)
+        : undefined;
     const out = await harness.run(await harness.plan(manifest));
     assert.equal(out.succeeded, false);
     assert.equal(out.suspended, 'restart-requested');
@@ -126,17 +173,29 @@ describe('workflow engine: multi-step ordered execution', () => {
     const after = await harness.run(await harness.plan(manifest));
     assert.equal(after.succeeded, true);
     assert.equal(after.resumed, true);
-    assert.deepEqual(installs(handler), ['1.1@cameras-0', '1.2@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
+    assert.deepEqual(installs(handler), [
+      '1.1@cameras-0',
+      '1.2@cameras-0',
+      '1.0@cameras-1',
+      '1.1@cameras-1',
+      '1.2@cameras-1',
+    ]);
   });
 
-  it('a deferred reboot request (606 from install) holds that component\'s later steps and lets the others go on', async () => {
+  it("a deferred reboot request (606 from install) holds that component's later steps and lets the others go on", async () => {
     const { handler, harness, manifest } = await setup();
-    handler.override = (action, ctx) => (action === 'install' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0' ? result(ResultCode.InstallRequiredReboot) : undefined);
+    handler.override = (action, ctx) =>
+      action === 'install' && ctx.step === '1.0' && ctx.component?.id === 'cameras-0'
+        ? result(ResultCode.InstallRequiredReboot)
+        : undefined;
     const out = await harness.run(await harness.plan(manifest));
     assert.equal(out.suspended, 'restart-requested');
     assert.equal(out.restartRequested?.immediate, false);
     assert.deepEqual(installs(handler), ['0@host', '1.0@cameras-0', '1.0@cameras-1', '1.1@cameras-1', '1.2@cameras-1']);
-    assert.ok(handler.calls.some((c) => c.action === 'apply' && c.step === '1.0' && c.componentId === 'cameras-0'), 'a deferred request still applies');
+    assert.ok(
+      handler.calls.some((c) => c.action === 'apply' && c.step === '1.0' && c.componentId === 'cameras-0'),
+      'a deferred request still applies',
+    );
   });
 
   it('an agent shutdown (abort reason WorkflowInterrupted) leaves the run to resume, not cancelled', async () => {

@@ -21,8 +21,14 @@ describe('workflow lock', () => {
     const other = spawn('sleep', ['30']);
     try {
       await new Promise((r) => setTimeout(r, 50));
-      await writeFile(lock, JSON.stringify({ pid: other.pid, bootId: await bootId(), startTime: await startTime(other.pid!) }));
-      await assert.rejects(acquireWorkflowLock(lock), (e: Error & { code?: string }) => e.code === 'WORKFLOW_BUSY' && e.message.includes(String(other.pid)));
+      await writeFile(
+        lock,
+        JSON.stringify({ pid: other.pid, bootId: await bootId(), startTime: await startTime(other.pid!) }),
+      );
+      await assert.rejects(
+        acquireWorkflowLock(lock),
+        (e: Error & { code?: string }) => e.code === 'WORKFLOW_BUSY' && e.message.includes(String(other.pid)),
+      );
     } finally {
       other.kill('SIGKILL');
       await new Promise((r) => other.once('exit', r));

@@ -29,7 +29,11 @@ export function encodeDiagnosticSessionControl(session: number): Uint8Array {
 export function decodeDiagnosticSessionControl(resp: Uint8Array, session: number): SessionTiming {
   requireLength(DiagnosticSessionControl, resp, 2);
   if ((resp[1]! & 0x7f) !== (session & 0x7f)) {
-    throw udsError('UDS_UNEXPECTED_RESPONSE', `DiagnosticSessionControl echoed session 0x${resp[1]!.toString(16)}, asked 0x${session.toString(16)}`, { service: 'DiagnosticSessionControl' });
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `DiagnosticSessionControl echoed session 0x${resp[1]!.toString(16)}, asked 0x${session.toString(16)}`,
+      { service: 'DiagnosticSessionControl' },
+    );
   }
   if (resp.length < 6) return { session, p2ServerMs: undefined, p2StarServerMs: undefined };
   return { session, p2ServerMs: readUint(resp.subarray(2, 4)), p2StarServerMs: readUint(resp.subarray(4, 6)) * 10 };

@@ -19,7 +19,11 @@ export function encodeEcuReset(type: number, suppressResponse = false): Uint8Arr
 export function decodeEcuReset(resp: Uint8Array, type: number): { powerDownTimeS: number | undefined } {
   requireLength(EcuReset, resp, 2);
   if ((resp[1]! & 0x7f) !== (type & 0x7f)) {
-    throw udsError('UDS_UNEXPECTED_RESPONSE', `ECUReset echoed type 0x${resp[1]!.toString(16)}, asked 0x${type.toString(16)}`, { service: 'ECUReset' });
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `ECUReset echoed type 0x${resp[1]!.toString(16)}, asked 0x${type.toString(16)}`,
+      { service: 'ECUReset' },
+    );
   }
   return { powerDownTimeS: resp.length > 2 ? resp[2] : undefined };
 }

@@ -35,7 +35,11 @@ export function decodeReadDataByIdentifier(resp: Uint8Array, did: number): Uint8
   requireLength(ReadDataByIdentifier, resp, 3);
   const echoed = readUint(resp.subarray(1, 3));
   if (echoed !== did) {
-    throw udsError('UDS_UNEXPECTED_RESPONSE', `ReadDataByIdentifier answered DID 0x${echoed.toString(16)}, asked 0x${did.toString(16)}`, { service: 'ReadDataByIdentifier', did });
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `ReadDataByIdentifier answered DID 0x${echoed.toString(16)}, asked 0x${did.toString(16)}`,
+      { service: 'ReadDataByIdentifier', did },
+    );
   }
   return resp.slice(3);
 }

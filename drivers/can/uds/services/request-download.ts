@@ -32,15 +32,32 @@ export interface RequestDownloadParams {
 export function encodeRequestDownload(p: RequestDownloadParams): Uint8Array {
   const al = p.addressLength ?? 4;
   const sl = p.sizeLength ?? 4;
-  if (al < 1 || al > 5 || sl < 1 || sl > 5) throw udsError('UDS_INVALID_REQUEST', 'address/size lengths must be 1..5 bytes', { addressLength: al, sizeLength: sl });
-  return concat([RequestDownload.sid, p.dataFormat ?? 0, (sl << 4) | al], writeUint(p.address, al, 'memoryAddress'), writeUint(p.size, sl, 'memorySize'));
+  if (al < 1 || al > 5 || sl < 1 || sl > 5)
+    throw udsError('UDS_INVALID_REQUEST', 'address/size lengths must be 1..5 bytes', {
+      addressLength: al,
+      sizeLength: sl,
+    });
+  return concat(
+    [RequestDownload.sid, p.dataFormat ?? 0, (sl << 4) | al],
+    writeUint(p.address, al, 'memoryAddress'),
+    writeUint(p.size, sl, 'memorySize'),
+  );
 }
 
 export function decodeRequestDownload(resp: Uint8Array): { maxNumberOfBlockLength: number } {
   requireLength(RequestDownload, resp, 3);
   const n = resp[1]! >> 4;
-  if (n < 1 || n > 6 || resp.length < 2 + n) throw udsError('UDS_INVALID_RESPONSE', `RequestDownload: lengthFormatIdentifier 0x${resp[1]!.toString(16)} does not match ${resp.length} bytes`, { service: 'RequestDownload' });
+  if (n < 1 || n > 6 || resp.length < 2 + n)
+    throw udsError(
+      'UDS_INVALID_RESPONSE',
+      `RequestDownload: lengthFormatIdentifier 0x${resp[1]!.toString(16)} does not match ${resp.length} bytes`,
+      { service: 'RequestDownload' },
+    );
   const max = readUint(resp.subarray(2, 2 + n));
-  if (max < 3) throw udsError('UDS_INVALID_RESPONSE', `RequestDownload: maxNumberOfBlockLength ${max} leaves no room for data`, { service: 'RequestDownload', max });
+  if (max < 3)
+    throw udsError('UDS_INVALID_RESPONSE', `RequestDownload: maxNumberOfBlockLength ${max} leaves no room for data`, {
+      service: 'RequestDownload',
+      max,
+    });
   return { maxNumberOfBlockLength: max };
 }

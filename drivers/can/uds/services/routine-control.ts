@@ -20,7 +20,11 @@ export const RoutineId = {
   checkProgrammingDependencies: 0xff01,
 } as const;
 
-export function encodeRoutineControl(type: number, routineId: number, optionRecord: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeRoutineControl(
+  type: number,
+  routineId: number,
+  optionRecord: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   return concat([RoutineControl.sid, type & 0x7f], writeUint(routineId, 2, 'routineId'), optionRecord);
 }
 
@@ -29,10 +33,14 @@ export function decodeRoutineControl(resp: Uint8Array, type: number, routineId: 
   requireLength(RoutineControl, resp, 4);
   const rid = readUint(resp.subarray(2, 4));
   if ((resp[1]! & 0x7f) !== type || rid !== routineId) {
-    throw udsError('UDS_UNEXPECTED_RESPONSE', `RoutineControl echoed 0x${resp[1]!.toString(16)}/0x${rid.toString(16)}, asked 0x${type.toString(16)}/0x${routineId.toString(16)}`, {
-      service: 'RoutineControl',
-      routineId,
-    });
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `RoutineControl echoed 0x${resp[1]!.toString(16)}/0x${rid.toString(16)}, asked 0x${type.toString(16)}/0x${routineId.toString(16)}`,
+      {
+        service: 'RoutineControl',
+        routineId,
+      },
+    );
   }
   return resp.slice(4);
 }

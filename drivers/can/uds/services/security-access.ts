@@ -18,7 +18,11 @@ export type SecurityKeyFunction = (seed: Uint8Array, level: number) => Uint8Arra
 
 export function checkLevel(level: number): void {
   if (!Number.isInteger(level) || level < 1 || level > 0x7d || level % 2 === 0) {
-    throw udsError('UDS_INVALID_REQUEST', `security level ${level} must be odd, 0x01..0x7D (the requestSeed sub-function)`, { field: 'securityLevel', level });
+    throw udsError(
+      'UDS_INVALID_REQUEST',
+      `security level ${level} must be odd, 0x01..0x7D (the requestSeed sub-function)`,
+      { field: 'securityLevel', level },
+    );
   }
 }
 
@@ -29,7 +33,12 @@ export function encodeRequestSeed(level: number): Uint8Array {
 
 export function decodeRequestSeed(resp: Uint8Array, level: number): Uint8Array {
   requireLength(SecurityAccess, resp, 2);
-  if (resp[1] !== level) throw udsError('UDS_UNEXPECTED_RESPONSE', `SecurityAccess echoed 0x${resp[1]!.toString(16)}, asked seed 0x${level.toString(16)}`, { service: 'SecurityAccess' });
+  if (resp[1] !== level)
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `SecurityAccess echoed 0x${resp[1]!.toString(16)}, asked seed 0x${level.toString(16)}`,
+      { service: 'SecurityAccess' },
+    );
   return resp.slice(2);
 }
 
@@ -44,5 +53,10 @@ export function encodeSendKey(level: number, key: Uint8Array): Uint8Array {
 
 export function decodeSendKey(resp: Uint8Array, level: number): void {
   requireLength(SecurityAccess, resp, 2);
-  if (resp[1] !== level + 1) throw udsError('UDS_UNEXPECTED_RESPONSE', `SecurityAccess echoed 0x${resp[1]!.toString(16)}, sent key 0x${(level + 1).toString(16)}`, { service: 'SecurityAccess' });
+  if (resp[1] !== level + 1)
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `SecurityAccess echoed 0x${resp[1]!.toString(16)}, sent key 0x${(level + 1).toString(16)}`,
+      { service: 'SecurityAccess' },
+    );
 }

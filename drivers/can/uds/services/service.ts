@@ -20,7 +20,11 @@ export const NEGATIVE_RESPONSE_SID = 0x7f;
 /** Throws UDS_INVALID_RESPONSE unless `resp` is at least `min` bytes. */
 export function requireLength(service: UdsService, resp: Uint8Array, min: number): void {
   if (resp.length < min) {
-    throw udsError('UDS_INVALID_RESPONSE', `${service.name} response of ${resp.length} bytes, expected at least ${min}`, { service: service.name, length: resp.length });
+    throw udsError(
+      'UDS_INVALID_RESPONSE',
+      `${service.name} response of ${resp.length} bytes, expected at least ${min}`,
+      { service: service.name, length: resp.length },
+    );
   }
 }
 
@@ -34,7 +38,11 @@ export function readUint(bytes: Uint8Array): number {
 /** `value` as `length` big-endian bytes; throws UDS_INVALID_REQUEST if it does not fit. */
 export function writeUint(value: number, length: number, field: string): Uint8Array {
   if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * length)) {
-    throw udsError('UDS_INVALID_REQUEST', `${field} ${value} does not fit in ${length} bytes`, { field, value, length });
+    throw udsError('UDS_INVALID_REQUEST', `${field} ${value} does not fit in ${length} bytes`, {
+      field,
+      value,
+      length,
+    });
   }
   const out = new Uint8Array(length);
   let v = value;

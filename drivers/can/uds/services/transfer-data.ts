@@ -28,7 +28,11 @@ export function encodeTransferData(bsc: number, data: Uint8Array): Uint8Array {
 export function decodeTransferData(resp: Uint8Array, bsc: number): Uint8Array {
   requireLength(TransferData, resp, 2);
   if (resp[1] !== (bsc & 0xff)) {
-    throw udsError('UDS_UNEXPECTED_RESPONSE', `TransferData echoed block 0x${resp[1]!.toString(16)}, sent 0x${bsc.toString(16)}`, { service: 'TransferData', sent: bsc, echoed: resp[1] });
+    throw udsError(
+      'UDS_UNEXPECTED_RESPONSE',
+      `TransferData echoed block 0x${resp[1]!.toString(16)}, sent 0x${bsc.toString(16)}`,
+      { service: 'TransferData', sent: bsc, echoed: resp[1] },
+    );
   }
   return resp.slice(2);
 }
