@@ -76,7 +76,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'run an update locally: validate, verify files, select components, run the steps',
     usage: [
       'flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...',
-      '      [--component ID]... [--dry-run] [--json]',
+      '      [--component ID]... [--dry-run] [--reboot] [--json]',
     ],
     positionals: { min: 1, max: 1, what: 'one import manifest path' },
     options: {
@@ -85,6 +85,9 @@ export const COMMANDS: CommandSpec[] = [
       inventory: INVENTORY,
       component: str('ID', 'restrict child updates to this component', true),
       'dry-run': bool('resolve everything and ask IsInstalled; install nothing'),
+      reboot: bool(
+        'when the update asks for a reboot, reboot (config rebootCommand, default systemctl reboot); flash again afterwards to finish',
+      ),
       json: bool('ndjson events on stdout; the last line is {"type":"result",...}'),
     },
     description:
@@ -99,7 +102,7 @@ export const COMMANDS: CommandSpec[] = [
     ],
     exitCodes: [
       [0, 'succeeded (incl. every step already installed, no matching components)'],
-      [1, 'the update failed or was cancelled, or a restart was requested'],
+      [1, 'the update failed or was cancelled, or it waits for a reboot or restart'],
       [2, 'usage or input error (bad manifest, missing file, hash mismatch, unknown handler): nothing was run'],
     ],
     async run({ values: v, positionals, signal, log }) {
@@ -112,6 +115,7 @@ export const COMMANDS: CommandSpec[] = [
           inventories: strings(v.inventory),
           components: strings(v.component),
           dryRun: !!v['dry-run'],
+          reboot: !!v.reboot,
           json: !!v.json,
           log,
         },
@@ -134,6 +138,7 @@ export const COMMANDS: CommandSpec[] = [
       [0, 'stopped cleanly (SIGINT/SIGTERM)'],
       [1, 'the agent failed (e.g. an unreadable state file)'],
       [2, 'config error'],
+      [75, 'an update asked for an agent restart (the service manager starts it again)'],
     ],
     async run({ values: v, signal, log }) {
       (await import('../hub/agent-heap.js')).limitAgentHeap();
