@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listCommand } from './list-command.js';
@@ -14,6 +16,14 @@ import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
  * live in `hw-fixtures/` and are loaded only here, never by the agent.
  */
 export async function demoCommand(signal: AbortSignal): Promise<number> {
+  // The rigs are not part of the npm or Debian package (they need the dev dependencies: aedes, selfsigned).
+  if (!existsSync(fileURLToPath(new URL('../../hw-fixtures/demo/demo-rig.js', import.meta.url)))) {
+    process.stderr.write(
+      'error [DEMO_UNAVAILABLE]: the demo rigs are not installed (they ship only in the git checkout)\n' +
+        '  hint: git clone the project, then run "make demo" there\n',
+    );
+    return ExitCode.Usage;
+  }
   const root = await mkdtemp(join(tmpdir(), 'sensor-proxy-demo-'));
   process.env.SENSOR_PROXY_STATE_DIR ??= join(root, 'state');
   process.env.SENSOR_PROXY_HOST_STATE ??= join(root, 'host-state');
