@@ -62,7 +62,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     process.exitCode = ExitCode.Failed;
   },
 );
