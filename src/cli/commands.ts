@@ -173,7 +173,9 @@ export const COMMANDS: CommandSpec[] = [
     async run({ values: v, signal }) {
       const mb = v['min-free-mb'] === undefined ? 256 : Number(v['min-free-mb']);
       if (!Number.isFinite(mb) || mb < 0) {
-        process.stderr.write(`error [CLI_USAGE]: --min-free-mb must be a number >= 0, not "${v['min-free-mb']}"\n`);
+        process.stderr.write(
+          `error [CLI_USAGE]: --min-free-mb must be a number >= 0, not "${String(v['min-free-mb'])}"\n`,
+        );
         return 2;
       }
       const { doctorCommand } = await import('./doctor-command.js');

@@ -17,7 +17,7 @@ export interface CanLinkState {
 
 /** Parses one link of iproute2's JSON (`linkinfo.info_data` as the kernel's can netlink reports it). */
 export function parseIpLink(json: string): CanLinkState | undefined {
-  const links = JSON.parse(json) as Array<Record<string, any>>;
+  const links = JSON.parse(json) as IpLink[];
   const l = links[0];
   if (!l) return undefined;
   const info = l.linkinfo ?? {};
@@ -25,7 +25,8 @@ export function parseIpLink(json: string): CanLinkState | undefined {
   const x = info.info_xstats ?? {};
   const s: CanLinkState = {
     up: Array.isArray(l.flags) && l.flags.includes('UP'),
-    kind: String(info.info_kind ?? l.link_type ?? 'unknown'),
+    kind:
+      typeof info.info_kind === 'string' ? info.info_kind : typeof l.link_type === 'string' ? l.link_type : 'unknown',
   };
   if (typeof data.state === 'string') s.state = data.state;
   if (typeof data.bittiming?.bitrate === 'number') s.bitrate = data.bittiming.bitrate;
@@ -34,6 +35,22 @@ export function parseIpLink(json: string): CanLinkState | undefined {
   if (typeof data.berr_counter?.rx === 'number') s.rxErrors = data.berr_counter.rx;
   if (typeof x.bus_off === 'number') s.busOffCount = x.bus_off;
   return s;
+}
+
+/** The parts of iproute2's JSON link object read here (fields may be absent or of another type). */
+interface IpLink {
+  flags?: unknown;
+  link_type?: unknown;
+  linkinfo?: {
+    info_kind?: unknown;
+    info_data?: {
+      state?: unknown;
+      restart_ms?: unknown;
+      bittiming?: { bitrate?: unknown };
+      berr_counter?: { tx?: unknown; rx?: unknown };
+    };
+    info_xstats?: { bus_off?: unknown };
+  };
 }
 
 /** Every CAN interface the config names: CAN enumerator entries and the UDS handler settings. */

@@ -90,7 +90,9 @@ export const hubChecks: CheckGroup = async ({ config }) => {
         const s = tlsConnect({ host, port, servername: host, ...(ca && { ca }) }, () => {
           const peer = s.getPeerCertificate();
           s.destroy();
-          resolve(`${peer.subject?.CN ?? '?'} issued by ${peer.issuer?.CN ?? '?'}, valid to ${peer.valid_to}`);
+          resolve(
+            `${String(peer.subject?.CN ?? '?')} issued by ${String(peer.issuer?.CN ?? '?')}, valid to ${peer.valid_to}`,
+          );
         });
         s.once('error', reject);
       }),

@@ -26,7 +26,7 @@ export const stateChecks: CheckGroup = async ({ config, probes, minFreeBytes }) 
       out.push(
         fail(
           'state.writable',
-          `${dir} is not writable by ${probes.user}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+          `${dir} is not writable by ${probes.user}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
           fix(dir),
         ),
       );
@@ -50,7 +50,7 @@ export const stateChecks: CheckGroup = async ({ config, probes, minFreeBytes }) 
     out.push(
       fail(
         'state.space',
-        `cannot statfs ${config.workDir}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        `cannot statfs ${config.workDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
         fix(config.workDir),
       ),
     );
