@@ -43,8 +43,9 @@ test-vm: build
 bench: build
 	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
 
+# The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build
-	$(NODE) dist/src/cli/main.js demo
+	$(NODE) dist/hw-fixtures/demo/main.js
 
 clean:
 	rm -rf dist

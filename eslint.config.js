@@ -2,6 +2,7 @@
 // `make lint` runs it with --max-warnings 0 (and `prettier --check`); `make test` runs `make lint` first.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './scripts/eslint-plugin-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'hw-fixtures/manifests/', 'hw-fixtures/updates/'] },
@@ -56,6 +57,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
     },
+  },
+  {
+    // The layering (scripts/eslint-plugin-layers.js): drivers <- enumerators <- src, src/model at the bottom,
+    // no product code importing the rigs.
+    files: ['src/**/*.ts', 'drivers/**/*.ts', 'enumerators/**/*.ts'],
+    plugins: { layers },
+    rules: { 'layers/imports': 'error' },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

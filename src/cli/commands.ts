@@ -182,25 +182,6 @@ export const COMMANDS: CommandSpec[] = [
       return doctorCommand({ ...optional('config', v.config), json: !!v.json, minFreeMb: mb }, signal);
     },
   },
-  {
-    name: 'demo',
-    summary: 'the whole system on one machine: simulated sensors, a local IoT Hub, two deployments',
-    usage: ['demo'],
-    positionals: { min: 0, max: 0, what: 'no positional arguments' },
-    options: {},
-    description:
-      'Runs from a git checkout (make demo): needs hw-fixtures/ and the development dependencies; it is\n' +
-      'not part of an installed package.',
-    examples: ['make demo', 'node dist/src/cli/main.js demo'],
-    exitCodes: [
-      [0, 'both deployments ended as expected'],
-      [1, 'a deployment failed'],
-    ],
-    async run({ signal }) {
-      const { demoCommand } = await import('./demo-command.js');
-      return demoCommand(signal);
-    },
-  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
