@@ -12,14 +12,17 @@ usage:
   sensor-proxy list [--config F] [--inventory FILE]... [--json]
   sensor-proxy validate <manifest.json> [--files DIR] [--json]
   sensor-proxy flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...
-                     [--component ID]... [--dry-run] [--json]
+                     [--component ID]... [--dry-run] [--reboot] [--json]
   sensor-proxy agent [--config F] [--inventory FILE]...
   sensor-proxy demo
 
 options: -v/--verbose shows info logs on stderr (SENSOR_PROXY_LOG_LEVEL=debug for more).
+  flash --reboot: when the update asks for a reboot, reboot (config rebootCommand, default
+  systemctl reboot); run the same flash again after the reboot to finish the update.
 
 exit codes: 0 success (incl. already installed, no matching components), 1 update failed or
-cancelled (validate: invalid), 2 usage or input error (nothing was run).`;
+cancelled or waiting for a reboot (validate: invalid), 2 usage or input error (nothing was run);
+agent: 75 when an update asked for an agent restart (the service manager starts it again).`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -27,6 +30,7 @@ const OPTIONS = {
   files: { type: 'string' },
   component: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
+  reboot: { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -82,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
           inventories: v.inventory ?? [],
           components: v.component ?? [],
           dryRun: !!v['dry-run'],
+          reboot: !!v.reboot,
           json: !!v.json,
           log,
         },

@@ -22,6 +22,8 @@ export interface GatewayConfig {
   handlers: Record<string, Record<string, unknown>>;
   /** Parallel flashing of the components one reference step selects (README "Parallel flashing"). */
   parallel: ParallelPolicy;
+  /** argv run when an update asks for a reboot (`agent`, `flash --reboot`). Default `["systemctl", "reboot"]`. */
+  rebootCommand?: string[];
   /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
   hub?: Record<string, unknown>;
   /** Folder of the config file; relative paths in enumerator settings resolve against it. */
@@ -39,6 +41,7 @@ const TOP_LEVEL_KEYS = new Set([
   'parallel',
   'onComponentFailure',
   'hub',
+  'rebootCommand',
 ]);
 
 /** `$SENSOR_PROXY_STATE_DIR`, else `/var/lib/sensor-proxy` for root, else `$XDG_STATE_HOME/sensor-proxy` (`~/.local/state/sensor-proxy`). */
@@ -129,6 +132,17 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
   }
   const parallel = parseParallel(o, problems);
   if (o.hub !== undefined) problems.push(...hubConfigProblems(o.hub));
+  if (
+    o.rebootCommand !== undefined &&
+    !(
+      Array.isArray(o.rebootCommand) &&
+      o.rebootCommand.length > 0 &&
+      o.rebootCommand.every((a) => typeof a === 'string' && a !== '')
+    )
+  )
+    problems.push(
+      '$.rebootCommand: must be a non-empty array of non-empty strings (argv, e.g. ["systemctl", "reboot"])',
+    );
   if (problems.length > 0) {
     throw new SensorProxyError('CONFIG_INVALID', `${source}: invalid gateway config:\n  ${problems.join('\n  ')}`, {
       details: { source, problems },
@@ -145,6 +159,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     baseDir,
   };
   if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
+  if (o.rebootCommand !== undefined) config.rebootCommand = [...(o.rebootCommand as string[])];
   return config;
 }
 
