@@ -71,7 +71,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   } catch (e) {
     throw new SensorProxyError(
       'CONFIG_NOT_FOUND',
-      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       {
         hint: 'pass an existing file with --config, or omit --config to use the defaults',
         cause: e,
