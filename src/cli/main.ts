@@ -14,6 +14,7 @@ usage:
   sensor-proxy flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...
                      [--component ID]... [--dry-run] [--reboot] [--json]
   sensor-proxy agent [--config F] [--inventory FILE]...
+  sensor-proxy udev-rules [--config F]   (prints udev rules for the config's USB and serial sensors)
   sensor-proxy demo
 
 options: -v/--verbose shows info logs on stderr (SENSOR_PROXY_LOG_LEVEL=debug for more).
@@ -100,6 +101,11 @@ async function main(argv: string[]): Promise<number> {
         { ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log },
         controller.signal,
       );
+    }
+    case 'udev-rules': {
+      if (!need(0, 'no positional arguments')) return ExitCode.Usage;
+      const { udevRulesCommand } = await import('./udev-rules-command.js');
+      return udevRulesCommand({ ...(v.config && { config: v.config }) });
     }
     case 'demo': {
       const { demoCommand } = await import('./demo-command.js');
