@@ -14,7 +14,9 @@ if [ ! -f "$tar" ]; then
   enable_binfmt "$arch"
   mkdir -p "$dir"
   echo "creating the $DEBIAN_SUITE $arch userland ($pkgs) with mmdebstrap (cold: many minutes under qemu)..." >&2
-  nice mmdebstrap --quiet --variant=apt --architectures="$arch" --include="$pkgs" "$DEBIAN_SUITE" "$tar.tmp" "$DEBIAN_MIRROR" >&2
+  rm -rf "$tar.tmp"
+  nice mmdebstrap --quiet --variant=apt --format=tar --architectures="$arch" --include="$pkgs" \
+    "$DEBIAN_SUITE" "$tar.tmp" "$DEBIAN_MIRROR" >&2
   mv "$tar.tmp" "$tar"
 fi
 echo "$tar"
