@@ -5,6 +5,7 @@
 // usage: node prune-build-deps.mjs <app dir> <parent>node-gyp...
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 
 const [app, ...skips] = process.argv.slice(2);
 const skip = new Set(skips);

@@ -55,7 +55,7 @@ function usbLines(rules: UsbRule[]): string[] {
 
 /** A udev glob for a serialPattern when the regex is a plain literal (`^SN-`, `^SN-1$`); else undefined. */
 export function serialGlob(re: RegExp): string | undefined {
-  const m = /^\^((?:[A-Za-z0-9_.:\-]|\\[.\-])*)(\$?)$/.exec(re.source);
+  const m = /^\^((?:[A-Za-z0-9_.:-]|\\[.-])*)(\$?)$/.exec(re.source);
   if (!m) return undefined;
   const literal = m[1]!.replace(/\\/g, '');
   return m[2] ? literal : `${literal}*`;
