@@ -17,6 +17,11 @@ export interface GatewayConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
   enumerators: Array<{ type: string } & Record<string, unknown>>;
+  /**
+   * With no enumerator configured, run a reference step's child steps once on the host (the ADU
+   * agent's behaviour) instead of failing with ENUM_NOT_CONFIGURED. Default false.
+   */
+  referenceStepsOnHost: boolean;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
   /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
@@ -26,7 +31,16 @@ export interface GatewayConfig {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-const TOP_LEVEL_KEYS = new Set(['$schema', 'stateDir', 'workDir', 'logLevel', 'enumerators', 'handlers', 'hub']);
+const TOP_LEVEL_KEYS = new Set([
+  '$schema',
+  'stateDir',
+  'workDir',
+  'logLevel',
+  'enumerators',
+  'handlers',
+  'hub',
+  'referenceStepsOnHost',
+]);
 
 /** `$SENSOR_PROXY_STATE_DIR`, else `/var/lib/sensor-proxy` for root, else `$XDG_STATE_HOME/sensor-proxy` (`~/.local/state/sensor-proxy`). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,7 +51,15 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
   const stateDir = defaultStateDir();
-  return { stateDir, workDir: join(stateDir, 'work'), logLevel: 'info', enumerators: [], handlers: {}, baseDir };
+  return {
+    stateDir,
+    workDir: join(stateDir, 'work'),
+    logLevel: 'info',
+    enumerators: [],
+    referenceStepsOnHost: false,
+    handlers: {},
+    baseDir,
+  };
 }
 
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
@@ -95,6 +117,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         } else enumerators.push(e as { type: string });
       });
   }
+  if (o.referenceStepsOnHost !== undefined && typeof o.referenceStepsOnHost !== 'boolean')
+    problems.push('$.referenceStepsOnHost: must be true or false');
   const handlers: GatewayConfig['handlers'] = {};
   if (o.handlers !== undefined) {
     if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers))
@@ -118,6 +142,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     workDir,
     logLevel: logLevel as GatewayConfig['logLevel'],
     enumerators,
+    referenceStepsOnHost: o.referenceStepsOnHost === true,
     handlers,
     baseDir,
   };

@@ -50,6 +50,7 @@ export function createHubAgent(o: CreateAgentOptions): { agent: HubAgent; hub: H
     ...(o.emit && { emit: o.emit }),
     deployment: {
       inventory: o.inventory,
+      referenceStepsOnHost: o.config.referenceStepsOnHost,
       handlers: o.handlers,
       stateDir: o.config.stateDir,
       workDir: o.config.workDir,

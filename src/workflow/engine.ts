@@ -125,7 +125,7 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
       outcomes.push(...mine);
       parentResults[i] =
         planned.kind === 'reference'
-          ? aggregateReference(mine, planned.components.length)
+          ? aggregateReference(mine, planned.onHost ? 1 : planned.components.length)
           : (mine[0]?.result ?? result(ResultCode.Failure));
       if (!isSuccess(parentResults[i]!)) {
         failure = { index: i, result: parentResults[i]! };
@@ -186,7 +186,9 @@ function instanceGroups(plan: UpdatePlan): Instance[][] {
   return plan.steps.map((planned, parentIndex) =>
     planned.kind === 'inline'
       ? [{ planned, component: undefined, parentIndex }]
-      : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
+      : planned.onHost
+        ? planned.steps.map((s) => ({ planned: s, component: undefined, parentIndex }))
+        : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
   );
 }
 

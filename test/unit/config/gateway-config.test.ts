@@ -33,4 +33,13 @@ describe('gateway config', () => {
         ].every((p) => e.message.includes(p)),
     );
   });
+
+  it('referenceStepsOnHost: false by default, true only when set to true, a non-boolean is an error', () => {
+    assert.equal(parseGatewayConfig({}, '/g.json').referenceStepsOnHost, false);
+    assert.equal(parseGatewayConfig({ referenceStepsOnHost: true }, '/g.json').referenceStepsOnHost, true);
+    assert.throws(
+      () => parseGatewayConfig({ referenceStepsOnHost: 'yes' }, '/g.json'),
+      /\$\.referenceStepsOnHost: must be true or false/,
+    );
+  });
 });
