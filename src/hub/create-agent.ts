@@ -57,6 +57,7 @@ export function createHubAgent(o: CreateAgentOptions): { agent: HubAgent; hub: H
       handlers: o.handlers,
       stateDir: o.config.stateDir,
       workDir: o.config.workDir,
+      parallel: o.config.parallel,
       hub: { download: hub.download },
       trust: { rootKeys: hub.rootKeys },
     },
