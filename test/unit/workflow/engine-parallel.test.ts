@@ -77,10 +77,8 @@ function concurrency(keyOf: (ctx: StepContext) => string) {
   };
 }
 
-const portOf = (ctx: StepContext): string => {
-  const p = ctx.component?.properties ?? {};
-  return typeof p.port === 'string' ? p.port : typeof p.interface === 'string' ? p.interface : 'host';
-};
+const portOf = (ctx: StepContext) =>
+  String((ctx.component?.properties.port ?? ctx.component?.properties.interface ?? 'host') as string);
 const installs = (h: RecordingHandler) =>
   h.calls.filter((c) => c.action === 'install').map((c) => `${c.step}@${c.componentId ?? 'host'}`);
 const stepsOf = (h: RecordingHandler, id: string) =>
