@@ -30,6 +30,8 @@ import { UpdateAction, type ServiceRequest } from './service-request.js';
 
 export interface DeploymentDeps {
   inventory: ComponentInventory;
+  /** Gateway config `referenceStepsOnHost` (see PlanInputs). */
+  referenceStepsOnHost?: boolean;
   handlers: HandlerRegistry;
   stateDir: string;
   workDir: string;
@@ -102,6 +104,7 @@ export async function runDeployment(
       fileSource,
       inventory: deps.inventory,
       handlers: deps.handlers,
+      ...(deps.referenceStepsOnHost !== undefined && { referenceStepsOnHost: deps.referenceStepsOnHost }),
       signal,
     });
     const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);
