@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE  ?= node
 TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
 
-.PHONY: all deps system-deps build typecheck native test test-unit test-integration test-vm bench demo clean
+.PHONY: all deps system-deps build typecheck lint native test test-unit test-integration test-vm bench demo clean
 
 all: build
 
@@ -38,7 +38,13 @@ endif
 $(ISOTP_ADDON): native/isotp/src/isotp_socket.cc native/isotp/binding.gyp scripts/build-native.sh | deps
 	nice bash scripts/build-native.sh
 
-test: system-deps build native test-unit test-integration test-vm
+
+# ESLint (type-checked rules, eslint.config.js) with zero warnings, then Prettier's check (.prettierrc.json).
+lint: deps
+	npx eslint . --max-warnings 0 --cache --cache-location node_modules/.cache/eslint/
+	npx prettier --check .
+
+test: system-deps build lint native test-unit test-integration test-vm
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)
@@ -54,8 +60,9 @@ test-vm: build native
 bench: build native
 	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
 
+# The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build
-	$(NODE) dist/src/cli/main.js demo
+	$(NODE) dist/hw-fixtures/demo/main.js
 
 clean:
 	rm -rf dist native/isotp/build

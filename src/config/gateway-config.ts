@@ -19,6 +19,8 @@ export interface GatewayConfig {
   enumerators: Array<{ type: string } & Record<string, unknown>>;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
+  /** argv run when an update asks for a reboot (`agent`, `flash --reboot`). Default `["systemctl", "reboot"]`. */
+  rebootCommand?: string[];
   /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
   hub?: Record<string, unknown>;
   /** Folder of the config file; relative paths in enumerator settings resolve against it. */
@@ -26,7 +28,16 @@ export interface GatewayConfig {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-const TOP_LEVEL_KEYS = new Set(['$schema', 'stateDir', 'workDir', 'logLevel', 'enumerators', 'handlers', 'hub']);
+const TOP_LEVEL_KEYS = new Set([
+  '$schema',
+  'stateDir',
+  'workDir',
+  'logLevel',
+  'enumerators',
+  'handlers',
+  'hub',
+  'rebootCommand',
+]);
 
 /** `$SENSOR_PROXY_STATE_DIR`, else `/var/lib/sensor-proxy` for root, else `$XDG_STATE_HOME/sensor-proxy` (`~/.local/state/sensor-proxy`). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -47,7 +58,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   } catch (e) {
     throw new SensorProxyError(
       'CONFIG_NOT_FOUND',
-      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       {
         hint: 'pass an existing file with --config, or omit --config to use the defaults',
         cause: e,
@@ -107,6 +118,17 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
       }
   }
   if (o.hub !== undefined) problems.push(...hubConfigProblems(o.hub));
+  if (
+    o.rebootCommand !== undefined &&
+    !(
+      Array.isArray(o.rebootCommand) &&
+      o.rebootCommand.length > 0 &&
+      o.rebootCommand.every((a) => typeof a === 'string' && a !== '')
+    )
+  )
+    problems.push(
+      '$.rebootCommand: must be a non-empty array of non-empty strings (argv, e.g. ["systemctl", "reboot"])',
+    );
   if (problems.length > 0) {
     throw new SensorProxyError('CONFIG_INVALID', `${source}: invalid gateway config:\n  ${problems.join('\n  ')}`, {
       details: { source, problems },
@@ -122,5 +144,6 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     baseDir,
   };
   if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
+  if (o.rebootCommand !== undefined) config.rebootCommand = [...(o.rebootCommand as string[])];
   return config;
 }

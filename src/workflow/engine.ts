@@ -237,7 +237,7 @@ async function installInstance(
     ...(component && { componentId: component.id }),
     ...(planned.step.description && { description: planned.step.description }),
   };
-  const previous = state.completedInPreviousRun(key);
+  const previous = carriedOut(state.completedInPreviousRun(key));
   const ctx = runner.context(planned, component);
   const installed = await runner.isInstalled(planned, ctx);
   if (installed.resultCode === ResultCode.IsInstalledInstalled || previous) {
@@ -275,6 +275,17 @@ async function installInstance(
   await state.record(key, r);
   const outcome = isSuccess(r) ? 'installed' : r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed';
   return { ...base, result: r, outcome };
+}
+
+/**
+ * A step whose recorded result asked for a reboot / agent restart was interrupted by exactly that
+ * restart: resumed, it counts as applied (asking again would restart forever when the handler's
+ * IsInstalled cannot see the change).
+ */
+function carriedOut(previous: AducResult | undefined): AducResult | undefined {
+  const req = previous && restartRequestOf(previous.resultCode);
+  if (!req) return previous;
+  return result(ResultCode.ApplySuccess, 0, `completed by the requested ${req.kind} (${req.resultCode})`);
 }
 
 function finalResult(

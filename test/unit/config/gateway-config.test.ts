@@ -33,4 +33,18 @@ describe('gateway config', () => {
         ].every((p) => e.message.includes(p)),
     );
   });
+
+  it('rebootCommand: an argv array, kept as given; anything else is an error naming the key', () => {
+    assert.deepEqual(parseGatewayConfig({ rebootCommand: ['sudo', '-n', '/sbin/reboot'] }, 'g.json').rebootCommand, [
+      'sudo',
+      '-n',
+      '/sbin/reboot',
+    ]);
+    assert.equal(parseGatewayConfig({}, 'g.json').rebootCommand, undefined);
+    for (const bad of ['systemctl reboot', [], ['systemctl', '']])
+      assert.throws(
+        () => parseGatewayConfig({ rebootCommand: bad }, 'g.json'),
+        (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && e.message.includes('$.rebootCommand: must be'),
+      );
+  });
 });
