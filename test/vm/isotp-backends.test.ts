@@ -114,7 +114,7 @@ for (const backend of BACKENDS) {
       try {
         for (const size of [1, 7, 8, 100, 4095, 4500]) await roundTrip(r, size);
         const ours = r.wire.filter((f) => f.id === A);
-      // (no frame count: the raw observer, a JavaScript reader, may drop frames of a back-to-back burst)
+        // (no frame count: the raw observer, a JavaScript reader, may drop frames of a back-to-back burst)
         assert.ok(
           ours.every((f) => f.data.length === 8 && !f.fd),
           'every frame we sent is a classic frame padded to 8 bytes',
