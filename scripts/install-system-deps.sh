@@ -16,6 +16,9 @@ for p in g++ make python3 linux-libc-dev; do have "$p" || need+=("$p"); done
 # Packaging (issue 11): dpkg-deb (dpkg), file (addon arch check), systemd-analyze (unit check); the Pi
 # userland under qemu-user: mmdebstrap (+arch-test for foreign arches), qemu-user-static, binfmt-support.
 for p in file systemd mmdebstrap arch-test qemu-user-static binfmt-support; do have "$p" || need+=("$p"); done
+# microsoft/apt:1 rig (issue 14): a throwaway bookworm root (mmdebstrap, cached under ~/.cache/sensor-proxy-apt)
+# and a local repository built in the test (dpkg-deb, dpkg-scanpackages from dpkg-dev).
+for p in dpkg-dev; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "system deps missing: ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
