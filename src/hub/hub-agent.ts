@@ -34,6 +34,7 @@ import {
   type WorkflowRef,
 } from './service-request.js';
 import { WorkflowInterrupted } from '../workflow/engine.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface HubAgentOptions {
   link: HubLink;
@@ -69,7 +70,7 @@ export class HubAgent implements LinkSink {
   private readonly reported = new Set<string>();
 
   constructor(private readonly o: HubAgentOptions) {
-    this.log = o.log.child({ component: 'hub' });
+    this.log = childLog(o.log, { component: 'hub' });
     this.reporter = new Reporter(o.link, this.log, o.reportRetryMs);
     this.state = new AgentStateStore(o.deployment.stateDir);
   }
@@ -135,7 +136,7 @@ export class HubAgent implements LinkSink {
 
   private onService(req: ServiceRequest): void {
     const wf = req.workflow;
-    const log = this.log.child({ workflowId: wf.id, action: wf.action });
+    const log = childLog(this.log, { workflowId: wf.id, action: wf.action });
     if (wf.action === UpdateAction.Cancel) {
       this.next = undefined;
       if (this.current) {
@@ -213,7 +214,8 @@ export class HubAgent implements LinkSink {
     const emit = (e: WorkflowEvent) => this.o.emit?.(e);
     let end: DeploymentEnd;
     try {
-      end = await runDeployment(req, { ...this.o.deployment, log: this.log, emit }, running.controller.signal);
+      // The root log, not the hub's: the drivers name their own `component` in a deployment's lines.
+      end = await runDeployment(req, { ...this.o.deployment, log: this.o.log, emit }, running.controller.signal);
     } finally {
       this.current = undefined;
     }

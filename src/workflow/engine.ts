@@ -8,6 +8,7 @@ import { StepRunner } from './step-runner.js';
 import { aggregateReference, toReport, type ComponentOutcome, type LastInstallResult } from './results.js';
 import type { PlannedInlineStep, UpdatePlan } from './update-plan.js';
 import { stepKey, type WorkflowStateStore } from './workflow-state.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface WorkflowOutcome {
   succeeded: boolean;
@@ -62,7 +63,7 @@ interface Instance {
  */
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
-  const log = opts.log.child({ workflowId: plan.workflowId });
+  const log = childLog(opts.log, { workflowId: plan.workflowId });
   const runner = new StepRunner({
     workflowId: plan.workflowId,
     signal,

@@ -5,6 +5,7 @@ import { openCanBus, type CanBusOpener } from '../../../drivers/can/open-bus.js'
 import { UdsClient } from '../../../drivers/can/uds/client.js';
 import type { Logger } from '../../model/logger.js';
 import type { UdsSettings } from './uds-config.js';
+import { childLog } from '../../../drivers/shared/child-log.js';
 
 /** A bus, the physical and functional ISO-TP channels and the UDS client of one step; closed as one. */
 export class UdsConnection {
@@ -21,8 +22,8 @@ export class UdsConnection {
     open: CanBusOpener = openCanBus,
     clock?: Clock,
   ): Promise<UdsConnection> {
-    const bus = await open(s.interface, { log: log.child({ component: 'can.bus', iface: s.interface }) });
-    const isotpLog = log.child({ component: 'can.isotp', iface: s.interface });
+    const bus = await open(s.interface, { log: childLog(log, { component: 'can.bus', iface: s.interface }) });
+    const isotpLog = childLog(log, { component: 'can.isotp', iface: s.interface });
     const env = clock ? { clock, log: isotpLog } : { log: isotpLog };
     const common = {
       ...(s.extendedIds === undefined ? {} : { extendedIds: s.extendedIds }),
@@ -47,7 +48,7 @@ export class UdsConnection {
         functional: func,
         timeouts: { p2Ms: s.p2Ms, p2StarMs: s.p2StarMs, marginMs: s.p2MarginMs },
         requestAttempts: s.requestAttempts,
-        log: log.child({ component: 'can.uds', iface: s.interface, txId: s.txId }),
+        log: childLog(log, { component: 'can.uds', iface: s.interface, txId: s.txId }),
         ...(clock ? { clock } : {}),
       });
       return new UdsConnection(bus, client, [phys, func]);
