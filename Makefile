@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE  ?= node
 TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
 
-.PHONY: all deps system-deps build typecheck test test-unit test-integration test-vm bench demo clean
+.PHONY: all deps system-deps build typecheck lint test test-unit test-integration test-vm bench demo clean
 
 all: build
 
@@ -23,7 +23,12 @@ build: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
-test: system-deps build test-unit test-integration test-vm
+# ESLint (type-checked rules, eslint.config.js) with zero warnings, then Prettier's check (.prettierrc.json).
+lint: deps
+	npx eslint . --max-warnings 0 --cache --cache-location node_modules/.cache/eslint/
+	npx prettier --check .
+
+test: system-deps build lint test-unit test-integration test-vm
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)
@@ -38,8 +43,9 @@ test-vm: build
 bench: build
 	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
 
+# The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build
-	$(NODE) dist/src/cli/main.js demo
+	$(NODE) dist/hw-fixtures/demo/main.js
 
 clean:
 	rm -rf dist

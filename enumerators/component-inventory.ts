@@ -51,7 +51,7 @@ export class ComponentInventory {
 
   /** Closes every enumerator, even when one fails (its error is logged). */
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.enumerators.map((e) => e.close?.()));
+    const results = await Promise.allSettled(this.enumerators.map(async (e) => e.close?.()));
     results.forEach((r, i) => {
       if (r.status === 'rejected')
         this.log.warn({ err: r.reason, enumerator: this.enumerators[i]!.type }, 'enumerator close failed');

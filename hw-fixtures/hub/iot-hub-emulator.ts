@@ -44,6 +44,13 @@ interface Device {
   /** Model id from the last CONNECT username (`model-id=`). */
   modelId: string | undefined;
   connects: number;
+  /** Wall-clock times (ms) of the accepted CONNECTs, in order. */
+  connectTimes: number[];
+  /**
+   * CONNECTs accepted while another connection of this device was still live (the broker then
+   * closes the older one: two clients of one device knocking each other off).
+   */
+  takeovers: number;
   /** Twin GET requests answered. */
   twinGets: number;
   /** CONNECTs refused (bad token, unknown certificate). */
@@ -64,6 +71,7 @@ export class IotHubEmulator {
     private readonly server: Server,
     readonly pki: TestPki,
     readonly hostName: string,
+    private readonly listenHost: string,
   ) {}
 
   /** Generates (or takes) the PKI, starts aedes behind a TLS listener, resolves once listening. */
@@ -75,11 +83,11 @@ export class IotHubEmulator {
       { key: pki.serverKey, cert: pki.serverCert, requestCert: true, rejectUnauthorized: false },
       (s) => broker.handle(s),
     );
-    const hub = new IotHubEmulator(broker, server, pki, o.hostName ?? 'localhost');
+    const hub = new IotHubEmulator(broker, server, pki, o.hostName ?? 'localhost', o.host ?? '127.0.0.1');
     hub.install();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+      server.listen(o.port ?? 0, hub.listenHost, () => resolve());
     });
     const addr = server.address();
     hub.port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -96,6 +104,8 @@ export class IotHubEmulator {
       client: undefined,
       modelId: undefined,
       connects: 0,
+      connectTimes: [],
+      takeovers: 0,
       twinGets: 0,
       refused: 0,
     });
@@ -113,6 +123,8 @@ export class IotHubEmulator {
       client: undefined,
       modelId: undefined,
       connects: 0,
+      connectTimes: [],
+      takeovers: 0,
       twinGets: 0,
       refused: 0,
     });
@@ -152,7 +164,11 @@ export class IotHubEmulator {
     const pushed = twin.patchDesired(patch);
     const client = this.device(id).client;
     if (client?.connected)
-      this.send(client, `$iothub/twin/PATCH/properties/desired/?$version=${pushed.$version}`, JSON.stringify(pushed));
+      this.send(
+        client,
+        `$iothub/twin/PATCH/properties/desired/?$version=${twin.desiredVersion}`,
+        JSON.stringify(pushed),
+      );
     this.notify();
     return twin.desiredVersion;
   }
@@ -182,6 +198,27 @@ export class IotHubEmulator {
       if (how === 'reset') s.resetAndDestroy();
       else s.end();
     }
+  }
+
+  /**
+   * Fault switch: the hub goes away and comes back, as a broker process that is restarted: the
+   * listener closes (new connections are refused), every connection ends with a FIN and no MQTT
+   * DISCONNECT, and after `downMs` the hub listens on the same port again, keeping devices, twins
+   * and counters. Resolves once it listens again, with the time (ms) it did.
+   */
+  async restart(downMs: number): Promise<number> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await new Promise((r) => setTimeout(r, downMs));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.listenHost, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return Date.now();
   }
 
   async stop(): Promise<void> {
@@ -248,8 +285,10 @@ export class IotHubEmulator {
     } else if (!password || !checkSas(password.toString('utf8'), `${host}/devices/${d.id}`, d.key))
       return refuse('bad SAS token');
     d.modelId = new URLSearchParams((username ?? '').slice(q + 2)).get('model-id') ?? undefined;
+    if (d.client && !d.client.closed) d.takeovers++;
     d.client = client;
     d.connects++;
+    d.connectTimes.push(Date.now());
     done(null, true);
   }
 

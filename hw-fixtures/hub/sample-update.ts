@@ -9,7 +9,8 @@ import { copyScript, writeImportManifest } from '../updates/import-manifest-buil
  * `sp-test/hub-cameras/<version>` (group `cameras`, one firmware step per camera). The firmware
  * step's installedCriteria is `cam-<version>`, so a second deployment finds everything installed.
  * With `sleepy`, the firmware install runs `sleepy-installscript.sh` (hangs while `$SLEEPY_MARKER`
- * is set: a long transfer to cancel or to kill the agent in).
+ * is set: a long transfer to cancel or to kill the agent in; with `$SLEEPY_GATE` also set, it waits
+ * only until that file exists, then installs as usual: a transfer that ends when the test says so).
  */
 export interface SampleUpdateOptions {
   version?: string;
@@ -19,6 +20,8 @@ export interface SampleUpdateOptions {
    * copied by the script: the inventory reads `firmware.json` back, so that stays small JSON).
    */
   imageBytes?: number;
+  /** `arguments` of the host step, e.g. `--restart-to-apply` (apply → 705) or `--restart-agent-to-apply` (707). */
+  hostArguments?: string;
 }
 
 export interface SampleUpdate {
@@ -42,7 +45,11 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
       '# Hangs in --action-install while $SLEEPY_MARKER is set (writes its pid there first); otherwise component-installscript.sh.',
       'dir=$(dirname "$0")',
       'if [ -n "${SLEEPY_MARKER:-}" ]; then',
-      '  case " $* " in *" --action-install "*) echo $$ > "$SLEEPY_MARKER"; exec sleep 600 ;; esac',
+      '  case " $* " in *" --action-install "*)',
+      '    echo $$ > "$SLEEPY_MARKER"',
+      '    if [ -z "${SLEEPY_GATE:-}" ]; then exec sleep 600; fi',
+      '    while [ ! -e "$SLEEPY_GATE" ]; do sleep 0.05; done ;;',
+      '  esac',
       'fi',
       'exec sh "$dir/component-installscript.sh" "$@"',
       '',
@@ -89,7 +96,7 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
         files: ['component-installscript.sh'],
         handlerProperties: {
           scriptFileName: 'component-installscript.sh',
-          arguments: '',
+          arguments: o.hostArguments ?? '',
           installedCriteria: `host-${version}`,
         },
       },

@@ -10,6 +10,7 @@ import type { Component } from '../../src/model/component.js';
 import type { WorkflowEvent } from '../../src/model/events.js';
 import type { StepHandler } from '../../src/model/handler.js';
 import { runWorkflow, type WorkflowOutcome } from '../../src/workflow/engine.js';
+import type { ParallelPolicy } from '../../src/workflow/lanes.js';
 import { LocalFileSource } from '../../src/workflow/file-source.js';
 import { planUpdate, type UpdatePlan } from '../../src/workflow/update-plan.js';
 import { WorkflowStateStore } from '../../src/workflow/workflow-state.js';
@@ -57,7 +58,7 @@ export interface EngineHarness {
   stateDir: string;
   events: WorkflowEvent[];
   plan(manifestPath: string, onlyComponents?: string[]): Promise<UpdatePlan>;
-  run(plan: UpdatePlan, signal?: AbortSignal, opts?: { cancelGraceMs?: number }): Promise<WorkflowOutcome>;
+  run(plan: UpdatePlan, signal?: AbortSignal, opts?: { cancelGraceMs?: number; parallel?: Partial<ParallelPolicy> }): Promise<WorkflowOutcome>;
 }
 
 export async function engineHarness(handlers: StepHandler[], comps: Component[]): Promise<EngineHarness> {

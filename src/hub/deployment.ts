@@ -22,6 +22,7 @@ import { resultFromError } from '../workflow/error-map.js';
 import { planUpdate } from '../workflow/update-plan.js';
 import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import type { HubConfig } from './hub-config.js';
+import type { ParallelPolicy } from '../workflow/lanes.js';
 import { HubErc, HubError, isHubError } from './hub-error.js';
 import { HubFileSource } from './hub-file-source.js';
 import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
@@ -33,6 +34,8 @@ export interface DeploymentDeps {
   handlers: HandlerRegistry;
   stateDir: string;
   workDir: string;
+  /** Parallel flashing policy (gateway config `parallel`, `onComponentFailure`). */
+  parallel?: ParallelPolicy;
   hub: Pick<HubConfig, 'download'>;
   trust: SignatureTrust;
   log: Logger;
@@ -103,7 +106,14 @@ export async function runDeployment(
       signal,
     });
     const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);
-    const outcome = await runWorkflow({ plan, state, signal, log, emit: deps.emit });
+    const outcome = await runWorkflow({
+      plan,
+      state,
+      signal,
+      log,
+      emit: deps.emit,
+      ...(deps.parallel && { parallel: deps.parallel }),
+    });
     // Downloads of a finished deployment are not needed again (ADU deletes its sandbox); an
     // interrupted one keeps them so the resumed run does not download again.
     if (!outcome.suspended) {

@@ -5,12 +5,14 @@
  */
 import type { Logger } from '../model/logger.js';
 import type { HubLink } from './hub-link.js';
+import { errorSummary, LogThrottle } from './log-throttle.js';
 
 export class Reporter {
   private readonly queue: Record<string, unknown>[] = [];
   private flushing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly failureLog = new LogThrottle();
 
   /** @param retryMs back-off before re-trying a failed patch, ms (default 2000). */
   constructor(
@@ -48,8 +50,18 @@ export class Reporter {
       try {
         await this.link.reportPatch(this.queue[0]!);
         this.queue.shift();
+        this.failureLog.reset();
       } catch (e) {
-        this.log.warn({ err: e, pending: this.queue.length }, 'reported property patch not sent; will retry');
+        const { log, suppressed } = this.failureLog.next();
+        if (log)
+          this.log.warn(
+            {
+              ...errorSummary(e),
+              pending: this.queue.length,
+              ...(suppressed > 0 && { failuresNotLogged: suppressed }),
+            },
+            'reported property patch not sent; will retry',
+          );
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
         this.retryTimer.unref();

@@ -3,9 +3,15 @@
  * MQTT over TLS). The SDK is used unchanged; this file only works around what it does not do
  * (`reference/iothub-emulator.md`, "Restarts and drops"):
  * - the first `open()` is never retried by the SDK → we retry with back-off until it works;
- * - after a reconnect it never re-subscribes the twin topics nor re-GETs the twin → on any
- *   reconnect or `disconnect` we drop the client and build a fresh one (new subscriptions + GET);
- * - twin requests have no timeout → every GET / PATCH gets a deadline, and a timed-out client is rebuilt.
+ * - after a reconnect it never re-subscribes the twin topics nor re-GETs the twin → the SDK's own
+ *   reconnection is switched off (a retry policy that never retries) and on any `disconnect` we
+ *   close the client and only then build a fresh one (new subscriptions + GET). The SDK reconnecting
+ *   by itself while we built a second client gave two connections of one device knocking each other
+ *   off; now there is exactly one connection at a time;
+ * - twin requests have no timeout → every GET / PATCH gets a deadline, and a timed-out client is
+ *   rebuilt; a PATCH in flight on a client that is dropped fails at once, to be re-sent on the next one.
+ * Reconnect attempts back off exponentially with jitter (100 ms doubling up to `reconnectMaxDelayMs`);
+ * while the hub is away the first attempts are logged one line each, then at most one a minute.
  */
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -18,9 +24,18 @@ import { redactConnectionString, type HubConfig } from './hub-config.js';
 import { HubError } from './hub-error.js';
 import type { HubLink, LinkSink } from './hub-link.js';
 import { childLog } from '../../drivers/shared/child-log.js';
+import { errorSummary, LogThrottle } from './log-throttle.js';
 
 type SdkClient = InstanceType<typeof Client>;
 type SdkTwin = Awaited<ReturnType<SdkClient['getTwin']>>;
+
+/** An SDK retry policy that never retries: reconnection is this link's job alone (see above). */
+const NEVER_RETRY = { shouldRetry: () => false, nextRetryTimeout: () => -1 };
+
+/** Full-jitter-style back-off: a random delay in [base/2, base], so a fleet does not reconnect in step. */
+export function jittered(baseMs: number, random: () => number = Math.random): number {
+  return Math.round(baseMs / 2 + (random() * baseMs) / 2);
+}
 
 export interface SdkTwinLinkOptions {
   hub: Pick<
@@ -42,6 +57,9 @@ export class SdkTwinLink implements HubLink {
   private rebuilding: Promise<void> | undefined;
   private closed = false;
   private generation = 0;
+  /** Aborted when the current client is dropped: fails its in-flight twin requests at once. */
+  private clientGone = new AbortController();
+  private readonly attemptLog = new LogThrottle();
   private readonly log: Logger;
 
   constructor(private readonly o: SdkTwinLinkOptions) {
@@ -58,10 +76,18 @@ export class SdkTwinLink implements HubLink {
   async reportPatch(patch: Record<string, unknown>): Promise<void> {
     const twin = this.twin;
     if (!twin) throw new HubError('HUB_TWIN_TIMEOUT', 'not connected to IoT Hub');
-    const update = promisify(twin.properties.reported.update.bind(twin.properties.reported)) as (
-      p: unknown,
-    ) => Promise<void>;
-    await withDeadline(update(patch), this.o.hub.twinTimeoutMs, () => this.timeout('reported PATCH'));
+    // The SDK types the reported-properties object loosely (any); this is the callback API it has.
+    const reported = twin.properties.reported as {
+      update(patch: unknown, done: (err?: Error) => void): void;
+    };
+    const update = promisify(reported.update.bind(reported)) as (p: unknown) => Promise<void>;
+    const gone = this.clientGone.signal;
+    try {
+      await withDeadline(update(patch), this.o.hub.twinTimeoutMs, () => this.timeout('reported PATCH'), gone);
+    } catch (e) {
+      if (gone.aborted) throw new HubError('HUB_TWIN_TIMEOUT', 'reported PATCH: the connection to IoT Hub was lost');
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
@@ -81,20 +107,28 @@ export class SdkTwinLink implements HubLink {
     return (await readFile(this.o.hub.connectionStringFile!, 'utf8')).split('\n')[0]!.trim();
   }
 
-  /** Opens a client and GETs the twin; retries with back-off (100 ms doubling to `reconnectMaxDelayMs`) until it works or the link closes. */
+  /** Opens a client and GETs the twin; retries with jittered back-off (100 ms doubling to `reconnectMaxDelayMs`) until it works or the link closes. */
   private async connectWithRetry(first: boolean): Promise<void> {
     let backoff = 100;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.closed || this.signal?.aborted) return;
       try {
-        await this.connectOnce();
+        await this.connectOnce(attempt);
+        if (attempt > 1) this.log.info({ attempts: attempt }, 'connected to IoT Hub again');
+        this.attemptLog.reset();
         if (!first) this.sink?.onReconnected();
         return;
       } catch (e) {
-        this.log.warn({ err: e, retryInMs: backoff }, 'IoT Hub connection failed; retrying');
+        const wait = jittered(backoff);
+        const { log, suppressed } = this.attemptLog.next();
+        if (log)
+          this.log.warn(
+            { ...errorSummary(e), attempt, retryInMs: wait, ...(suppressed > 0 && { attemptsNotLogged: suppressed }) },
+            'IoT Hub connection failed; retrying',
+          );
         await this.dropClient();
         try {
-          await delay(backoff, this.signal);
+          await delay(wait, this.signal);
         } catch {
           return;
         }
@@ -103,7 +137,7 @@ export class SdkTwinLink implements HubLink {
     }
   }
 
-  private async connectOnce(): Promise<void> {
+  private async connectOnce(attempt: number): Promise<void> {
     const cs = await this.connectionString();
     const gen = ++this.generation;
     const client = Client.fromConnectionString(cs, Mqtt);
@@ -115,17 +149,22 @@ export class SdkTwinLink implements HubLink {
       options.cert = await readFile(this.o.hub.x509.certFile, 'utf8');
       options.key = await readFile(this.o.hub.x509.keyFile, 'utf8');
     }
+    client.setRetryPolicy(NEVER_RETRY);
     await client.setOptions(options);
-    client.on('error', (err: Error) => this.log.warn({ err }, 'IoT Hub client error'));
+    // Transport errors also end in `disconnect`, which is logged with its cause there.
+    client.on('error', (err: Error) => this.log.debug(errorSummary(err), 'IoT Hub client error'));
     let opened = false;
-    client.on('disconnect', () => {
-      if (gen === this.generation) void this.rebuild('disconnected');
+    client.on('disconnect', (why?: { transportObj?: unknown }) => {
+      if (gen === this.generation)
+        void this.rebuild(why?.transportObj ? `disconnected: ${errorSummary(why.transportObj).error}` : 'disconnected');
     });
     client.on('connect', () => {
-      // A reconnect by the SDK itself: it re-subscribes nothing twin-related, so start over.
+      // The SDK reconnected by itself (it does so to renew a SAS token): it re-subscribes nothing
+      // twin-related, so start over on a fresh client.
       if (opened && gen === this.generation) void this.rebuild('SDK reconnected');
     });
-    this.log.info({ connectionString: redactConnectionString(cs) }, 'connecting to IoT Hub');
+    // One line per outage, not per attempt: the failures are logged (throttled) by the caller.
+    if (attempt === 1) this.log.info({ connectionString: redactConnectionString(cs) }, 'connecting to IoT Hub');
     await withDeadline(
       client.open(),
       this.o.hub.twinTimeoutMs,
@@ -154,7 +193,7 @@ export class SdkTwinLink implements HubLink {
   private rebuild(reason: string): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.rebuilding ??= (async () => {
-      this.log.warn({ reason }, 'rebuilding the IoT Hub client');
+      this.log.warn({ reason }, 'IoT Hub connection lost; reconnecting');
       await this.dropClient();
       await this.connectWithRetry(false);
     })().finally(() => {
@@ -166,6 +205,8 @@ export class SdkTwinLink implements HubLink {
   private async dropClient(): Promise<void> {
     const client = this.client;
     this.generation++;
+    this.clientGone.abort();
+    this.clientGone = new AbortController();
     this.client = undefined;
     this.twin = undefined;
     if (!client) return;

@@ -20,6 +20,7 @@ export type CoreErrorCode =
   | 'WORKFLOW_CANCELLED'
   | 'WORKFLOW_STATE_CORRUPT'
   | 'WORKFLOW_BUSY'
+  | 'REBOOT_FAILED'
   | 'CLI_USAGE';
 
 export class SensorProxyError extends Error {

@@ -28,7 +28,12 @@ export type WorkflowEvent =
       bytesTotal: number;
       phase?: string;
     }
-  | { type: 'step.phase'; step: string; componentId?: string; phase: FlashPhase | string }
+  | {
+      type: 'step.phase';
+      step: string;
+      componentId?: string;
+      /** A {@link FlashPhase} name, or the protocol's own word. */ phase: string;
+    }
   | { type: 'step.finished'; step: string; handler: string; componentId?: string; result: AducResult }
   | { type: 'update.finished'; workflowId: string; succeeded: boolean };
 

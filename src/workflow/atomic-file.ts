@@ -1,6 +1,8 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
+let tmpSerial = 0;
+
 /**
  * Writes `data` so that a crash at any moment leaves either the old or the new content, never a
  * mix: write a temp file in the same folder, fsync it, rename over the target, fsync the folder.
@@ -8,7 +10,7 @@ import { dirname, basename, join } from 'node:path';
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${++tmpSerial}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(data, 'utf8');

@@ -44,6 +44,7 @@ export class WorkflowStateStore {
   private readonly path: string;
   /** Records of the interrupted previous run, when this run resumes one. */
   private resumed: Record<string, StepRecord> = {};
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     stateDir: string,
@@ -128,7 +129,14 @@ export class WorkflowStateStore {
     }
   }
 
+  /**
+   * Writes the document as it is now. Saves are queued: components flashed in parallel record
+   * their steps at the same time, and each write must be whole and land in order.
+   */
   private save(): Promise<void> {
-    return writeFileAtomic(this.path, JSON.stringify(this.doc, null, 2) + '\n');
+    const text = JSON.stringify(this.doc, null, 2) + '\n';
+    const write = this.saving.then(() => writeFileAtomic(this.path, text));
+    this.saving = write.catch(() => {});
+    return write;
   }
 }

@@ -182,6 +182,25 @@ describe('workflow engine: multi-step ordered execution', () => {
     ]);
   });
 
+  it('a resumed step that asked for an agent restart counts as applied, even when IsInstalled cannot see it (no restart loop)', async () => {
+    const { handler, harness, manifest } = await setup();
+    handler.override = (action, ctx) => {
+      if (ctx.step !== '0') return undefined;
+      if (action === 'isInstalled') return result(ResultCode.IsInstalledNotInstalled);
+      return action === 'apply' ? result(ResultCode.ApplyRequiredImmediateAgentRestart) : undefined;
+    };
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.suspended, 'restart-requested');
+    assert.equal(out.restartRequested?.kind, 'agent-restart');
+    handler.calls.length = 0;
+    const after = await harness.run(await harness.plan(manifest));
+    assert.equal(after.suspended, undefined, 'no second restart request');
+    assert.equal(after.succeeded, true);
+    assert.ok(!installs(handler).includes('0@host'), 'the step is not installed again');
+    assert.equal(after.lastInstallResult.stepResults.step_0!.resultCode, ResultCode.ApplySuccess);
+    assert.match(after.lastInstallResult.stepResults.step_0!.resultDetails, /requested agent-restart \(707\)/);
+  });
+
   it("a deferred reboot request (606 from install) holds that component's later steps and lets the others go on", async () => {
     const { handler, harness, manifest } = await setup();
     handler.override = (action, ctx) =>
