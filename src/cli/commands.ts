@@ -182,6 +182,30 @@ export const COMMANDS: CommandSpec[] = [
       return doctorCommand({ ...optional('config', v.config), json: !!v.json, minFreeMb: mb }, signal);
     },
   },
+  {
+    name: 'udev-rules',
+    summary: "print udev rules for the config's USB DFU and serial sensors",
+    usage: ['udev-rules [--config F]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: { config: CONFIG },
+    description:
+      'Prints the rules the unprivileged service needs: USB DFU devices (run-time and DFU-mode\n' +
+      'VID:PID of each usb rule, plus any device with a DFU interface) group plugdev, mode 0660;\n' +
+      'serial sensors a link /dev/sensor-proxy/<name> and ID_MM_DEVICE_IGNORE=1 (ModemManager\n' +
+      "leaves them alone). The file in /etc/udev/rules.d overrides the package's generic one.",
+    examples: [
+      'sensor-proxy udev-rules --config /etc/sensor-proxy/gateway.json | sudo tee /etc/udev/rules.d/61-sensor-proxy.rules',
+      'sudo udevadm control --reload && sudo udevadm trigger',
+    ],
+    exitCodes: [
+      [0, 'rules printed'],
+      [2, 'config error or usage error'],
+    ],
+    async run({ values: v }) {
+      const { udevRulesCommand } = await import('./udev-rules-command.js');
+      return udevRulesCommand({ ...optional('config', v.config) });
+    },
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -71,6 +71,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       filesDir,
       inventory: gateway.inventory,
       handlers: gateway.handlers,
+      referenceStepsOnHost: config.referenceStepsOnHost,
       ...(o.components.length > 0 && { onlyComponents: o.components }),
       signal,
     });

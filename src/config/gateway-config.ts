@@ -18,6 +18,11 @@ export interface GatewayConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
   enumerators: Array<{ type: string } & Record<string, unknown>>;
+  /**
+   * With no enumerator configured, run a reference step's child steps once on the host (the ADU
+   * agent's behaviour) instead of failing with ENUM_NOT_CONFIGURED. Default false.
+   */
+  referenceStepsOnHost: boolean;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
   /** Parallel flashing of the components one reference step selects (README "Parallel flashing"). */
@@ -41,6 +46,7 @@ const TOP_LEVEL_KEYS = new Set([
   'parallel',
   'onComponentFailure',
   'hub',
+  'referenceStepsOnHost',
   'rebootCommand',
 ]);
 
@@ -58,6 +64,7 @@ export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
     workDir: join(stateDir, 'work'),
     logLevel: 'info',
     enumerators: [],
+    referenceStepsOnHost: false,
     handlers: {},
     parallel: { ...DEFAULT_PARALLEL_POLICY },
     baseDir,
@@ -119,6 +126,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         } else enumerators.push(e as { type: string });
       });
   }
+  if (o.referenceStepsOnHost !== undefined && typeof o.referenceStepsOnHost !== 'boolean')
+    problems.push('$.referenceStepsOnHost: must be true or false');
   const handlers: GatewayConfig['handlers'] = {};
   if (o.handlers !== undefined) {
     if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers))
@@ -154,6 +163,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     workDir,
     logLevel: logLevel as GatewayConfig['logLevel'],
     enumerators,
+    referenceStepsOnHost: o.referenceStepsOnHost === true,
     handlers,
     parallel,
     baseDir,

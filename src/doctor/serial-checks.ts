@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { scanTtyPorts } from '../../enumerators/serial/sysfs-tty.js';
-import { fail, pass, skip, type CheckGroup, type CheckResult, type DoctorContext } from './check.js';
+import { fail, pass, skip, warn, type CheckGroup, type CheckResult, type DoctorContext } from './check.js';
 
 interface SerialTarget {
   path: string;
@@ -49,12 +49,26 @@ async function configuredPorts(ctx: DoctorContext): Promise<{ ports: SerialTarge
   return { ports: ports.filter((p) => !seen.has(p.path) && !!seen.add(p.path)), absent };
 }
 
-/** Pids (other than ours) with an open file descriptor on `device`, with their command names. */
-export async function portHolders(procRoot: string, device: string, self: number): Promise<string[]> {
+/**
+ * Pids (other than ours) with an open file descriptor on `device`, with their command names, and how
+ * many processes could not be looked into (another user's /proc/<pid>/fd needs root).
+ */
+export async function portHolders(
+  procRoot: string,
+  device: string,
+  self: number,
+): Promise<{ holders: string[]; hidden: number }> {
   const holders: string[] = [];
+  let hidden = 0;
   const pids = (await readdir(procRoot).catch(() => [])).filter((d) => /^\d+$/.test(d) && Number(d) !== self);
   for (const pid of pids) {
-    const fds = await readdir(join(procRoot, pid, 'fd')).catch(() => [] as string[]); // gone, or not ours to see
+    let fds: string[];
+    try {
+      fds = await readdir(join(procRoot, pid, 'fd'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') hidden++;
+      continue; // ENOENT: the process ended meanwhile
+    }
     for (const fd of fds) {
       const target = await readlink(join(procRoot, pid, 'fd', fd)).catch(() => undefined);
       if (target === device) {
@@ -64,7 +78,7 @@ export async function portHolders(procRoot: string, device: string, self: number
       }
     }
   }
-  return holders;
+  return { holders, hidden };
 }
 
 /** tty names the kernel console or the Pi's boot cmdline put a login/console on (`serial0` resolved). */
@@ -147,17 +161,23 @@ async function portChecks(
       ),
     );
   }
-  const holders = await portHolders(probes.procRoot, device, probes.pid);
+  const { holders, hidden } = await portHolders(probes.procRoot, device, probes.pid);
   out.push(
-    holders.length === 0
-      ? pass(`${id}.free`, `no other process has ${device} open`)
-      : fail(
+    holders.length > 0
+      ? fail(
           `${id}.free`,
           `${device} is held by pid ${holders.join(', pid ')}`,
           holders.some((h) => h.includes('ModemManager'))
             ? `install the udev rule (sensor-proxy udev-rules > /etc/udev/rules.d/60-sensor-proxy.rules) that tells ModemManager to leave it alone, or sudo systemctl disable --now ModemManager`
             : `stop that process (sudo fuser -v ${device} shows it; a getty: see ${id}.console)`,
-        ),
+        )
+      : hidden > 0
+        ? warn(
+            `${id}.free`,
+            `no process of ${probes.user} has ${device} open, but ${hidden} processes of other users could not be looked into`,
+            `sudo sensor-proxy doctor --config <file> (root sees every process), or sudo fuser -v ${device}`,
+          )
+        : pass(`${id}.free`, `no other process has ${device} open`),
   );
   const console = consoles.get(name);
   const getty = await gettyOn(ctx, name);

@@ -31,6 +31,8 @@ import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface DeploymentDeps {
   inventory: ComponentInventory;
+  /** Gateway config `referenceStepsOnHost` (see PlanInputs). */
+  referenceStepsOnHost?: boolean;
   handlers: HandlerRegistry;
   stateDir: string;
   workDir: string;
@@ -103,6 +105,7 @@ export async function runDeployment(
       fileSource,
       inventory: deps.inventory,
       handlers: deps.handlers,
+      ...(deps.referenceStepsOnHost !== undefined && { referenceStepsOnHost: deps.referenceStepsOnHost }),
       signal,
     });
     const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);

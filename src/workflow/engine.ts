@@ -206,6 +206,7 @@ async function runHostStep(
  * component's every step gets an outcome, `not-run` for those that never started.
  */
 async function runReferenceStep(planned: PlannedReferenceStep, instances: Instance[], env: LaneEnv): Promise<StepRun> {
+  if (planned.onHost) return runChildOnHost(instances, env);
   const { components } = planned;
   const lanes = components.map((c) => instances.filter((inst) => inst.component === c));
   const perLane: ComponentOutcome[][] = lanes.map(() => []);
@@ -265,6 +266,34 @@ async function runReferenceStep(planned: PlannedReferenceStep, instances: Instan
   return { result: r, outcomes, ...(restart && { restart }) };
 }
 
+/**
+ * A reference step with no enumerator and `referenceStepsOnHost`: the child's steps run once, in
+ * order, on the host (the ADU steps handler's rule with no enumerator registered, §2.2).
+ */
+async function runChildOnHost(instances: Instance[], env: LaneEnv): Promise<StepRun> {
+  const outcomes: ComponentOutcome[] = [];
+  for (const [i, inst] of instances.entries()) {
+    const step = await runHostStep(inst, env.runner, env.state, env.emit);
+    outcomes.push(...step.outcomes);
+    const stop = !isSuccess(step.result)
+      ? 'an earlier step did not succeed'
+      : step.restart
+        ? 'waiting for the requested restart'
+        : undefined;
+    if (stop || i === instances.length - 1) {
+      outcomes.push(...instances.slice(i + 1).map((rest) => notRun(rest, stop ?? 'not run')));
+      const r = step.restart?.immediate
+        ? step.result
+        : aggregateReference(
+            outcomes.filter((o) => o.outcome !== 'not-run'),
+            1,
+          );
+      return { result: r, outcomes, ...(step.restart && { restart: step.restart }) };
+    }
+  }
+  return { result: aggregateReference([], 0), outcomes };
+}
+
 function notRun(inst: Instance, why: string): ComponentOutcome {
   const { planned, component } = inst;
   return {
@@ -282,7 +311,9 @@ function instanceGroups(plan: UpdatePlan): Instance[][] {
   return plan.steps.map((planned, parentIndex) =>
     planned.kind === 'inline'
       ? [{ planned, component: undefined, parentIndex }]
-      : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
+      : planned.onHost
+        ? planned.steps.map((s) => ({ planned: s, component: undefined, parentIndex }))
+        : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
   );
 }
 

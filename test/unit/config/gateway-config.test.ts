@@ -34,6 +34,15 @@ describe('gateway config', () => {
     );
   });
 
+  it('referenceStepsOnHost: false by default, true only when set to true, a non-boolean is an error', () => {
+    assert.equal(parseGatewayConfig({}, '/g.json').referenceStepsOnHost, false);
+    assert.equal(parseGatewayConfig({ referenceStepsOnHost: true }, '/g.json').referenceStepsOnHost, true);
+    assert.throws(
+      () => parseGatewayConfig({ referenceStepsOnHost: 'yes' }, '/g.json'),
+      /\$\.referenceStepsOnHost: must be true or false/,
+    );
+  });
+
   it('reads the parallel policy and onComponentFailure, with defaults, and names bad values', () => {
     const d = parseGatewayConfig({}, '/etc/sp/g.json');
     assert.deepEqual(d.parallel, { enabled: true, maxPerCanInterface: 4, onComponentFailure: 'stop' });

@@ -78,7 +78,7 @@ function concurrency(keyOf: (ctx: StepContext) => string) {
 }
 
 const portOf = (ctx: StepContext) =>
-  String(ctx.component?.properties.port ?? ctx.component?.properties.interface ?? 'host');
+  String((ctx.component?.properties.port ?? ctx.component?.properties.interface ?? 'host') as string);
 const installs = (h: RecordingHandler) =>
   h.calls.filter((c) => c.action === 'install').map((c) => `${c.step}@${c.componentId ?? 'host'}`);
 const stepsOf = (h: RecordingHandler, id: string) =>
