@@ -102,6 +102,7 @@ export class UdsHandler implements StepHandler {
     const where = `${s.value.interface} 0x${s.value.txId.toString(16)}`;
     let phase = 'open';
     try {
+      ctx.onPhase('connect');
       source = await FileImageSource.open(file.path);
       conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
       ctx.log.info(
@@ -193,5 +194,5 @@ export class UdsHandler implements StepHandler {
 
 /** Factory for the registry: `handlers["sensor-proxy/uds:1"]` of the gateway config. */
 export function createUdsHandler(env: HandlerEnvironment, opts: UdsHandlerOptions = {}): UdsHandler {
-  return new UdsHandler(validateUdsHandlerConfig(env.config), env.log.child({ handler: UDS_HANDLER_ID }), opts);
+  return new UdsHandler(validateUdsHandlerConfig(env.config), env.log, opts);
 }

@@ -98,11 +98,14 @@ export class YmodemHandler implements StepHandler {
     const session = new YmodemSession(s, ctx.log, this.openLink);
     let phase = 'open port';
     try {
+      ctx.onPhase('connect');
       const link = await session.link();
       phase = 'enter bootloader';
+      ctx.onPhase('bootloader');
       link.discardInput();
       await performLineAction(link, s.bootloaderEntry, ctx.signal);
       phase = 'transfer';
+      ctx.onPhase('transfer');
       ctx.log.info(
         { port: s.port, file: file.fileName, size: source.size, entry: s.bootloaderEntry.type },
         'ymodem install',
@@ -122,6 +125,7 @@ export class YmodemHandler implements StepHandler {
         'ymodem transfer done',
       );
       phase = 'reset';
+      ctx.onPhase('reset');
       await performLineAction(link, s.resetAfter, ctx.signal);
       if (!s.versionQuery)
         return result(
@@ -130,6 +134,7 @@ export class YmodemHandler implements StepHandler {
           `sent ${sent.bytesSent} bytes; versionQuery is null, so the new version was not checked`,
         );
       phase = 'version after install';
+      ctx.onPhase('verify');
       const running = await session.waitForVersion(s.bootTimeoutMs, ctx.signal);
       const wanted = ctx.installedCriteria;
       if (wanted !== undefined && !sameVersion(running, wanted)) {
@@ -190,4 +195,4 @@ function blockZeroName(fileName: string): string {
 
 /** Factory for the registry: `handlers["sensor-proxy/ymodem:1"]` of the gateway config. */
 export const createYmodemHandler: HandlerFactory = (env) =>
-  new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log.child({ handler: YMODEM_HANDLER_ID }));
+  new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log);
