@@ -4,7 +4,8 @@ SHELL := /bin/bash
 NODE  ?= node
 TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
 
-.PHONY: all deps system-deps build typecheck lint test test-unit test-integration test-vm bench demo clean
+.PHONY: all deps system-deps build typecheck lint test test-unit test-integration test-vm bench demo clean \
+        package package-arm64 package-armhf package-amd64 test-arm test-armhf test-node-lts
 
 all: build
 
@@ -54,3 +55,20 @@ clean:
 .PHONY: vcan
 vcan:
 	bash hw-fixtures/can/setup-vcan.sh vcan0
+
+# Debian packages (issue 11): build/package/sensor-proxy_<version>_<arch>.deb, self-contained under
+# /usr/lib/sensor-proxy with a bundled Node; arm addons are compiled under qemu-user (root, network).
+package: package-arm64 package-armhf package-amd64
+package-arm64 package-armhf package-amd64: build
+	nice bash scripts/package/build-deb.sh $(@:package-%=%)
+
+# The arm64 package installed and run as the service user in a Debian bookworm arm64 userland (qemu-user).
+test-arm: package-arm64
+	nice bash scripts/package/test-in-userland.sh arm64
+# The same for 32-bit Pi OS (armhf); not in CI (a second cold userland costs another ~20 min).
+test-armhf: package-armhf
+	nice bash scripts/package/test-in-userland.sh armhf
+
+# The unit tests on the Node LTS the amd64/arm64 packages bundle (the machine's node may be older).
+test-node-lts: build
+	$$(. scripts/package/versions.sh && fetch_node amd64)/bin/node --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)

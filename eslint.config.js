@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import layers from './scripts/eslint-plugin-layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'hw-fixtures/manifests/', 'hw-fixtures/updates/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'hw-fixtures/manifests/', 'hw-fixtures/updates/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -17,6 +17,11 @@ export class ComponentInventory {
     private readonly log: Logger,
   ) {}
 
+  /** False when the gateway has no enumerator at all (config `enumerators: []`, no `--inventory`). */
+  get hasEnumerators(): boolean {
+    return this.enumerators.length > 0;
+  }
+
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
     const merged = new Map<string, Component>();
     for (const e of this.enumerators) {

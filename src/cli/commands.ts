@@ -146,6 +146,66 @@ export const COMMANDS: CommandSpec[] = [
       return agentCommand({ ...optional('config', v.config), inventories: strings(v.inventory), log }, signal);
     },
   },
+  {
+    name: 'doctor',
+    summary: 'check the gateway: config, state folder, runtime, CAN, serial, USB, IoT Hub, clock',
+    usage: ['doctor [--config F] [--json] [--min-free-mb N]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: {
+      config: CONFIG,
+      json: bool('one JSON object per check on stdout: {"id","status","detail","remedy"}'),
+      'min-free-mb': str('N', 'free space the work folder needs for the largest download, MiB (default 256)'),
+    },
+    description:
+      'Runs every check (README "doctor" lists their ids) as the user it runs as: run it as the\n' +
+      'service user (sudo -u sensor-proxy sensor-proxy doctor --config /etc/sensor-proxy/gateway.json).\n' +
+      'Each failing check says what is wrong and the command or file that fixes it. Status is pass,\n' +
+      'fail, warn (works, but fix it) or skip (not configured, or an earlier check failed).',
+    examples: [
+      'sudo -u sensor-proxy sensor-proxy doctor --config /etc/sensor-proxy/gateway.json',
+      'sensor-proxy doctor --config gateway.json --json | jq -c \'select(.status == "fail")\'',
+    ],
+    exitCodes: [
+      [0, 'no check failed (warnings and skips allowed)'],
+      [1, 'at least one check failed'],
+      [2, 'usage error'],
+    ],
+    async run({ values: v, signal }) {
+      const mb = v['min-free-mb'] === undefined ? 256 : Number(v['min-free-mb']);
+      if (!Number.isFinite(mb) || mb < 0) {
+        process.stderr.write(
+          `error [CLI_USAGE]: --min-free-mb must be a number >= 0, not "${String(v['min-free-mb'])}"\n`,
+        );
+        return 2;
+      }
+      const { doctorCommand } = await import('./doctor-command.js');
+      return doctorCommand({ ...optional('config', v.config), json: !!v.json, minFreeMb: mb }, signal);
+    },
+  },
+  {
+    name: 'udev-rules',
+    summary: "print udev rules for the config's USB DFU and serial sensors",
+    usage: ['udev-rules [--config F]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: { config: CONFIG },
+    description:
+      'Prints the rules the unprivileged service needs: USB DFU devices (run-time and DFU-mode\n' +
+      'VID:PID of each usb rule, plus any device with a DFU interface) group plugdev, mode 0660;\n' +
+      'serial sensors a link /dev/sensor-proxy/<name> and ID_MM_DEVICE_IGNORE=1 (ModemManager\n' +
+      "leaves them alone). The file in /etc/udev/rules.d overrides the package's generic one.",
+    examples: [
+      'sensor-proxy udev-rules --config /etc/sensor-proxy/gateway.json | sudo tee /etc/udev/rules.d/61-sensor-proxy.rules',
+      'sudo udevadm control --reload && sudo udevadm trigger',
+    ],
+    exitCodes: [
+      [0, 'rules printed'],
+      [2, 'config error or usage error'],
+    ],
+    async run({ values: v }) {
+      const { udevRulesCommand } = await import('./udev-rules-command.js');
+      return udevRulesCommand({ ...optional('config', v.config) });
+    },
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -71,6 +71,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       filesDir,
       inventory: gateway.inventory,
       handlers: gateway.handlers,
+      referenceStepsOnHost: config.referenceStepsOnHost,
       ...(o.components.length > 0 && { onlyComponents: o.components }),
       signal,
     });
@@ -81,7 +82,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     }
     let outcome: WorkflowOutcome;
     try {
-      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent });
+      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent, parallel: config.parallel });
     } catch (e) {
       // Steps may have run: this is not an input error. The state file tells what finished.
       emit.finish();

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { hubConfigProblems } from '../hub/hub-config.js';
 import { SensorProxyError } from '../model/errors.js';
+import { DEFAULT_PARALLEL_POLICY, type ParallelPolicy } from '../workflow/lanes.js';
 
 /**
  * The gateway config file (JSON; schema in `docs/gateway-config.schema.json`, documented in the
@@ -17,8 +18,15 @@ export interface GatewayConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
   enumerators: Array<{ type: string } & Record<string, unknown>>;
+  /**
+   * With no enumerator configured, run a reference step's child steps once on the host (the ADU
+   * agent's behaviour) instead of failing with ENUM_NOT_CONFIGURED. Default false.
+   */
+  referenceStepsOnHost: boolean;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
+  /** Parallel flashing of the components one reference step selects (README "Parallel flashing"). */
+  parallel: ParallelPolicy;
   /** argv run when an update asks for a reboot (`agent`, `flash --reboot`). Default `["systemctl", "reboot"]`. */
   rebootCommand?: string[];
   /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
@@ -35,7 +43,10 @@ const TOP_LEVEL_KEYS = new Set([
   'logLevel',
   'enumerators',
   'handlers',
+  'parallel',
+  'onComponentFailure',
   'hub',
+  'referenceStepsOnHost',
   'rebootCommand',
 ]);
 
@@ -48,7 +59,16 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
   const stateDir = defaultStateDir();
-  return { stateDir, workDir: join(stateDir, 'work'), logLevel: 'info', enumerators: [], handlers: {}, baseDir };
+  return {
+    stateDir,
+    workDir: join(stateDir, 'work'),
+    logLevel: 'info',
+    enumerators: [],
+    referenceStepsOnHost: false,
+    handlers: {},
+    parallel: { ...DEFAULT_PARALLEL_POLICY },
+    baseDir,
+  };
 }
 
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
@@ -106,6 +126,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         } else enumerators.push(e as { type: string });
       });
   }
+  if (o.referenceStepsOnHost !== undefined && typeof o.referenceStepsOnHost !== 'boolean')
+    problems.push('$.referenceStepsOnHost: must be true or false');
   const handlers: GatewayConfig['handlers'] = {};
   if (o.handlers !== undefined) {
     if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers))
@@ -117,6 +139,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         else handlers[id] = v as Record<string, unknown>;
       }
   }
+  const parallel = parseParallel(o, problems);
   if (o.hub !== undefined) problems.push(...hubConfigProblems(o.hub));
   if (
     o.rebootCommand !== undefined &&
@@ -140,10 +163,41 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     workDir,
     logLevel: logLevel as GatewayConfig['logLevel'],
     enumerators,
+    referenceStepsOnHost: o.referenceStepsOnHost === true,
     handlers,
+    parallel,
     baseDir,
   };
   if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
   if (o.rebootCommand !== undefined) config.rebootCommand = [...(o.rebootCommand as string[])];
   return config;
+}
+
+/** `parallel: { enabled, maxPerCanInterface }` and `onComponentFailure`, over the defaults. */
+function parseParallel(o: Record<string, unknown>, problems: string[]): ParallelPolicy {
+  const out: ParallelPolicy = { ...DEFAULT_PARALLEL_POLICY };
+  if (o.onComponentFailure !== undefined) {
+    if (o.onComponentFailure === 'stop' || o.onComponentFailure === 'continue')
+      out.onComponentFailure = o.onComponentFailure;
+    else problems.push('$.onComponentFailure: must be "stop" or "continue"');
+  }
+  if (o.parallel === undefined) return out;
+  if (typeof o.parallel !== 'object' || o.parallel === null || Array.isArray(o.parallel)) {
+    problems.push('$.parallel: must be an object { "enabled": boolean, "maxPerCanInterface": integer }');
+    return out;
+  }
+  const p = o.parallel as Record<string, unknown>;
+  for (const k of Object.keys(p))
+    if (k !== 'enabled' && k !== 'maxPerCanInterface')
+      problems.push(`$.parallel.${k}: unknown key (known: enabled, maxPerCanInterface)`);
+  if (p.enabled !== undefined) {
+    if (typeof p.enabled === 'boolean') out.enabled = p.enabled;
+    else problems.push('$.parallel.enabled: must be true or false');
+  }
+  if (p.maxPerCanInterface !== undefined) {
+    const n = p.maxPerCanInterface;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 64) out.maxPerCanInterface = n;
+    else problems.push('$.parallel.maxPerCanInterface: must be an integer 1..64');
+  }
+  return out;
 }

@@ -53,9 +53,11 @@ export function createHubAgent(o: CreateAgentOptions): { agent: HubAgent; hub: H
     ...(o.onRestartRequested && { onRestartRequested: o.onRestartRequested }),
     deployment: {
       inventory: o.inventory,
+      referenceStepsOnHost: o.config.referenceStepsOnHost,
       handlers: o.handlers,
       stateDir: o.config.stateDir,
       workDir: o.config.workDir,
+      parallel: o.config.parallel,
       hub: { download: hub.download },
       trust: { rootKeys: hub.rootKeys },
     },
