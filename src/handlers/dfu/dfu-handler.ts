@@ -114,7 +114,10 @@ export class DfuHandler extends BusFlashHandler<DfuStep> {
           verify: s.verify,
           requireSuffix: s.requireSuffix,
           signal: ctx.signal,
-          onPhase: (p) => (phase = p),
+          onPhase: (p) => {
+            phase = p;
+            ctx.onPhase(p === 'download' ? 'transfer' : p === 'find' ? 'connect' : p);
+          },
           onProgress: (p) => ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: p.phase }),
         },
         {
@@ -130,6 +133,7 @@ export class DfuHandler extends BusFlashHandler<DfuStep> {
         },
       );
       phase = 'version after install';
+      ctx.onPhase('confirm');
       const after = r.after!;
       const app = (await backend.list()).find((d) =>
         matchesDevice(d, { serialNumber: after.serialNumber, portPath: after.portPath }),
@@ -169,5 +173,4 @@ function describe(t: DfuTarget): string {
 }
 
 /** Factory for the registry: `handlers["sensor-proxy/dfu:1"]` of the gateway config. */
-export const createDfuHandler: HandlerFactory = (env) =>
-  new DfuHandler(resolveDfuHandlerConfig(env.config), env.log.child({ handler: DFU_HANDLER_ID }));
+export const createDfuHandler: HandlerFactory = (env) => new DfuHandler(resolveDfuHandlerConfig(env.config), env.log);

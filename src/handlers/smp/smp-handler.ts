@@ -92,6 +92,7 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
     try {
       const newVersion = formatImageVersion(parseMcubootHeader(await source.readAt(0, MCUBOOT_HEADER_SIZE)).version);
       phase = 'read image state';
+      ctx.onPhase('connect');
       const before = activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.image);
       const oldVersion = before?.version ?? 'unknown';
       ctx.log.info(
@@ -100,9 +101,11 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
       );
 
       phase = 'upload';
+      ctx.onPhase('transfer');
       await this.upload(ctx, conn, step, source);
 
       phase = 'mark for test';
+      ctx.onPhase('test');
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
       const uploaded = states.find((s) => s.image === (step.image ?? 0) && s.slot === 1);
       if (!uploaded?.hash)
@@ -121,12 +124,14 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
       await (await conn.client()).imageStateWrite({ hash: uploaded.hash, confirm: false }, { signal: ctx.signal });
 
       phase = 'reset';
+      ctx.onPhase('reset');
       await (await conn.client()).reset({ signal: ctx.signal });
       await conn.close(); // many devices drop the port on reset; start from a fresh open
       phase = 'wait for the device after reset';
       const client = await conn.waitForDevice(step.resetTimeoutSeconds * 1000, ctx.signal);
 
       phase = 'verify the running image';
+      ctx.onPhase('verify');
       const now = activeImage(await client.imageStateRead({ signal: ctx.signal }), step.image);
       if (!now || !sameHash(now.hash, uploaded.hash)) {
         const runs = now?.version ?? 'unknown';
@@ -144,6 +149,7 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
         );
 
       phase = 'confirm';
+      ctx.onPhase('confirm');
       const after = activeImage(
         await client.imageStateWrite({ hash: uploaded.hash, confirm: true }, { signal: ctx.signal }),
         step.image,
@@ -194,7 +200,7 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
         return;
       } catch (e) {
         if (!isReconnectable(e) || attempt >= this.cfg.uploadAttempts) throw e;
-        ctx.log.warn({ err: e, attempt }, 'upload interrupted; waiting for the device to resume');
+        ctx.log.info({ err: e, attempt }, 'upload interrupted; waiting for the device to resume');
         await conn.close();
         await conn.waitForDevice(step.resetTimeoutSeconds * 1000, ctx.signal);
       }
@@ -215,5 +221,4 @@ function versionsEqual(running: string, wanted: string): boolean {
 }
 
 /** Factory for the registry: `handlers["sensor-proxy/smp:1"]` of the gateway config. */
-export const createSmpHandler: HandlerFactory = (env) =>
-  new SmpHandler(resolveSmpHandlerConfig(env.config), env.log.child({ handler: SMP_HANDLER_ID }));
+export const createSmpHandler: HandlerFactory = (env) => new SmpHandler(resolveSmpHandlerConfig(env.config), env.log);

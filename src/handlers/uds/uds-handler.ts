@@ -99,6 +99,7 @@ export class UdsHandler extends BusFlashHandler<UdsSettings> {
     const where = `${s.interface} 0x${s.txId.toString(16)}`;
     let phase = 'open';
     try {
+      ctx.onPhase('connect');
       source = await FileImageSource.open(file.path);
       conn = await UdsConnection.open(s, ctx.log, this.opts.openBus, this.opts.clock);
       ctx.log.info(
@@ -169,5 +170,5 @@ export class UdsHandler extends BusFlashHandler<UdsSettings> {
 
 /** Factory for the registry: `handlers["sensor-proxy/uds:1"]` of the gateway config. */
 export function createUdsHandler(env: HandlerEnvironment, opts: UdsHandlerOptions = {}): UdsHandler {
-  return new UdsHandler(validateUdsHandlerConfig(env.config), env.log.child({ handler: UDS_HANDLER_ID }), opts);
+  return new UdsHandler(validateUdsHandlerConfig(env.config), env.log, opts);
 }

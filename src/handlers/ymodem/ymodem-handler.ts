@@ -97,11 +97,14 @@ export class YmodemHandler extends BusFlashHandler<YmodemStepSettings> {
     const session = new YmodemSession(s, ctx.log, this.openLink);
     let phase = 'open port';
     try {
+      ctx.onPhase('connect');
       const link = await session.link();
       phase = 'enter bootloader';
+      ctx.onPhase('bootloader');
       link.discardInput();
       await performLineAction(link, s.bootloaderEntry, ctx.signal);
       phase = 'transfer';
+      ctx.onPhase('transfer');
       ctx.log.info(
         { port: s.port, file: file.fileName, size: source.size, entry: s.bootloaderEntry.type },
         'ymodem install',
@@ -121,6 +124,7 @@ export class YmodemHandler extends BusFlashHandler<YmodemStepSettings> {
         'ymodem transfer done',
       );
       phase = 'reset';
+      ctx.onPhase('reset');
       await performLineAction(link, s.resetAfter, ctx.signal);
       if (!s.versionQuery)
         return result(
@@ -129,6 +133,7 @@ export class YmodemHandler extends BusFlashHandler<YmodemStepSettings> {
           `sent ${sent.bytesSent} bytes; versionQuery is null, so the new version was not checked`,
         );
       phase = 'version after install';
+      ctx.onPhase('verify');
       const running = await session.waitForVersion(s.bootTimeoutMs, ctx.signal);
       const wanted = ctx.installedCriteria;
       if (wanted !== undefined && !sameVersion(running, wanted)) {
@@ -167,4 +172,4 @@ function blockZeroName(fileName: string): string {
 
 /** Factory for the registry: `handlers["sensor-proxy/ymodem:1"]` of the gateway config. */
 export const createYmodemHandler: HandlerFactory = (env) =>
-  new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log.child({ handler: YMODEM_HANDLER_ID }));
+  new YmodemHandler(resolveYmodemHandlerConfig(env.config), env.log);
