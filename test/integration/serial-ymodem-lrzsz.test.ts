@@ -6,7 +6,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strict as assert } from 'node:assert';
@@ -92,6 +93,47 @@ describe('YMODEM interop with lrzsz over a pty pair', { skip }, () => {
         await pair.close();
       }
     });
+  }
+
+  // rb -X without -c is an XMODEM receiver in checksum mode: it starts with NAK, takes 128-byte
+  // blocks with an 8-bit checksum and pads the file to a whole block with CPMEOF (0x1A).
+  // rb exits right after it ACKs the EOT; the test holds the pty open, as a real UART stays up,
+  // because the last close of a pty makes socat hang up the pair, and the hangup drops the ACK
+  // from our end's input queue before the sender reads it (lrzsz's own sx, blocked in read(),
+  // wins that race; Node's poll-then-read does not).
+  for (const size of [1, 300, 20 * 1024]) {
+    it(
+      `our sender → rb -X in checksum mode: a ${size}-byte file arrives (padded to 128)`,
+      { timeout: 60_000 },
+      async () => {
+        const pair = await openPtyPair();
+        const image = randomBytes(size);
+        const name = `xm-${size}.bin`;
+        const hold = await open(pair.b, constants.O_RDWR | constants.O_NOCTTY);
+        const rb = onTty(pair.b, 'rb', ['-X', '-b', '-y', '-q', name], dir);
+        const link = await openSerialLink({ path: pair.a, baudRate: 115200, assertControlLinesOnOpen: false });
+        try {
+          const result = await new YmodemSender(link, {
+            endOfBatch: false,
+            timeouts: { startMs: 20_000, ackMs: 5_000 },
+          }).send(new BufferImageSource(image), { fileName: name });
+          assert.equal(result.bytesSent, size);
+          assert.equal(await withDeadline(rb.exit, 20_000, 'rb exit'), 0, `rb failed: ${rb.stderr()}`);
+          const got = await readFile(join(dir, name));
+          assert.equal(got.length, Math.ceil(size / 128) * 128, 'checksum mode sends 128-byte blocks');
+          assert.deepEqual(got.subarray(0, size), image);
+          assert.ok(
+            got.subarray(size).every((b) => b === 0x1a),
+            'padding is CPMEOF',
+          );
+        } finally {
+          rb.child.kill('SIGKILL');
+          await hold.close();
+          await link.close();
+          await pair.close();
+        }
+      },
+    );
   }
 
   for (const size of [1, 1025, 100 * 1024]) {
