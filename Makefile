@@ -4,7 +4,8 @@ SHELL := /bin/bash
 NODE  ?= node
 TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
 
-.PHONY: all deps system-deps build typecheck test test-unit test-integration test-vm bench demo clean
+.PHONY: all deps system-deps build typecheck lint native test test-unit test-integration test-vm bench demo clean \
+        package package-arm64 package-armhf package-amd64 test-arm test-armhf test-node-lts
 
 all: build
 
@@ -23,7 +24,28 @@ build: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
-test: system-deps build test-unit test-integration test-vm
+# Our own native addon, the kernel ISO-TP sockets (native/isotp -> native/isotp/build/Release/sp_isotp.node),
+# built with node-gyp from here and never by an npm install script. `make native NATIVE_ARCH=arm64|armhf`
+# cross-builds to native/isotp/build/linux-<arch>/ for packaging (needs g++-aarch64-linux-gnu / g++-arm-linux-gnueabihf).
+ISOTP_ADDON := native/isotp/build/Release/sp_isotp.node
+NATIVE_ARCH ?=
+ifeq ($(NATIVE_ARCH),)
+native: $(ISOTP_ADDON)
+else
+native: deps
+	bash scripts/build-native.sh $(NATIVE_ARCH)
+endif
+
+$(ISOTP_ADDON): native/isotp/src/isotp_socket.cc native/isotp/binding.gyp scripts/build-native.sh | deps
+	nice bash scripts/build-native.sh
+
+
+# ESLint (type-checked rules, eslint.config.js) with zero warnings, then Prettier's check (.prettierrc.json).
+lint: deps
+	npx eslint . --max-warnings 0 --cache --cache-location node_modules/.cache/eslint/
+	npx prettier --check .
+
+test: system-deps build lint native test-unit test-integration test-vm
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)
@@ -31,20 +53,39 @@ test-unit: build
 test-integration: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/integration -name '*.test.js' | sort)
 
-test-vm: build
+# The guest mounts the host root read-only: the addon is built on the host first.
+test-vm: build native
 	@if [ -d dist/test/vm ] && [ -n "$$(find dist/test/vm -name '*.test.js')" ]; then \
 	  bash hw-fixtures/vm/run-vm-tests.sh; else echo "test-vm: no vm tests yet"; fi
 
-bench: build
+bench: build native
 	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
 
+# The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build
-	$(NODE) dist/src/cli/main.js demo
+	$(NODE) dist/hw-fixtures/demo/main.js
 
 clean:
-	rm -rf dist
+	rm -rf dist native/isotp/build
 
 # Creates CAN FD capable vcan0 where the kernel has vcan (a Pi, a Linux laptop; needs root).
 .PHONY: vcan
 vcan:
 	bash hw-fixtures/can/setup-vcan.sh vcan0
+
+# Debian packages (issue 11): build/package/sensor-proxy_<version>_<arch>.deb, self-contained under
+# /usr/lib/sensor-proxy with a bundled Node; arm addons are compiled under qemu-user (root, network).
+package: package-arm64 package-armhf package-amd64
+package-arm64 package-armhf package-amd64: build
+	nice bash scripts/package/build-deb.sh $(@:package-%=%)
+
+# The arm64 package installed and run as the service user in a Debian bookworm arm64 userland (qemu-user).
+test-arm: package-arm64
+	nice bash scripts/package/test-in-userland.sh arm64
+# The same for 32-bit Pi OS (armhf); not in CI (a second cold userland costs another ~20 min).
+test-armhf: package-armhf
+	nice bash scripts/package/test-in-userland.sh armhf
+
+# The unit tests on the Node LTS the amd64/arm64 packages bundle (the machine's node may be older).
+test-node-lts: build
+	$$(. scripts/package/versions.sh && fetch_node amd64)/bin/node --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)

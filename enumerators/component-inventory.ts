@@ -17,6 +17,11 @@ export class ComponentInventory {
     private readonly log: Logger,
   ) {}
 
+  /** False when the gateway has no enumerator at all (config `enumerators: []`, no `--inventory`). */
+  get hasEnumerators(): boolean {
+    return this.enumerators.length > 0;
+  }
+
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
     const merged = new Map<string, Component>();
     for (const e of this.enumerators) {
@@ -51,7 +56,7 @@ export class ComponentInventory {
 
   /** Closes every enumerator, even when one fails (its error is logged). */
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.enumerators.map((e) => e.close?.()));
+    const results = await Promise.allSettled(this.enumerators.map(async (e) => e.close?.()));
     results.forEach((r, i) => {
       if (r.status === 'rejected')
         this.log.warn({ err: r.reason, enumerator: this.enumerators[i]!.type }, 'enumerator close failed');

@@ -22,7 +22,9 @@ export type CanErrorCode =
   /** The frame does not fit the bus (FD on a classic bus, bad id/length). */
   | 'CAN_FRAME_INVALID'
   /** No matching frame within the receive timeout. */
-  | 'CAN_RX_TIMEOUT';
+  | 'CAN_RX_TIMEOUT'
+  /** The interface went down or was removed during the operation (Linux ENETDOWN/ENODEV; details: iface, errno). */
+  | 'CAN_NETDOWN';
 
 /** Throws-helper for the CAN layer. */
 export function canError(

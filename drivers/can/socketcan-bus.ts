@@ -106,7 +106,7 @@ export class SocketCanBus extends CanBusBase {
         e,
       );
     }
-    let mtu = 16;
+    let mtu: number;
     try {
       mtu = Number((await readFile(`/sys/class/net/${options.iface}/mtu`, 'utf8')).trim());
     } catch (e) {

@@ -16,15 +16,15 @@ export class BusError extends Error {
   }
 }
 
+/** A cancel reason as text: an Error's message, anything else as String() renders it. */
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
 /** The single error raised when an operation's AbortSignal fires (user cancel), never a timeout. */
 export class CancelledError extends BusError {
   constructor(reason?: unknown) {
-    super(
-      'CANCELLED',
-      `operation cancelled${reason instanceof Error ? `: ${reason.message}` : reason ? `: ${String(reason)}` : ''}`,
-      {},
-      reason,
-    );
+    super('CANCELLED', `operation cancelled${reason ? `: ${reasonText(reason)}` : ''}`, {}, reason);
     this.name = 'CancelledError';
   }
 }

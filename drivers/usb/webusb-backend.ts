@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isBusError } from '../shared/errors.js';
 import { usbError, type UsbErrorCode } from './usb-errors.js';
 import type { UsbBackend, UsbControlSetup, UsbDevice, UsbDeviceInfo } from './usb-device.js';
@@ -61,12 +62,29 @@ function wrap(e: unknown, what: string, info: UsbDeviceInfo): never {
         : /permission|access|busy/i.test(msg) && /open|claim/.test(what)
           ? 'USB_OPEN_FAILED'
           : 'USB_IO';
+  const access = code === 'USB_OPEN_FAILED' && /permission|access/i.test(msg);
   throw usbError(
     code,
-    `${what}: ${msg}`,
+    access
+      ? `${what}: no permission on ${deviceNode(info.portPath)}: install the udev rule (sensor-proxy udev-rules) (${msg})`
+      : `${what}: ${msg}`,
     { device: `${info.vendorId.toString(16)}:${info.productId.toString(16)}`, serialNumber: info.serialNumber },
     e,
   );
+}
+
+/**
+ * `/dev/bus/usb/BBB/DDD` of a device from its sysfs entry (`/sys/bus/usb/devices/<bus>-<ports>`,
+ * the same name as `portPath`), so a permission error names the node the udev rule must open up.
+ */
+function deviceNode(portPath: string): string {
+  const sysfsName = portPath.replace(/^0+(?=\d)/, ''); // the backend pads the bus number: 001-1 is sysfs 1-1
+  try {
+    const attr = (n: string) => readFileSync(`/sys/bus/usb/devices/${sysfsName}/${n}`, 'utf8').trim().padStart(3, '0');
+    return `/dev/bus/usb/${attr('busnum')}/${attr('devnum')}`;
+  } catch {
+    return `/dev/bus/usb (device ${portPath})`; // no sysfs here: name the device by its port path
+  }
 }
 
 class WebUsbDevice implements UsbDevice {

@@ -56,6 +56,7 @@ export function nodeToComponent(node: CanNode, cfg: CanEnumeratorConfig): Compon
     properties: {
       ...rule.properties,
       bus: 'can',
+      physicalPath: `can:${node.interface}`,
       interface: node.interface,
       txId: hex(node.txId),
       rxId: hex(node.rxId),
@@ -75,7 +76,7 @@ export function nodeToComponent(node: CanNode, cfg: CanEnumeratorConfig): Compon
  *   per interface: functional 3E 00 ─┐
  *                  physical probes ──┴─▶ nodes ─▶ 22 F18C/F189/F191/F197 ─▶ first matching rule ─▶ component
  *
- * Components carry `properties: { bus: "can", interface, txId, rxId, serial, version, hardware,
+ * Components carry `properties: { bus: "can", physicalPath: "can:<interface>", interface, txId, rxId, serial, version, hardware,
  * systemName, …rule.properties }`, which is what `sensor-proxy/uds:1` reads.
  */
 export class CanEnumerator implements ComponentEnumerator {

@@ -35,7 +35,7 @@ async function readInventoryFile(file: string): Promise<Component[]> {
   } catch (e) {
     throw new SensorProxyError(
       'ENUM_FAILED',
-      `cannot read inventory file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      `cannot read inventory file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       {
         details: { file },
         hint: 'check the path given with --inventory or in the config "files" list',

@@ -118,7 +118,7 @@ function parseRule(raw: unknown, i: number): SerialRule {
     versionQuery = versionQueryFromJson(r.versionQuery ?? {});
   } catch (e) {
     if (!isBusError(e, 'YMODEM_INVALID_OPTIONS')) throw e;
-    const sub = String(e.details.field ?? '');
+    const sub = typeof e.details.field === 'string' ? e.details.field : '';
     throw invalid(`${at}.versionQuery${sub ? `.${sub}` : ''}`, e.message);
   }
   const q = r.versionQuery as Partial<VersionQueryJson> | undefined;

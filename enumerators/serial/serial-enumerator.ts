@@ -26,10 +26,12 @@ interface Candidate {
  * ```
  *
  * Each allowed port becomes an ADU component: `{ id, name, group, manufacturer, model, version?,
- * properties: { bus: "serial", port, baudRate, protocol, vid, pid, serialNumber, version, status,
+ * properties: { bus: "serial", port, physicalPath, baudRate, protocol, vid, pid, serialNumber, version, status,
  * assertControlLines, versionQuery? } }`. `port` is the by-id link when udev made one (stable
  * across re-plugging), else the device path; `id` is the USB serial number, else the by-id name,
  * else the configured path (made unique with `-if<n>` when one device has several ports).
+ * `physicalPath` (`serial:<device path>`) tells the engine which components share a port (never
+ * flashed at the same time).
  */
 export class SerialEnumerator implements ComponentEnumerator {
   readonly type = 'serial';
@@ -63,6 +65,7 @@ export class SerialEnumerator implements ComponentEnumerator {
         properties: {
           bus: 'serial',
           port: c.port,
+          physicalPath: `serial:${c.tty?.devPath ?? c.port}`,
           baudRate: c.rule.baudRate,
           protocol: c.rule.protocol,
           vid: usb?.vid ?? null,

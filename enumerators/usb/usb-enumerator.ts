@@ -37,7 +37,8 @@ function ruleFor(d: UsbDevice, rules: readonly UsbRule[]): UsbRule | undefined {
  * of one device (same serial number, else same port) become one component; run-time wins for
  * `version` (bcdDevice as `M.mm`), a device only in DFU mode has no version.
  *
- * Component properties (read by `sensor-proxy/dfu:1`): `bus: "usb"`, `vid`, `pid` (run-time IDs
+ * Component properties (read by `sensor-proxy/dfu:1`): `bus: "usb"`, `physicalPath` (`usb:<bus>-<ports>`,
+ * one device flashed at a time), `vid`, `pid` (run-time IDs
  * when known), `dfuPid`, `serialNumber`, `portPath`, `bcdDevice`, `dfuMode`
  * (`runtime` | `dfu` | `none` | `unknown` when the device could not be opened), `product`,
  * `manufacturerString`, `dfuInterfaces` (`[{ interface, alt, mode, transferSize, canDownload,
@@ -117,6 +118,7 @@ export class UsbEnumerator implements ComponentEnumerator {
       model: rule.component.model ?? i.product ?? hex(runtimePid),
       properties: {
         bus: 'usb',
+        physicalPath: `usb:${i.portPath}`,
         vid: i.vendorId,
         pid: runtimePid,
         dfuPid: dfu?.device.info.productId ?? rule.match.dfuPid,

@@ -3,7 +3,7 @@ import type { Clock } from '../../drivers/can/clock.js';
 import { crc32 } from '../../drivers/can/uds/crc32.js';
 import { Nrc } from '../../drivers/can/uds/nrc.js';
 import { readUint } from '../../drivers/can/uds/services/service.js';
-import type { EcuSimulator } from './ecu-simulator.js';
+import type { EcuFaultCounters, EcuFaults } from './ecu-faults.js';
 import type { FlashMemory } from './flash-memory.js';
 import { readImageVersion } from './firmware-image.js';
 
@@ -48,7 +48,23 @@ interface Download {
   blocks: number;
 }
 
-/** The UDS server logic of {@link EcuSimulator}: session, security, erase/download/check/reset. */
+/**
+ * What the UDS server logic needs of the simulated ECU around it (the transport, the clock, the
+ * fault switches); EcuSimulator provides it. An interface here, so that this file does not import
+ * ecu-simulator.ts back.
+ */
+export interface EcuHost {
+  readonly faults: EcuFaults;
+  readonly faultCounters: EcuFaultCounters;
+  /** Sends one UDS response on the ECU's ISO-TP channel. */
+  respond(data: Uint8Array): Promise<void>;
+  /** Waits on the ECU's clock. */
+  wait(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Resets the ECU (as the ECUReset service or a power loss does). */
+  powerCycle(): void;
+}
+
+/** The UDS server logic of the simulated ECU (EcuSimulator): session, security, erase/download/check/reset. */
 export class EcuServices {
   session = 1;
   unlocked = false;
@@ -62,7 +78,7 @@ export class EcuServices {
   private lastDownload: { address: number; size: number } | undefined;
 
   constructor(
-    private readonly sim: EcuSimulator,
+    private readonly sim: EcuHost,
     private readonly cfg: EcuServiceConfig,
   ) {
     this.version = cfg.identity.version ?? '1.0.0';

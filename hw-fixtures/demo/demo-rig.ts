@@ -201,7 +201,7 @@ async function usbBus(updates: string): Promise<DemoBus> {
 }
 
 /**
- * Everything `sensor-proxy demo` needs: simulated sensors on the buses this machine can offer,
+ * Everything `make demo` needs: simulated sensors on the buses this machine can offer,
  * a gateway config that enumerates them, and a parent update with a host step and one child
  * update per sensor group.
  */

@@ -24,7 +24,7 @@ export interface HubDemoOptions {
 }
 
 /**
- * The cloud path of `sensor-proxy demo`: a local IoT Hub (TLS MQTT, SAS, twin) and file server,
+ * The cloud path of `make demo`: a local IoT Hub (TLS MQTT, SAS, twin) and file server,
  * the agent on the real `azure-iot-device` SDK, and two deployments of the demo's parent update,
  * signed as the ADU service signs them. Returns the two final `deviceUpdate.agent` reports.
  */

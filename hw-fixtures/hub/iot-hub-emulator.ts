@@ -164,7 +164,11 @@ export class IotHubEmulator {
     const pushed = twin.patchDesired(patch);
     const client = this.device(id).client;
     if (client?.connected)
-      this.send(client, `$iothub/twin/PATCH/properties/desired/?$version=${pushed.$version}`, JSON.stringify(pushed));
+      this.send(
+        client,
+        `$iothub/twin/PATCH/properties/desired/?$version=${twin.desiredVersion}`,
+        JSON.stringify(pushed),
+      );
     this.notify();
     return twin.desiredVersion;
   }

@@ -20,6 +20,8 @@ export interface SampleUpdateOptions {
    * copied by the script: the inventory reads `firmware.json` back, so that stays small JSON).
    */
   imageBytes?: number;
+  /** `arguments` of the host step, e.g. `--restart-to-apply` (apply → 705) or `--restart-agent-to-apply` (707). */
+  hostArguments?: string;
 }
 
 export interface SampleUpdate {
@@ -94,7 +96,7 @@ export async function writeSampleUpdate(dir: string, o: SampleUpdateOptions = {}
         files: ['component-installscript.sh'],
         handlerProperties: {
           scriptFileName: 'component-installscript.sh',
-          arguments: '',
+          arguments: o.hostArguments ?? '',
           installedCriteria: `host-${version}`,
         },
       },

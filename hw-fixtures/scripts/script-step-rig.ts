@@ -28,7 +28,7 @@ export type LogRecord = Record<string, unknown>;
 export function memoryLogger(): {
   log: Logger;
   records: LogRecord[];
-  logged(pred: (r: LogRecord) => boolean): Promise<LogRecord>;
+  logged: (pred: (r: LogRecord) => boolean) => Promise<LogRecord>;
 } {
   const records: LogRecord[] = [];
   const waiters: { pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
@@ -48,7 +48,7 @@ export function memoryLogger(): {
   return {
     log,
     records,
-    logged(pred) {
+    logged: (pred) => {
       const hit = records.find(pred);
       return hit ? Promise.resolve(hit) : new Promise((resolve) => waiters.push({ pred, resolve }));
     },
@@ -90,7 +90,7 @@ export interface ScriptRig {
   wf: string;
   handler: ScriptHandler;
   records: LogRecord[];
-  logged(pred: (r: LogRecord) => boolean): Promise<LogRecord>;
+  logged: (pred: (r: LogRecord) => boolean) => Promise<LogRecord>;
   /** Copies a fixture script into the work folder as `asName`, mode 0644 (the engine does not chmod). */
   place(fixture: string, asName?: string): Promise<StepFile>;
   ctx(handlerProperties: Record<string, unknown>, opts?: ContextOptions): StepContext;

@@ -185,7 +185,7 @@ export class YmodemBootloaderSim {
     await this.loop;
     if (this.mode !== 'gone') await this.o.port.close();
     this.setMode('stopped');
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.failure as Error;
   }
 
   private async run(): Promise<void> {

@@ -10,6 +10,7 @@ import type { Component } from '../../src/model/component.js';
 import type { WorkflowEvent } from '../../src/model/events.js';
 import type { StepHandler } from '../../src/model/handler.js';
 import { runWorkflow, type WorkflowOutcome } from '../../src/workflow/engine.js';
+import type { ParallelPolicy } from '../../src/workflow/lanes.js';
 import { LocalFileSource } from '../../src/workflow/file-source.js';
 import { planUpdate, type UpdatePlan } from '../../src/workflow/update-plan.js';
 import { WorkflowStateStore } from '../../src/workflow/workflow-state.js';
@@ -57,16 +58,24 @@ export interface EngineHarness {
   stateDir: string;
   events: WorkflowEvent[];
   plan(manifestPath: string, onlyComponents?: string[]): Promise<UpdatePlan>;
-  run(plan: UpdatePlan, signal?: AbortSignal, opts?: { cancelGraceMs?: number }): Promise<WorkflowOutcome>;
+  run(plan: UpdatePlan, signal?: AbortSignal, opts?: { cancelGraceMs?: number; parallel?: Partial<ParallelPolicy> }): Promise<WorkflowOutcome>;
 }
 
-export async function engineHarness(handlers: StepHandler[], comps: Component[]): Promise<EngineHarness> {
+/**
+ * `comps` undefined: no enumerator at all (a gateway config with `enumerators: []` and no
+ * `--inventory`); `referenceStepsOnHost` is the gateway config key of that name.
+ */
+export async function engineHarness(
+  handlers: StepHandler[],
+  comps: Component[] | undefined,
+  opts: { referenceStepsOnHost?: boolean } = {},
+): Promise<EngineHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'sp-engine-'));
   const stateDir = join(dir, 'state');
   const log = pino({ level: process.env.SP_TEST_LOG ?? 'silent' });
   const registry = new HandlerRegistry(() => ({ log, config: {} }));
   for (const h of handlers) registry.register(h.id, () => h);
-  const inventory = new ComponentInventory([new StaticEnumerator(comps)], log);
+  const inventory = new ComponentInventory(comps ? [new StaticEnumerator(comps)] : [], log);
   const events: WorkflowEvent[] = [];
   return {
     dir,
@@ -84,6 +93,7 @@ export async function engineHarness(handlers: StepHandler[], comps: Component[])
         inventory,
         handlers: registry,
         ...(onlyComponents && { onlyComponents }),
+        ...(opts.referenceStepsOnHost !== undefined && { referenceStepsOnHost: opts.referenceStepsOnHost }),
       });
     },
     run(plan, signal = new AbortController().signal, opts = {}) {

@@ -6,10 +6,11 @@
 # A missing rig (no qemu, kernel or busybox) fails when CI=true and is a visible skip otherwise.
 # SP_TIMEOUT_SCALE multiplies every timeout of the vm tests (default 1 natively, 20 in the guest,
 # where code runs 15-20x slower under TCG: reference/bus-protocols.md §7).
+# SP_VM_ONLY=<regex> runs only the test files whose path matches (e.g. SP_VM_ONLY=isotp-backends).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-mapfile -t tests < <(find dist/test/vm -name '*.test.js' | sort)
+mapfile -t tests < <(find dist/test/vm -name '*.test.js' | sort | grep -E -- "${SP_VM_ONLY:-.}")
 [ ${#tests[@]} -gt 0 ] || { echo "test-vm: no vm tests"; exit 0; }
 flags=(--test --test-concurrency=1 --test-timeout="${SP_VM_TEST_TIMEOUT_MS:-600000}")
 start=$(date +%s)

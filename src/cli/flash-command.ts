@@ -14,6 +14,8 @@ import { LocalFileSource } from '../workflow/file-source.js';
 import { planUpdate } from '../workflow/update-plan.js';
 import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import { resultFromError } from '../workflow/error-map.js';
+import { requestReboot } from '../workflow/system-restart.js';
+import type { RestartRequest } from '../workflow/restart-requests.js';
 import { buildGateway, loadConfig } from './gateway.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
 import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
@@ -26,6 +28,8 @@ export interface FlashOptions {
   components: string[];
   dryRun: boolean;
   json: boolean;
+  /** Reboot (config `rebootCommand`) when the update asks for a reboot. */
+  reboot?: boolean;
   log: (level: string) => Logger;
 }
 
@@ -67,6 +71,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       filesDir,
       inventory: gateway.inventory,
       handlers: gateway.handlers,
+      referenceStepsOnHost: config.referenceStepsOnHost,
       ...(o.components.length > 0 && { onlyComponents: o.components }),
       signal,
     });
@@ -77,7 +82,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     }
     let outcome: WorkflowOutcome;
     try {
-      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent });
+      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent, parallel: config.parallel });
     } catch (e) {
       // Steps may have run: this is not an input error. The state file tells what finished.
       emit.finish();
@@ -92,6 +97,10 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       );
     }
     printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
+    if (outcome.restartRequested) {
+      await state.suspend(); // a reboot must not find the lock held
+      await carryOutRestart(outcome.restartRequested, !!o.reboot, config.rebootCommand, log);
+    }
     return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
   } catch (e) {
     emit.finish();
@@ -100,6 +109,40 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
   } finally {
     await state?.suspend();
     await gateway.inventory.close();
+  }
+}
+
+/**
+ * Tells the field engineer what the update is waiting for (on stderr, also with --json), and with
+ * --reboot carries out a reboot request.
+ */
+async function carryOutRestart(
+  req: RestartRequest,
+  reboot: boolean,
+  rebootCommand: string[] | undefined,
+  log: Logger,
+): Promise<void> {
+  const again = 'run the same flash command again to finish the update (it resumes where it stopped)';
+  if (req.kind === 'agent-restart') {
+    process.stderr.write(`the update asked for an agent restart (${req.resultCode}): ${again}\n`);
+    return;
+  }
+  if (!reboot) {
+    process.stderr.write(
+      `REBOOT NEEDED: the update asked for a reboot (${req.resultCode}). Reboot the gateway, then ${again};\n` +
+        `or pass --reboot to reboot now (runs ${(rebootCommand ?? ['systemctl', 'reboot']).join(' ')}).\n`,
+    );
+    return;
+  }
+  try {
+    const r = await requestReboot(rebootCommand, log);
+    process.stderr.write(
+      r === 'started'
+        ? `rebooting; after the reboot, ${again}\n`
+        : `REBOOT NEEDED: this host does not run systemd and no "rebootCommand" is configured; reboot it yourself, then ${again}\n`,
+    );
+  } catch (e) {
+    process.stderr.write(`${formatHumanError(e)}\nREBOOT NEEDED: reboot the gateway yourself, then ${again}\n`);
   }
 }
 

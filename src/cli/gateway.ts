@@ -37,6 +37,7 @@ export function buildGateway(config: GatewayConfig, log: Logger, extraInventorie
   const handlers = new HandlerRegistry((id) => ({
     log: log.child({ component: 'handler', handler: id }),
     config: config.handlers[id] ?? {},
+    stateDir: config.stateDir,
   }));
   for (const [id, factory] of Object.entries(builtinHandlers)) handlers.register(id, factory);
   for (const id of Object.keys(config.handlers)) {

@@ -17,7 +17,10 @@ export async function listCommand(
       } else if (components.length === 0) {
         process.stdout.write('no components found (add enumerators to the config, or pass --inventory FILE)\n');
       } else {
-        const version = (c: (typeof components)[number]) => String(c.version ?? c.properties.version ?? '');
+        const version = (c: (typeof components)[number]) => {
+          const v = c.version ?? c.properties.version;
+          return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+        };
         process.stdout.write(
           table(
             ['id', 'name', 'group', 'manufacturer', 'model', 'version'],

@@ -1,50 +1,46 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
+import { commandHelp, overviewHelp, parseCommandArgs } from './command-spec.js';
+import { COMMANDS, findCommand } from './commands.js';
 import { createCliLogger } from './logger.js';
-import { flashCommand } from './flash-command.js';
-import { listCommand } from './list-command.js';
-import { validateCommand } from './validate-command.js';
 import { ExitCode } from './output.js';
+import { packageVersion } from './version.js';
 
-const USAGE = `sensor-proxy: ADU-compatible proxy updates for sensors on USB, serial and CAN
-
-usage:
-  sensor-proxy list [--config F] [--inventory FILE]... [--json]
-  sensor-proxy validate <manifest.json> [--files DIR] [--json]
-  sensor-proxy flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...
-                     [--component ID]... [--dry-run] [--json]
-  sensor-proxy agent [--config F] [--inventory FILE]...
-  sensor-proxy demo
-
-options: -v/--verbose shows info logs on stderr (SENSOR_PROXY_LOG_LEVEL=debug for more).
-
-exit codes: 0 success (incl. already installed, no matching components), 1 update failed or
-cancelled (validate: invalid), 2 usage or input error (nothing was run).`;
-
-const OPTIONS = {
-  config: { type: 'string' },
-  inventory: { type: 'string', multiple: true },
-  files: { type: 'string' },
-  component: { type: 'string', multiple: true },
-  'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const usageError = (message: string, help: string): number => {
+  process.stderr.write(`error [CLI_USAGE]: ${message}\n\n${help}\n`);
+  return ExitCode.Usage;
+};
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    process.stderr.write(`error [CLI_USAGE]: ${(e as Error).message}\n\n${USAGE}\n`);
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`sensor-proxy ${packageVersion()}\n`);
+    return ExitCode.Success;
+  }
+  if (command === undefined) {
+    process.stdout.write(overviewHelp(COMMANDS) + '\n');
     return ExitCode.Usage;
   }
-  const { values: v, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (v.help || !command) {
-    process.stdout.write(USAGE + '\n');
-    return v.help ? ExitCode.Success : ExitCode.Usage;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    if (rest.length === 0) {
+      process.stdout.write(overviewHelp(COMMANDS) + '\n');
+      return ExitCode.Success;
+    }
+    const spec = findCommand(rest[0]!);
+    if (!spec || rest.length > 1) return usageError(`no help for "${rest.join(' ')}"`, overviewHelp(COMMANDS));
+    process.stdout.write(commandHelp(spec) + '\n');
+    return ExitCode.Success;
+  }
+  const spec = findCommand(command);
+  if (!spec) return usageError(`unknown command "${command}"`, overviewHelp(COMMANDS));
+  let parsed;
+  try {
+    parsed = parseCommandArgs(spec, rest);
+  } catch (e) {
+    return usageError((e as Error).message, commandHelp(spec));
+  }
+  if (parsed.values.help) {
+    process.stdout.write(commandHelp(spec) + '\n');
+    return ExitCode.Success;
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -56,54 +52,9 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => controller.abort(new Error('terminated')));
   // The CLI shows progress and results itself: logs below warn only with --verbose (or
   // SENSOR_PROXY_LOG_LEVEL, or a config logLevel other than the default info).
-  const log = (level: string) => createCliLogger(level === 'info' && !v.verbose ? 'warn' : level);
-  const need = (n: number, what: string): boolean => {
-    if (rest.length === n) return true;
-    process.stderr.write(`error [CLI_USAGE]: ${command} takes ${what}\n\n${USAGE}\n`);
-    return false;
-  };
-  switch (command) {
-    case 'list':
-      if (!need(0, 'no positional arguments')) return ExitCode.Usage;
-      return listCommand(
-        { ...(v.config && { config: v.config }), inventories: v.inventory ?? [], json: !!v.json, log },
-        controller.signal,
-      );
-    case 'validate':
-      if (!need(1, 'one manifest path')) return ExitCode.Usage;
-      return validateCommand({ manifest: rest[0]!, ...(v.files && { files: v.files }), json: !!v.json });
-    case 'flash':
-      if (!need(1, 'one import manifest path')) return ExitCode.Usage;
-      return flashCommand(
-        {
-          manifest: rest[0]!,
-          ...(v.files && { files: v.files }),
-          ...(v.config && { config: v.config }),
-          inventories: v.inventory ?? [],
-          components: v.component ?? [],
-          dryRun: !!v['dry-run'],
-          json: !!v.json,
-          log,
-        },
-        controller.signal,
-      );
-    case 'agent': {
-      if (!need(0, 'no positional arguments')) return ExitCode.Usage;
-      (await import('../hub/agent-heap.js')).limitAgentHeap();
-      const { agentCommand } = await import('./agent-command.js');
-      return agentCommand(
-        { ...(v.config && { config: v.config }), inventories: v.inventory ?? [], log },
-        controller.signal,
-      );
-    }
-    case 'demo': {
-      const { demoCommand } = await import('./demo-command.js');
-      return demoCommand(controller.signal);
-    }
-    default:
-      process.stderr.write(`error [CLI_USAGE]: unknown command "${command}"\n\n${USAGE}\n`);
-      return ExitCode.Usage;
-  }
+  const verbose = !!parsed.values.verbose;
+  const log = (level: string) => createCliLogger(level === 'info' && !verbose ? 'warn' : level);
+  return spec.run({ ...parsed, signal: controller.signal, log });
 }
 
 main(process.argv.slice(2)).then(
@@ -111,7 +62,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     process.exitCode = ExitCode.Failed;
   },
 );

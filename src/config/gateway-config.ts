@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { hubConfigProblems } from '../hub/hub-config.js';
 import { SensorProxyError } from '../model/errors.js';
+import { DEFAULT_PARALLEL_POLICY, type ParallelPolicy } from '../workflow/lanes.js';
 
 /**
  * The gateway config file (JSON; schema in `docs/gateway-config.schema.json`, documented in the
@@ -17,8 +18,17 @@ export interface GatewayConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
   enumerators: Array<{ type: string } & Record<string, unknown>>;
+  /**
+   * With no enumerator configured, run a reference step's child steps once on the host (the ADU
+   * agent's behaviour) instead of failing with ENUM_NOT_CONFIGURED. Default false.
+   */
+  referenceStepsOnHost: boolean;
   /** Per-handler defaults keyed by handler id, e.g. `{"microsoft/script:1": {"timeoutSeconds": 600}}`. */
   handlers: Record<string, Record<string, unknown>>;
+  /** Parallel flashing of the components one reference step selects (README "Parallel flashing"). */
+  parallel: ParallelPolicy;
+  /** argv run when an update asks for a reboot (`agent`, `flash --reboot`). Default `["systemctl", "reboot"]`. */
+  rebootCommand?: string[];
   /** IoT Hub agent settings, validated by `hubConfigProblems`, resolved by `resolveHubConfig` (src/hub/hub-config.ts). */
   hub?: Record<string, unknown>;
   /** Folder of the config file; relative paths in enumerator settings resolve against it. */
@@ -26,7 +36,19 @@ export interface GatewayConfig {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-const TOP_LEVEL_KEYS = new Set(['$schema', 'stateDir', 'workDir', 'logLevel', 'enumerators', 'handlers', 'hub']);
+const TOP_LEVEL_KEYS = new Set([
+  '$schema',
+  'stateDir',
+  'workDir',
+  'logLevel',
+  'enumerators',
+  'handlers',
+  'parallel',
+  'onComponentFailure',
+  'hub',
+  'referenceStepsOnHost',
+  'rebootCommand',
+]);
 
 /** `$SENSOR_PROXY_STATE_DIR`, else `/var/lib/sensor-proxy` for root, else `$XDG_STATE_HOME/sensor-proxy` (`~/.local/state/sensor-proxy`). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,7 +59,16 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
   const stateDir = defaultStateDir();
-  return { stateDir, workDir: join(stateDir, 'work'), logLevel: 'info', enumerators: [], handlers: {}, baseDir };
+  return {
+    stateDir,
+    workDir: join(stateDir, 'work'),
+    logLevel: 'info',
+    enumerators: [],
+    referenceStepsOnHost: false,
+    handlers: {},
+    parallel: { ...DEFAULT_PARALLEL_POLICY },
+    baseDir,
+  };
 }
 
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
@@ -47,7 +78,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   } catch (e) {
     throw new SensorProxyError(
       'CONFIG_NOT_FOUND',
-      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       {
         hint: 'pass an existing file with --config, or omit --config to use the defaults',
         cause: e,
@@ -95,6 +126,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         } else enumerators.push(e as { type: string });
       });
   }
+  if (o.referenceStepsOnHost !== undefined && typeof o.referenceStepsOnHost !== 'boolean')
+    problems.push('$.referenceStepsOnHost: must be true or false');
   const handlers: GatewayConfig['handlers'] = {};
   if (o.handlers !== undefined) {
     if (typeof o.handlers !== 'object' || o.handlers === null || Array.isArray(o.handlers))
@@ -106,7 +139,19 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
         else handlers[id] = v as Record<string, unknown>;
       }
   }
+  const parallel = parseParallel(o, problems);
   if (o.hub !== undefined) problems.push(...hubConfigProblems(o.hub));
+  if (
+    o.rebootCommand !== undefined &&
+    !(
+      Array.isArray(o.rebootCommand) &&
+      o.rebootCommand.length > 0 &&
+      o.rebootCommand.every((a) => typeof a === 'string' && a !== '')
+    )
+  )
+    problems.push(
+      '$.rebootCommand: must be a non-empty array of non-empty strings (argv, e.g. ["systemctl", "reboot"])',
+    );
   if (problems.length > 0) {
     throw new SensorProxyError('CONFIG_INVALID', `${source}: invalid gateway config:\n  ${problems.join('\n  ')}`, {
       details: { source, problems },
@@ -118,9 +163,41 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     workDir,
     logLevel: logLevel as GatewayConfig['logLevel'],
     enumerators,
+    referenceStepsOnHost: o.referenceStepsOnHost === true,
     handlers,
+    parallel,
     baseDir,
   };
   if (o.hub !== undefined) config.hub = o.hub as Record<string, unknown>;
+  if (o.rebootCommand !== undefined) config.rebootCommand = [...(o.rebootCommand as string[])];
   return config;
+}
+
+/** `parallel: { enabled, maxPerCanInterface }` and `onComponentFailure`, over the defaults. */
+function parseParallel(o: Record<string, unknown>, problems: string[]): ParallelPolicy {
+  const out: ParallelPolicy = { ...DEFAULT_PARALLEL_POLICY };
+  if (o.onComponentFailure !== undefined) {
+    if (o.onComponentFailure === 'stop' || o.onComponentFailure === 'continue')
+      out.onComponentFailure = o.onComponentFailure;
+    else problems.push('$.onComponentFailure: must be "stop" or "continue"');
+  }
+  if (o.parallel === undefined) return out;
+  if (typeof o.parallel !== 'object' || o.parallel === null || Array.isArray(o.parallel)) {
+    problems.push('$.parallel: must be an object { "enabled": boolean, "maxPerCanInterface": integer }');
+    return out;
+  }
+  const p = o.parallel as Record<string, unknown>;
+  for (const k of Object.keys(p))
+    if (k !== 'enabled' && k !== 'maxPerCanInterface')
+      problems.push(`$.parallel.${k}: unknown key (known: enabled, maxPerCanInterface)`);
+  if (p.enabled !== undefined) {
+    if (typeof p.enabled === 'boolean') out.enabled = p.enabled;
+    else problems.push('$.parallel.enabled: must be true or false');
+  }
+  if (p.maxPerCanInterface !== undefined) {
+    const n = p.maxPerCanInterface;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 64) out.maxPerCanInterface = n;
+    else problems.push('$.parallel.maxPerCanInterface: must be an integer 1..64');
+  }
+  return out;
 }

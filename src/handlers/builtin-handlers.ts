@@ -1,5 +1,6 @@
 import type { HandlerEnvironment, HandlerFactory, StepContext, StepHandler } from '../model/handler.js';
 import type { AducResult } from '../model/result-codes.js';
+import { createAptHandler } from './apt/apt-handler.js';
 import { resolveDfuHandlerConfig } from './dfu/dfu-config.js';
 import { createScriptHandler } from './script/script-handler.js';
 import { resolveSmpHandlerConfig } from './smp/smp-config.js';
@@ -42,6 +43,7 @@ function lazyHandler(
  */
 export const builtinHandlers: Record<string, HandlerFactory> = {
   'microsoft/script:1': createScriptHandler,
+  'microsoft/apt:1': createAptHandler,
   'sensor-proxy/dfu:1': lazyHandler(
     'sensor-proxy/dfu:1',
     resolveDfuHandlerConfig,

@@ -6,7 +6,7 @@
  * after a token refresh (ADU issues #609, #625; `reference/adu-agent.md` §8.1).
  */
 import { join } from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../workflow/atomic-file.js';
+import { readJsonFile, removeTempFiles, writeFileAtomic } from '../workflow/atomic-file.js';
 import type { AgentReport } from './agent-reports.js';
 import type { WorkflowRef } from './service-request.js';
 
@@ -34,9 +34,16 @@ export class AgentStateStore {
     this.file = join(stateDir, 'hub', 'agent.json');
   }
 
+  /**
+   * Reads the file, at start-up (the agent is its only writer, so temp files are a crash's
+   * leftovers and go). Records of the wrong shape are dropped: this file only spares re-reports;
+   * the workflow state files, validated strictly, keep finished steps from being installed again.
+   */
   async load(): Promise<void> {
-    const doc = await readJsonFile<AgentStateDoc>(this.file);
-    if (doc?.version === 1 && Array.isArray(doc.deliveries)) this.doc = doc;
+    await removeTempFiles(this.file);
+    const doc = await readJsonFile<{ version?: unknown; deliveries?: unknown }>(this.file);
+    if (doc?.version === 1 && Array.isArray(doc.deliveries))
+      this.doc = { version: 1, deliveries: doc.deliveries.filter(isDeliveryRecord) };
   }
 
   /** The record of workflow `id` (any retry token), newest first. */
@@ -77,4 +84,17 @@ export class AgentStateStore {
     this.saving = this.saving.catch(() => undefined).then(() => writeFileAtomic(this.file, text));
     return this.saving;
   }
+}
+
+function isDeliveryRecord(d: unknown): d is DeliveryRecord {
+  const r = d as Partial<DeliveryRecord> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.workflow === 'object' &&
+    r.workflow !== null &&
+    typeof r.workflow.id === 'string' &&
+    (r.status === 'running' || r.status === 'finished') &&
+    (r.terminal === undefined || Array.isArray(r.terminal))
+  );
 }

@@ -10,7 +10,7 @@ import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import type { DeviceInfo } from './agent-reports.js';
 import { resolveHubConfig, type HubConfig } from './hub-config.js';
-import { HubAgent } from './hub-agent.js';
+import { HubAgent, type HubAgentOptions } from './hub-agent.js';
 import type { HubLink } from './hub-link.js';
 import { SdkTwinLink } from './twin-link.js';
 
@@ -25,6 +25,8 @@ export interface CreateAgentOptions {
   emit?: EventSink;
   /** Replaces the SDK link (tests of the agent logic). */
   link?: HubLink;
+  /** See {@link HubAgentOptions.onRestartRequested}. */
+  onRestartRequested?: HubAgentOptions['onRestartRequested'];
 }
 
 export function deviceInfoOf(hub: HubConfig): DeviceInfo {
@@ -48,11 +50,14 @@ export function createHubAgent(o: CreateAgentOptions): { agent: HubAgent; hub: H
     device: deviceInfoOf(hub),
     log: o.log,
     ...(o.emit && { emit: o.emit }),
+    ...(o.onRestartRequested && { onRestartRequested: o.onRestartRequested }),
     deployment: {
       inventory: o.inventory,
+      referenceStepsOnHost: o.config.referenceStepsOnHost,
       handlers: o.handlers,
       stateDir: o.config.stateDir,
       workDir: o.config.workDir,
+      parallel: o.config.parallel,
       hub: { download: hub.download },
       trust: { rootKeys: hub.rootKeys },
     },

@@ -22,6 +22,7 @@ import { resultFromError } from '../workflow/error-map.js';
 import { planUpdate } from '../workflow/update-plan.js';
 import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import type { HubConfig } from './hub-config.js';
+import type { ParallelPolicy } from '../workflow/lanes.js';
 import { HubErc, HubError, isHubError } from './hub-error.js';
 import { HubFileSource } from './hub-file-source.js';
 import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
@@ -29,9 +30,13 @@ import { UpdateAction, type ServiceRequest } from './service-request.js';
 
 export interface DeploymentDeps {
   inventory: ComponentInventory;
+  /** Gateway config `referenceStepsOnHost` (see PlanInputs). */
+  referenceStepsOnHost?: boolean;
   handlers: HandlerRegistry;
   stateDir: string;
   workDir: string;
+  /** Parallel flashing policy (gateway config `parallel`, `onComponentFailure`). */
+  parallel?: ParallelPolicy;
   hub: Pick<HubConfig, 'download'>;
   trust: SignatureTrust;
   log: Logger;
@@ -99,10 +104,18 @@ export async function runDeployment(
       fileSource,
       inventory: deps.inventory,
       handlers: deps.handlers,
+      ...(deps.referenceStepsOnHost !== undefined && { referenceStepsOnHost: deps.referenceStepsOnHost }),
       signal,
     });
     const state = new WorkflowStateStore(deps.stateDir, req.workflow.id);
-    const outcome = await runWorkflow({ plan, state, signal, log, emit: deps.emit });
+    const outcome = await runWorkflow({
+      plan,
+      state,
+      signal,
+      log,
+      emit: deps.emit,
+      ...(deps.parallel && { parallel: deps.parallel }),
+    });
     // Downloads of a finished deployment are not needed again (ADU deletes its sandbox); an
     // interrupted one keeps them so the resumed run does not download again.
     if (!outcome.suspended) {

@@ -7,7 +7,9 @@
  */
 import type { EventSink, WorkflowEvent } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
-import { ResultCode } from '../model/result-codes.js';
+import { Erc, ResultCode } from '../model/result-codes.js';
+import { errorMessage } from '../model/errors.js';
+import type { RestartRequest } from '../workflow/restart-requests.js';
 import {
   AgentState,
   endedReport,
@@ -44,6 +46,13 @@ export interface HubAgentOptions {
   emit?: EventSink;
   /** Back-off before re-sending an unsent reported patch, ms. Default 2000. */
   reportRetryMs?: number;
+  /**
+   * Carries out a reboot or agent-restart request (ADU §8.3). The deployment stays unfinished
+   * (nothing more is reported) and resumes from its journal when the agent next starts. Throws
+   * when the request cannot be carried out: the deployment then ends as a failure. Without it the
+   * request is only logged and the deployment waits for the next start.
+   */
+  onRestartRequested?: (request: RestartRequest) => Promise<void>;
 }
 
 interface Running {
@@ -67,6 +76,8 @@ export class HubAgent implements LinkSink {
   private lastAck: string | undefined;
   /** Workflow ids whose terminal report this process has sent (re-deliveries then report nothing). */
   private readonly reported = new Set<string>();
+  /** Set once a reboot / agent restart was requested: nothing new starts before it happens. */
+  private restartPending: RestartRequest | undefined;
 
   constructor(private readonly o: HubAgentOptions) {
     this.log = o.log.child({ component: 'hub' });
@@ -136,6 +147,11 @@ export class HubAgent implements LinkSink {
   private onService(req: ServiceRequest): void {
     const wf = req.workflow;
     const log = this.log.child({ workflowId: wf.id, action: wf.action });
+    if (this.restartPending) {
+      // The twin is read again after the restart: this delivery is handled then.
+      log.info({ pending: this.restartPending.kind }, 'a reboot/restart is pending; the request is handled after it');
+      return;
+    }
     if (wf.action === UpdateAction.Cancel) {
       this.next = undefined;
       if (this.current) {
@@ -221,12 +237,49 @@ export class HubAgent implements LinkSink {
       this.log.info({ workflowId: wf.id }, 'deployment interrupted by shutdown; it resumes at the next start');
       return;
     }
+    if (end.kind === 'ran' && end.outcome.suspended === 'restart-requested' && end.outcome.restartRequested) {
+      await this.restart(wf, end.outcome.restartRequested);
+      return;
+    }
     if (running.superseded) {
       this.log.info({ workflowId: wf.id }, 'deployment superseded; its end is not reported');
       await this.state.finished(wf, []);
       return;
     }
     await this.finish(wf, terminalReports(wf, end));
+  }
+
+  /**
+   * As the ADU agent after Install/Apply (§8.3): nothing is reported (an Idle without
+   * installedUpdateId would count as a failure), the request is carried out, and the deployment
+   * ends after the restart, resumed from its journal. A request that cannot be carried out ends
+   * the deployment as a failure (ADU reports a failed reboot the same way).
+   */
+  private async restart(wf: WorkflowRef, request: RestartRequest): Promise<void> {
+    this.restartPending = request;
+    this.next = undefined;
+    await this.reporter.flush();
+    const log = this.log.child({ workflowId: wf.id });
+    if (!this.o.onRestartRequested) {
+      log.warn(
+        { request },
+        `the update needs ${request.kind === 'reboot' ? 'a reboot' : 'an agent restart'}; it finishes after the next start`,
+      );
+      return;
+    }
+    try {
+      await this.o.onRestartRequested(request);
+      log.info({ request }, 'restart under way; the deployment finishes after it');
+    } catch (e) {
+      this.restartPending = undefined;
+      log.error({ err: e, request }, 'the requested restart could not be carried out');
+      const r = failureResult(
+        ResultCode.Failure,
+        Erc.WorkflowRestartFailed,
+        `the update asked for ${request.kind === 'reboot' ? 'a reboot' : 'an agent restart'} (${request.resultCode}), which failed: ${errorMessage(e)}`,
+      );
+      await this.finish(wf, [endedReport(wf, AgentState.Failed, r), endedReport(wf, AgentState.Idle, r)]);
+    }
   }
 
   private async finish(wf: WorkflowRef, reports: AgentReport[]): Promise<void> {

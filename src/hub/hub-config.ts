@@ -131,7 +131,8 @@ export function resolveHubConfig(raw: unknown, baseDir: string): HubConfig {
       hint: 'see "hub" in the README',
     });
   }
-  const r = raw as Record<string, any>;
+  // hubConfigProblems has checked every key's type, so the raw object has HubConfig's shape, each key optional.
+  const r = raw as Partial<Omit<HubConfig, 'download'>> & { download?: Partial<HubConfig['download']> };
   const abs = (f: string) => (isAbsolute(f) ? f : resolve(baseDir, f));
   const cfg: HubConfig = {
     manufacturer: r.manufacturer ?? HUB_DEFAULTS.manufacturer,

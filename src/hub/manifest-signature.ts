@@ -66,9 +66,13 @@ export function verifyManifestSignature(manifest: string, signature: string, tru
       .update(signingKey.export({ type: 'spki', format: 'der' }))
       .digest('base64url');
     if (trust.disabledSigningKeyHashes.includes(hash)) {
-      throw new HubError('HUB_SIGNATURE_INVALID', `signing key ${String(jwk.kid ?? hash)} is disabled`, {
-        erc: HubErc.SigningKeyDisabled,
-      });
+      throw new HubError(
+        'HUB_SIGNATURE_INVALID',
+        `signing key ${typeof jwk.kid === 'string' ? jwk.kid : hash} is disabled`,
+        {
+          erc: HubErc.SigningKeyDisabled,
+        },
+      );
     }
   }
   verifyRs256(outer, signingKey, 'updateManifestSignature');

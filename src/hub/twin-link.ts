@@ -75,9 +75,11 @@ export class SdkTwinLink implements HubLink {
   async reportPatch(patch: Record<string, unknown>): Promise<void> {
     const twin = this.twin;
     if (!twin) throw new HubError('HUB_TWIN_TIMEOUT', 'not connected to IoT Hub');
-    const update = promisify(twin.properties.reported.update.bind(twin.properties.reported)) as (
-      p: unknown,
-    ) => Promise<void>;
+    // The SDK types the reported-properties object loosely (any); this is the callback API it has.
+    const reported = twin.properties.reported as {
+      update(patch: unknown, done: (err?: Error) => void): void;
+    };
+    const update = promisify(reported.update.bind(reported)) as (p: unknown) => Promise<void>;
     const gone = this.clientGone.signal;
     try {
       await withDeadline(update(patch), this.o.hub.twinTimeoutMs, () => this.timeout('reported PATCH'), gone);

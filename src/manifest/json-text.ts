@@ -16,12 +16,22 @@ export interface JsonSyntaxError {
 /** Deepest nesting the scanner follows before giving up (keeps it off the call-stack limit). */
 const MAX_DEPTH = 5000;
 
+/** Thrown inside the scanner at the first syntax error; findJsonSyntaxError turns it into its result. */
+class ScanFailure extends Error {
+  constructor(
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
 class Scanner {
   pos = 0;
   constructor(private readonly text: string) {}
 
   fail(reason: string, at = this.pos): never {
-    throw { offset: at, reason };
+    throw new ScanFailure(at, reason);
   }
 
   ws(): void {
@@ -124,7 +134,7 @@ class Scanner {
     if (!m) this.fail('malformed number');
     this.pos += m[0].length;
     const next = this.text[this.pos];
-    if (next !== undefined && /[0-9.eE+\-]/.test(next)) this.fail('malformed number');
+    if (next !== undefined && /[0-9.eE+-]/.test(next)) this.fail('malformed number');
   }
 }
 
@@ -148,7 +158,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     if (s.pos < text.length) s.fail(`${s.describe()} after the end of the JSON value`);
     return undefined;
   } catch (e) {
-    const { offset, reason } = e as { offset: number; reason: string };
+    const { offset, reason } = e as ScanFailure;
     return { offset, reason, ...lineColumn(text, offset) };
   }
 }

@@ -17,9 +17,11 @@ export type CoreErrorCode =
   | 'HANDLER_UNKNOWN'
   | 'ENUM_FAILED'
   | 'ENUM_UNKNOWN_TYPE'
+  | 'ENUM_NOT_CONFIGURED'
   | 'WORKFLOW_CANCELLED'
   | 'WORKFLOW_STATE_CORRUPT'
   | 'WORKFLOW_BUSY'
+  | 'REBOOT_FAILED'
   | 'CLI_USAGE';
 
 export class SensorProxyError extends Error {

@@ -69,6 +69,8 @@ export interface HandlerEnvironment {
   log: Logger;
   /** `handlers["<handler id>"]` of the gateway config (defaults merged by the handler). */
   config: Record<string, unknown>;
+  /** The gateway's state folder, for handlers that keep state (e.g. the apt handler's installed criteria). */
+  stateDir?: string;
 }
 
 export type HandlerFactory = (env: HandlerEnvironment) => StepHandler;

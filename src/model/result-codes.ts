@@ -122,6 +122,8 @@ export const Erc = {
   WorkflowUnknownHandler: makeExtendedResultCode(3, 32, 0x102),
   WorkflowHandlerThrew: makeExtendedResultCode(3, 32, 0x103),
   WorkflowChildNotFound: makeExtendedResultCode(3, 32, 0x104),
+  /** A handler asked for a reboot / agent restart and the agent could not carry it out. */
+  WorkflowRestartFailed: makeExtendedResultCode(3, 32, 0x105),
   FileMissing: makeExtendedResultCode(3, 32, 0x201),
   FileSizeMismatch: makeExtendedResultCode(3, 32, 0x202),
 } as const;

@@ -1,5 +1,7 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+
+let tmpSerial = 0;
 
 /**
  * Writes `data` so that a crash at any moment leaves either the old or the new content, never a
@@ -8,7 +10,7 @@ import { dirname, basename, join } from 'node:path';
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${++tmpSerial}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(data, 'utf8');
@@ -43,4 +45,20 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
     throw e;
   }
   return JSON.parse(text) as T;
+}
+
+/**
+ * Removes the temp files {@link writeFileAtomic} leaves when the process dies between writing and
+ * renaming (`.<name>.<pid>.<ms>.tmp`). Call it only while no other process can be writing `path`
+ * (under its lock, or at start-up of its only writer).
+ */
+export async function removeTempFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [] as string[];
+    throw e;
+  });
+  for (const n of names)
+    if (n.startsWith(prefix) && /^\d+\.\d+\.tmp$/.test(n.slice(prefix.length))) await rm(join(dir, n), { force: true });
 }

@@ -28,8 +28,11 @@ export async function dryRun(plan: UpdatePlan, opts: { signal: AbortSignal; log:
     const instances =
       planned.kind === 'inline'
         ? [{ s: planned, c: undefined }]
-        : planned.components.flatMap((c) => planned.steps.map((s) => ({ s, c })));
-    if (planned.kind === 'reference' && planned.components.length === 0) noMatchingComponents.push(planned.path);
+        : planned.onHost
+          ? planned.steps.map((s) => ({ s, c: undefined }))
+          : planned.components.flatMap((c) => planned.steps.map((s) => ({ s, c })));
+    if (planned.kind === 'reference' && !planned.onHost && planned.components.length === 0)
+      noMatchingComponents.push(planned.path);
     for (const { s, c } of instances) {
       const ctx = runner.context(s, c);
       const r = await runner.isInstalled(s, ctx);

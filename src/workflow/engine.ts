@@ -6,7 +6,8 @@ import { updateIdString } from '../model/update.js';
 import { restartRequestOf, type RestartRequest } from './restart-requests.js';
 import { StepRunner } from './step-runner.js';
 import { aggregateReference, toReport, type ComponentOutcome, type LastInstallResult } from './results.js';
-import type { PlannedInlineStep, UpdatePlan } from './update-plan.js';
+import { DEFAULT_PARALLEL_POLICY, laneSlots, runLanes, type ParallelPolicy } from './lanes.js';
+import type { PlannedInlineStep, PlannedReferenceStep, UpdatePlan } from './update-plan.js';
 import { stepKey, type WorkflowStateStore } from './workflow-state.js';
 
 export interface WorkflowOutcome {
@@ -43,6 +44,8 @@ export interface RunOptions {
   emit: EventSink;
   /** See StepRunner: how long a handler may ignore a cancel, ms. Default 30000. */
   cancelGraceMs?: number;
+  /** Parallel flashing of the components a reference step selects; default {@link DEFAULT_PARALLEL_POLICY}. */
+  parallel?: Partial<ParallelPolicy>;
 }
 
 /** A step × component to run: the host (component undefined) for parent inline steps. */
@@ -55,10 +58,12 @@ interface Instance {
 
 /**
  * Multi-step ordered execution (reference/adu-agent.md §2.4): a Download phase over every step ×
- * component, then an Install phase, component-major within a reference step and step-minor, each
- * guarded by IsInstalled (900 → skipped as 603). The first failure stops everything; the results
- * are aggregated into `lastInstallResult` with `stepResults` keyed `step_<i>`. Every finished
- * step × component is persisted before the next starts, so a crashed run resumes.
+ * component, then an Install phase, parent steps in order, each guarded by IsInstalled (900 →
+ * skipped as 603). Within a reference step each selected component is a lane running the child's
+ * steps in order; lanes on different physical paths run concurrently (runReferenceStep, policy in
+ * `opts.parallel`). A failed parent step stops the parent steps after it; the results are
+ * aggregated into `lastInstallResult` with `stepResults` keyed `step_<i>`. Every finished step ×
+ * component is persisted as it ends, so a crashed run resumes.
  */
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
@@ -98,37 +103,21 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const parentResults: (AducResult | undefined)[] = plan.steps.map(() => undefined);
 
   let restart: RestartRequest | undefined;
+  const policy = { ...DEFAULT_PARALLEL_POLICY, ...opts.parallel };
   if (!failure) {
-    steps: for (const [i, planned] of plan.steps.entries()) {
-      const mine: ComponentOutcome[] = [];
-      const waitingForRestart = new Set<string>();
-      for (const inst of groups[i]!) {
-        if (inst.component && waitingForRestart.has(inst.component.id)) continue;
-        const o = await installInstance(inst, runner, state, emit);
-        mine.push(o);
-        if (!isSuccess(o.result)) break;
-        const req = restartRequestOf(o.result.resultCode);
-        if (!req) continue;
-        restart = restart?.immediate ? restart : req;
-        log.warn(
-          { step: o.step, componentId: o.componentId, request: req },
-          `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`,
-        );
-        if (req.immediate) {
-          outcomes.push(...mine);
-          parentResults[i] = o.result;
-          break steps;
-        }
-        // Deferred (ADU §2.4): this component's remaining steps wait for the restart; other components go on.
-        if (inst.component) waitingForRestart.add(inst.component.id);
-      }
-      outcomes.push(...mine);
-      parentResults[i] =
+    for (const [i, planned] of plan.steps.entries()) {
+      const step =
         planned.kind === 'reference'
-          ? aggregateReference(mine, planned.components.length)
-          : (mine[0]?.result ?? result(ResultCode.Failure));
-      if (!isSuccess(parentResults[i]!)) {
-        failure = { index: i, result: parentResults[i]! };
+          ? await runReferenceStep(planned, groups[i]!, { runner, state, emit, signal, log, policy })
+          : await runHostStep(groups[i]![0]!, runner, state, emit);
+      outcomes.push(...step.outcomes);
+      parentResults[i] = step.result;
+      if (step.restart) {
+        restart = restart?.immediate ? restart : step.restart;
+        if (step.restart.immediate) break;
+      }
+      if (!isSuccess(step.result)) {
+        failure = { index: i, result: step.result };
         break;
       }
     }
@@ -181,12 +170,149 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   };
 }
 
+interface StepRun {
+  result: AducResult;
+  outcomes: ComponentOutcome[];
+  restart?: RestartRequest;
+}
+
+interface LaneEnv {
+  runner: StepRunner;
+  state: WorkflowStateStore;
+  emit: EventSink;
+  signal: AbortSignal;
+  log: Logger;
+  policy: ParallelPolicy;
+}
+
+/** A parent inline step: runs once on the host. */
+async function runHostStep(
+  inst: Instance,
+  runner: StepRunner,
+  state: WorkflowStateStore,
+  emit: EventSink,
+): Promise<StepRun> {
+  const o = await installInstance(inst, runner, state, emit);
+  const restart = isSuccess(o.result) ? restartRequestOf(o.result.resultCode) : undefined;
+  return { result: o.result, outcomes: [o], ...(restart && { restart }) };
+}
+
+/**
+ * A reference step: one lane per selected component, each running the child's steps in order.
+ * Lanes on different physical paths run at the same time (laneSlots); a failing lane never
+ * interrupts another mid-step: with `onComponentFailure: "stop"` (and on an immediate restart
+ * request or a cancel) the others finish the step they are in and start nothing more. Every
+ * component's every step gets an outcome, `not-run` for those that never started.
+ */
+async function runReferenceStep(planned: PlannedReferenceStep, instances: Instance[], env: LaneEnv): Promise<StepRun> {
+  if (planned.onHost) return runChildOnHost(instances, env);
+  const { components } = planned;
+  const lanes = components.map((c) => instances.filter((inst) => inst.component === c));
+  const perLane: ComponentOutcome[][] = lanes.map(() => []);
+  const finishedInOrder: ComponentOutcome[] = [];
+  let stopWhy: string | undefined;
+  let restart: RestartRequest | undefined;
+  let immediate: ComponentOutcome | undefined;
+  const slots = laneSlots(components, env.policy);
+  if (new Set(slots.map((s) => s.key)).size > 1 || slots.some((s) => s.capacity > 1))
+    env.log.info(
+      { step: planned.path, lanes: slots.map((s, i) => `${components[i]!.id}@${s.key}`) },
+      'flashing components in parallel',
+    );
+  const stopped = () => stopWhy ?? (env.signal.aborted ? 'cancelled' : undefined);
+
+  const runLane = async (li: number): Promise<void> => {
+    for (const inst of lanes[li]!) {
+      const why = stopped();
+      if (why) {
+        perLane[li]!.push(notRun(inst, why));
+        continue;
+      }
+      const o = await installInstance(inst, env.runner, env.state, env.emit);
+      perLane[li]!.push(o);
+      finishedInOrder.push(o);
+      if (!isSuccess(o.result)) {
+        if (env.policy.onComponentFailure === 'stop' || o.outcome === 'cancelled')
+          stopWhy ??= `component ${o.componentId} failed at step ${o.step}`;
+        stopLane(li, inst, `an earlier step of this component did not succeed`);
+        return;
+      }
+      const req = restartRequestOf(o.result.resultCode);
+      if (!req) continue;
+      restart = restart?.immediate ? restart : req;
+      env.log.warn(
+        { step: o.step, componentId: o.componentId, request: req },
+        `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`,
+      );
+      if (req.immediate) {
+        immediate ??= o;
+        stopWhy ??= `component ${o.componentId} requested an immediate ${req.kind}`;
+      }
+      // Deferred (ADU §2.4): this component's remaining steps wait for the restart; other components go on.
+      stopLane(li, inst, `waiting for the requested ${req.kind}`);
+      return;
+    }
+  };
+  const stopLane = (li: number, after: Instance, why: string) => {
+    const rest = lanes[li]!.slice(lanes[li]!.indexOf(after) + 1);
+    perLane[li]!.push(...rest.map((inst) => notRun(inst, why)));
+  };
+
+  const neverStarted = await runLanes(slots, runLane, () => stopped() === undefined);
+  for (const li of neverStarted) perLane[li]!.push(...lanes[li]!.map((inst) => notRun(inst, stopped() ?? 'not run')));
+  const outcomes = perLane.flat();
+  const r = immediate ? immediate.result : aggregateReference(finishedInOrder, components.length);
+  return { result: r, outcomes, ...(restart && { restart }) };
+}
+
+/**
+ * A reference step with no enumerator and `referenceStepsOnHost`: the child's steps run once, in
+ * order, on the host (the ADU steps handler's rule with no enumerator registered, §2.2).
+ */
+async function runChildOnHost(instances: Instance[], env: LaneEnv): Promise<StepRun> {
+  const outcomes: ComponentOutcome[] = [];
+  for (const [i, inst] of instances.entries()) {
+    const step = await runHostStep(inst, env.runner, env.state, env.emit);
+    outcomes.push(...step.outcomes);
+    const stop = !isSuccess(step.result)
+      ? 'an earlier step did not succeed'
+      : step.restart
+        ? 'waiting for the requested restart'
+        : undefined;
+    if (stop || i === instances.length - 1) {
+      outcomes.push(...instances.slice(i + 1).map((rest) => notRun(rest, stop ?? 'not run')));
+      const r = step.restart?.immediate
+        ? step.result
+        : aggregateReference(
+            outcomes.filter((o) => o.outcome !== 'not-run'),
+            1,
+          );
+      return { result: r, outcomes, ...(step.restart && { restart: step.restart }) };
+    }
+  }
+  return { result: aggregateReference([], 0), outcomes };
+}
+
+function notRun(inst: Instance, why: string): ComponentOutcome {
+  const { planned, component } = inst;
+  return {
+    step: planned.path,
+    handler: planned.step.handler,
+    ...(component && { componentId: component.id }),
+    ...(planned.step.description && { description: planned.step.description }),
+    result: result(ResultCode.Failure, 0, `not run: ${why}`),
+    outcome: 'not-run',
+  };
+}
+
 /** Per parent step, the instances it runs: the host once for inline steps; each selected component × child step otherwise. */
 function instanceGroups(plan: UpdatePlan): Instance[][] {
   return plan.steps.map((planned, parentIndex) =>
     planned.kind === 'inline'
       ? [{ planned, component: undefined, parentIndex }]
-      : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
+      : planned.onHost
+        ? planned.steps.map((s) => ({ planned: s, component: undefined, parentIndex }))
+        : planned.components.flatMap((component) => planned.steps.map((s) => ({ planned: s, component, parentIndex }))),
   );
 }
 
@@ -237,7 +363,7 @@ async function installInstance(
     ...(component && { componentId: component.id }),
     ...(planned.step.description && { description: planned.step.description }),
   };
-  const previous = state.completedInPreviousRun(key);
+  const previous = carriedOut(state.completedInPreviousRun(key));
   const ctx = runner.context(planned, component);
   const installed = await runner.isInstalled(planned, ctx);
   if (installed.resultCode === ResultCode.IsInstalledInstalled || previous) {
@@ -275,6 +401,17 @@ async function installInstance(
   await state.record(key, r);
   const outcome = isSuccess(r) ? 'installed' : r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed';
   return { ...base, result: r, outcome };
+}
+
+/**
+ * A step whose recorded result asked for a reboot / agent restart was interrupted by exactly that
+ * restart: resumed, it counts as applied (asking again would restart forever when the handler's
+ * IsInstalled cannot see the change).
+ */
+function carriedOut(previous: AducResult | undefined): AducResult | undefined {
+  const req = previous && restartRequestOf(previous.resultCode);
+  if (!req) return previous;
+  return result(ResultCode.ApplySuccess, 0, `completed by the requested ${req.kind} (${req.resultCode})`);
 }
 
 function finalResult(

@@ -1,4 +1,5 @@
-import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyFile } from '../manifest/files.js';
 import { SensorProxyError } from '../model/errors.js';
@@ -33,19 +34,19 @@ export class LocalFileSource implements FileSource {
     }
     await mkdir(destDir, { recursive: true });
     const dest = join(destDir, file.fileName);
-    if (dest !== src) await linkOrCopy(src, dest);
+    if (dest !== src) await privateCopy(src, dest);
     // Verify the work-folder copy: that is the one the handler reads.
     await verifyFile(dest, file, signal);
     return dest;
   }
 }
 
-/** Hard link (no copy of a large image) where the file system allows it, else a copy. */
-async function linkOrCopy(src: string, dest: string): Promise<void> {
+/**
+ * A copy the handler may change (the script handler makes its script executable) without touching
+ * the user's update folder: never a hard link, which shares the inode and so the mode. Where the
+ * file system supports it (btrfs, XFS) the copy is a reflink and costs no space.
+ */
+async function privateCopy(src: string, dest: string): Promise<void> {
   await rm(dest, { force: true });
-  try {
-    await link(src, dest);
-  } catch {
-    await copyFile(src, dest);
-  }
+  await copyFile(src, dest, constants.COPYFILE_FICLONE);
 }

@@ -60,6 +60,7 @@ export class StepRunner {
     const h = planned.handler;
     if (ctx.signal.aborted)
       return result(ResultCode.FailureCancelled, Erc.WorkflowCancelled, 'cancelled before ' + action);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below as fn.call(h, ctx)
     const fn = h[action];
     if (!fn)
       return result(action === 'backup' ? ResultCode.BackupSuccessUnsupported : ResultCode.RestoreSuccessUnsupported);

@@ -30,6 +30,11 @@ export interface PlannedReferenceStep {
   /** Child `compatibility` entries; a component matching any of them is selected. */
   selectors: Record<string, string>[];
   components: Component[];
+  /**
+   * True when the child's steps run once on the host (no component): no enumerator is configured
+   * and the gateway config sets `referenceStepsOnHost` (the ADU agent's rule, reference/adu-agent.md §2.2).
+   */
+  onHost: boolean;
   steps: PlannedInlineStep[];
   workFolder: string;
 }
@@ -54,6 +59,11 @@ export interface PlanInputs {
   filesDir?: string;
   inventory: ComponentInventory;
   handlers: HandlerRegistry;
+  /**
+   * Gateway config `referenceStepsOnHost`: with no enumerator configured, run a reference step's
+   * child steps once on the host (as the ADU agent does) instead of failing the plan.
+   */
+  referenceStepsOnHost?: boolean;
   /** Restricts every child's selection to these component ids (`flash --component`). */
   onlyComponents?: string[];
   signal?: AbortSignal;
@@ -87,8 +97,24 @@ export async function planUpdate(inp: PlanInputs): Promise<UpdatePlan> {
       // assertChildUpdate guarantees inline steps only.
       childSteps.push(await planInline(inp, child, cs as InlineStep, `${path}.${j}`, workFolder));
     }
-    inventory ??= await inp.inventory.getAllComponents(inp.signal);
     const selectors = child.compatibility;
+    if (!inp.inventory.hasEnumerators) {
+      if (!inp.referenceStepsOnHost) throw noEnumerator(path, selectors);
+      steps.push({
+        kind: 'reference',
+        path,
+        step,
+        child,
+        childSource: source,
+        selectors,
+        components: [],
+        onHost: true,
+        steps: childSteps,
+        workFolder,
+      });
+      continue;
+    }
+    inventory ??= await inp.inventory.getAllComponents(inp.signal);
     let components = inventory.filter((c) => selectors.some((s) => matchesSelector(c, s)));
     if (inp.onlyComponents) components = components.filter((c) => inp.onlyComponents!.includes(c.id));
     steps.push({
@@ -99,6 +125,7 @@ export async function planUpdate(inp: PlanInputs): Promise<UpdatePlan> {
       childSource: source,
       selectors,
       components,
+      onHost: false,
       steps: childSteps,
       workFolder,
     });
@@ -141,4 +168,24 @@ async function planInline(
     });
   }
   return { kind: 'inline', path, step, update, handler, files, workFolder };
+}
+
+/**
+ * No enumerator, so a child update meant for components would have nothing to select from. The
+ * ADU agent then runs the child's steps on the host, which rarely is what the publisher meant;
+ * reporting 604 "no matching components" would claim a success for an install that never
+ * happened. So: an error, unless the config asks for the ADU behaviour.
+ */
+function noEnumerator(path: string, selectors: Record<string, string>[]): SensorProxyError {
+  const targets = selectors.map((s) => JSON.stringify(s)).join(' or ');
+  return new SensorProxyError(
+    'ENUM_NOT_CONFIGURED',
+    `no component enumerator is configured; reference step ${path} targets components (${targets}); configure one or pass --inventory`,
+    {
+      details: { step: path, compatibility: selectors },
+      hint:
+        'add an enumerator to "enumerators" in the gateway config (or pass --inventory FILE to flash); ' +
+        'to run child updates on the gateway itself, as the ADU agent does without an enumerator, set "referenceStepsOnHost": true',
+    },
+  );
 }

@@ -3,7 +3,7 @@ import { acquireWorkflowLock, releaseWorkflowLock } from './workflow-lock.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { AducResult } from '../model/result-codes.js';
 import type { UpdateId } from '../model/update.js';
-import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, removeTempFiles, writeFileAtomic } from './atomic-file.js';
 
 export type WorkflowStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -44,6 +44,7 @@ export class WorkflowStateStore {
   private readonly path: string;
   /** Records of the interrupted previous run, when this run resumes one. */
   private resumed: Record<string, StepRecord> = {};
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     stateDir: string,
@@ -62,6 +63,8 @@ export class WorkflowStateStore {
    */
   async begin(updateId: UpdateId, manifestSha256: string): Promise<boolean> {
     await acquireWorkflowLock(this.path + '.lock');
+    // We hold the lock: no other process writes this file, so any temp file is a crash's leftover.
+    await removeTempFiles(this.path);
     const previous = await this.readPrevious();
     const resuming = previous?.status === 'running' && previous.manifestSha256 === manifestSha256;
     this.resumed = resuming ? previous.steps : {};
@@ -111,10 +114,20 @@ export class WorkflowStateStore {
     await releaseWorkflowLock(this.path + '.lock');
   }
 
+  /**
+   * The previous run's state. A file of another `version` is a fresh start (written by another
+   * release); a version-1 file of the wrong shape is WORKFLOW_STATE_CORRUPT: a fresh start could
+   * install again steps a crashed run finished, so a person decides (the hint says how).
+   */
   private async readPrevious(): Promise<WorkflowStateDoc | undefined> {
     try {
-      const doc = await readJsonFile<WorkflowStateDoc>(this.path);
-      return doc?.version === 1 ? doc : undefined;
+      const doc = await readJsonFile<unknown>(this.path);
+      if (doc === undefined) return undefined;
+      const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+      if (isObject && (doc as { version?: unknown }).version !== 1) return undefined;
+      const problem = isObject ? stateShapeProblem(doc as Record<string, unknown>) : 'not a JSON object';
+      if (problem) throw new Error(problem);
+      return doc as WorkflowStateDoc;
     } catch (e) {
       // Atomic writes make a torn file impossible; anything unreadable was edited by hand.
       throw new SensorProxyError(
@@ -128,7 +141,39 @@ export class WorkflowStateStore {
     }
   }
 
+  /**
+   * Writes the document as it is now. Saves are queued: components flashed in parallel record
+   * their steps at the same time, and each write must be whole and land in order.
+   */
   private save(): Promise<void> {
-    return writeFileAtomic(this.path, JSON.stringify(this.doc, null, 2) + '\n');
+    const text = JSON.stringify(this.doc, null, 2) + '\n';
+    const write = this.saving.then(() => writeFileAtomic(this.path, text));
+    this.saving = write.catch(() => {});
+    return write;
   }
+}
+
+const STATUSES: readonly string[] = ['running', 'succeeded', 'failed', 'cancelled'];
+
+/** What is wrong with a version-1 state document, or undefined when it has the shape the store relies on. */
+export function stateShapeProblem(doc: Record<string, unknown>): string | undefined {
+  const str = (k: string) => typeof doc[k] === 'string';
+  if (!str('manifestSha256')) return '"manifestSha256" must be a string';
+  if (typeof doc.status !== 'string' || !STATUSES.includes(doc.status))
+    return `"status" must be one of ${STATUSES.join(', ')}`;
+  if (!Number.isSafeInteger(doc.attempts) || (doc.attempts as number) < 1) return '"attempts" must be an integer >= 1';
+  const steps = doc.steps;
+  if (typeof steps !== 'object' || steps === null || Array.isArray(steps)) return '"steps" must be an object';
+  for (const [key, rec] of Object.entries(steps as Record<string, unknown>)) {
+    const r = (rec as { result?: unknown } | null)?.result as {
+      resultCode?: unknown;
+      extendedResultCode?: unknown;
+    } | null;
+    if (typeof rec !== 'object' || rec === null || typeof r !== 'object' || r === null)
+      return `"steps.${key}" must be {"result": {...}, "finishedAt": ...}`;
+    if (!Number.isInteger(r.resultCode)) return `"steps.${key}.result.resultCode" must be an integer`;
+    if (r.extendedResultCode !== undefined && !Number.isInteger(r.extendedResultCode))
+      return `"steps.${key}.result.extendedResultCode" must be an integer`;
+  }
+  return undefined;
 }

@@ -54,3 +54,14 @@ export function resultLine(run: CliRun): Record<string, any> {
     throw new Error(`last stdout line is not a result:\n${run.stdout}\n${run.stderr}`);
   return last as Record<string, any>;
 }
+
+/** The built CLI run through an argv prefix (e.g. `setpriv --reuid ...`, hw-fixtures/unprivileged.ts). */
+export function runCliVia(prefix: string[], args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const [cmd, ...pre] = prefix;
+  return collect(
+    spawn(cmd!, [...pre, process.execPath, repoPath('dist', 'src', 'cli', 'main.js'), ...args], {
+      env: { ...process.env, CI: 'true', HOME: '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}

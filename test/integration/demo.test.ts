@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { repoPath } from '../../hw-fixtures/repo-root.js';
+import { collect, runCli } from '../helpers/cli.js';
 
 /** `make demo` must keep working on a fresh machine: run it and check what it prints. */
-describe('sensor-proxy demo', () => {
+describe('make demo (dist/hw-fixtures/demo/main.js)', () => {
   it('deploys through the local IoT Hub to a sensor on every bus, then skips them all as installed, and exits 0', async () => {
-    const run = await runCli(['demo']);
+    const run = await collect(
+      spawn(process.execPath, [repoPath('dist', 'hw-fixtures', 'demo', 'main.js')], {
+        env: { ...process.env, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /demo finished: both deployments succeeded/);
     // The listing shows components from every enumerator.
@@ -28,5 +35,11 @@ describe('sensor-proxy demo', () => {
       assert.match(reports[0]!, new RegExp(`step_${i}: 700 ApplySuccess`));
       assert.match(reports[1]!, new RegExp(`step_${i}: 603 InstallSkippedUpdateAlreadyInstalled`));
     }
+  });
+
+  it('is not a command of the product CLI', async () => {
+    const run = await runCli(['demo']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unknown command "demo"/);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -98,6 +98,26 @@ describe('flash: the seed examples through microsoft/script:1 with real shell sc
       (c) => c.outcome === 'failed',
     );
     assert.deepEqual([failed?.step, failed?.componentId], ['0.1', 'contoso-camera-serial-00000']);
+  });
+
+  it('parent with a reference step and no enumerator: a clear error, never a success (issue 13 item 1)', async () => {
+    const s = await sandbox();
+    const run = await runCli(['flash', s.seeds.parentWithReference, '--json'], s.env);
+    assert.notEqual(run.code, 0, run.stdout);
+    assert.doesNotMatch(run.stdout, /"succeeded":true|installedUpdateId/);
+    assert.match(run.stdout, /ENUM_NOT_CONFIGURED/);
+    assert.match(
+      run.stdout,
+      /no component enumerator is configured; reference step 0 targets components .*configure one or pass --inventory/,
+    );
+    assert.equal(actions(await s.scriptLog(), 'install').length, 0, 'nothing was installed');
+    // The same with a config that lists no enumerators.
+    const config = join(s.root, 'gateway.json');
+    await writeFile(config, JSON.stringify({ enumerators: [] }));
+    const human = await runCli(['flash', s.seeds.parentWithReference, '--config', config], s.env);
+    assert.notEqual(human.code, 0);
+    assert.match(human.stderr, /no component enumerator is configured; reference step 0 targets components/);
+    assert.match(human.stderr, /referenceStepsOnHost/);
   });
 
   it('component placeholders reach the script: name, group and the path property', async () => {

@@ -137,4 +137,47 @@ describe('hub agent: cancel and restart mid-deployment', { timeout: 90_000 }, ()
       await once(second, 'exit');
     }
   });
+  it('agent stopped with SIGTERM (systemctl stop) mid-transfer: exits 0, reports nothing, the next start resumes', async () => {
+    const config = await rig.writeConfig();
+    const first = spawnAgent(config, { SLEEPY_MARKER: marker });
+    let exit: [number | null, string | null];
+    try {
+      await rig.hub.waitFor(() => rig.hub.device(rig.deviceId).client !== undefined, 20_000, 'agent connected');
+      await rig.deploy({ importManifest: update.parent, workflowId: 'wf-term' });
+      const pid = await sleepyPid(marker);
+      first.kill('SIGTERM');
+      exit = (await once(first, 'exit')) as [number | null, string | null];
+      assert.equal(alive(pid), false, 'the running install script was stopped with the agent');
+    } finally {
+      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+    }
+    assert.deepEqual(exit, [0, null], 'a clean stop, not a crash (systemd does not count it as a failure)');
+    assert.deepEqual(
+      rig
+        .agentReports()
+        .filter((a) => a.workflow?.id === 'wf-term')
+        .map((a) => a.state),
+      [6],
+      'suspended: no failure or cancel report before the stop',
+    );
+    const second = spawnAgent(config);
+    try {
+      const end = await rig.waitForReport(
+        (a) => a.workflow?.id === 'wf-term' && a.state === 0,
+        30_000,
+        'terminal report after restart',
+      );
+      assert.equal(end.installedUpdateId, JSON.stringify({ provider: 'sp-test', name: 'hub-parent', version: '1.0' }));
+      assert.deepEqual(
+        rig
+          .agentReports()
+          .filter((a) => a.workflow?.id === 'wf-term')
+          .map((a) => a.state),
+        [6, 0],
+      );
+    } finally {
+      second.kill('SIGTERM');
+      await once(second, 'exit');
+    }
+  });
 });

@@ -196,7 +196,7 @@ describe('sensor-proxy/ymodem:1 over a pty into the bootloader simulator', { ski
     await withRig({ baudRate: 115200 }, async (rig) => {
       const ac = new AbortController();
       const { ctx } = context(rig.port, ac.signal);
-      const onProgress = ctx.onProgress;
+      const onProgress = ctx.onProgress.bind(ctx);
       ctx.onProgress = (p) => {
         onProgress(p);
         if (p.bytesDone >= 8 * 1024) ac.abort(new Error('operator cancel'));

@@ -9,6 +9,7 @@ import { decodePdu, encodeFlowControl, type FrameLayout } from './pci.js';
 import { IsoTpReceiver } from './receiver.js';
 import { IsoTpSender } from './sender.js';
 import { encodeStMin } from './st-min.js';
+import type { IsoTpTransport } from './transport.js';
 
 /** Kind of an outgoing frame, for {@link IsoTpChannelHooks}. */
 export type IsoTpFrameKind = 'SF' | 'FF' | 'CF' | 'FC';
@@ -54,7 +55,8 @@ const KIND_BY_PCI: IsoTpFrameKind[] = ['SF', 'FF', 'CF', 'FC'];
  * Received messages are queued until taken by {@link IsoTpChannel.receive}; {@link IsoTpChannel.discard}
  * drops stale ones (call it before a request whose answer you then await).
  */
-export class IsoTpChannel {
+export class IsoTpChannel implements IsoTpTransport {
+  readonly backend = 'user' as const;
   readonly options: ResolvedIsoTpOptions;
   readonly stats: IsoTpStats = {
     framesSent: 0,

@@ -28,7 +28,14 @@ export type IsoTpErrorCode =
   /** A send was started while another one is in progress on the same channel. */
   | 'ISOTP_BUSY'
   /** The options are inconsistent (details.field). */
-  | 'ISOTP_CONFIG';
+  | 'ISOTP_CONFIG'
+  /** A frame with a wrong layout or padding (Linux EBADMSG; kernel backend only). */
+  | 'ISOTP_MALFORMED'
+  /**
+   * `isotp.backend: "kernel"` where the kernel has no CAN_ISOTP sockets (can-isotp not loaded and not
+   * loadable: `modprobe can-isotp`, CONFIG_CAN_ISOTP) or the addon is not built (`make native`).
+   */
+  | 'ISOTP_KERNEL_UNAVAILABLE';
 
 export function isoTpError(
   code: IsoTpErrorCode,

@@ -136,8 +136,8 @@ export async function flashDfu(
   if (suffix) checkSuffixMatches(suffix, ids);
 
   const host = await DfuHost.open(device, { alt: req.alt ?? 0 }, o);
-  let bytes = 0;
-  let restarts = 0;
+  let bytes: number;
+  let restarts: number;
   let verified = false;
   let gone = false;
   try {

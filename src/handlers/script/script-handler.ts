@@ -1,4 +1,4 @@
-import { chmod, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlerFactory, StepContext, StepFile, StepHandler } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
@@ -148,6 +148,9 @@ export class ScriptHandler implements StepHandler {
       const st = await stat(scriptPath);
       if (!st.isFile()) return fail(ScriptErc.ScriptFileMissingOnDisk, `script '${scriptPath}' is not a regular file`);
       if ((st.mode & 0o100) === 0) {
+        // A file with another name on disk (a hard link into the user's update folder) is
+        // replaced by a private copy first: chmod must never change the user's file (issue 13).
+        if (st.nlink > 1) await replaceWithCopy(scriptPath);
         await chmod(scriptPath, ADU_SHELL_SCRIPT_MODE);
         ctx.log.debug({ scriptPath, mode: '0750' }, 'made script executable');
       }
@@ -231,3 +234,10 @@ export class ScriptHandler implements StepHandler {
  */
 export const createScriptHandler: HandlerFactory = (env) =>
   new ScriptHandler({ log: env.log, ...resolveScriptHandlerConfig(env.config) });
+
+/** Breaks a hard link: copies `path` beside itself and renames the copy over it. */
+async function replaceWithCopy(path: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.copy`;
+  await copyFile(path, tmp);
+  await rename(tmp, path);
+}

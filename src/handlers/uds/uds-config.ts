@@ -1,5 +1,6 @@
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
+import { ISOTP_BACKEND_SETTINGS, type IsoTpBackendSetting } from '../../../drivers/can/isotp/transport.js';
 
 /**
  * Settings of `sensor-proxy/uds:1`, merged in this order (later wins): {@link DEFAULT_UDS_SETTINGS} →
@@ -66,6 +67,13 @@ export interface UdsSettings {
   flashAttempts: number;
   /** Cap on data bytes per TransferData (below the ECU's maxNumberOfBlockLength − 2). Default none. */
   maxBlockData: number | undefined;
+  /**
+   * `isotp.backend`: `auto` (default) takes the kernel's ISO-TP (CAN_ISOTP sockets, can-isotp) where it is
+   * loaded or loadable and says in the log which one it took and why; `kernel` insists on it (clear error
+   * naming `modprobe can-isotp` otherwise); `user` is our ISO-TP over raw frames (also `mem:` buses).
+   * With `kernel`, N_Bs/N_Cr are the kernel's fixed 1000 ms.
+   */
+  isotp: { backend: IsoTpBackendSetting };
 }
 
 export const DEFAULT_UDS_SETTINGS: Readonly<Omit<UdsSettings, 'interface' | 'txId' | 'rxId'>> = Object.freeze({
@@ -100,10 +108,21 @@ export const DEFAULT_UDS_SETTINGS: Readonly<Omit<UdsSettings, 'interface' | 'txI
   requestAttempts: 3,
   flashAttempts: 2,
   maxBlockData: undefined,
+  isotp: Object.freeze({ backend: 'auto' as IsoTpBackendSetting }),
 });
 
 type Kind =
-  'id' | 'int' | 'posint' | 'string' | 'bool' | 'padding' | 'addressing' | 'eraseRecord' | 'nullableId' | 'optionalInt';
+  | 'id'
+  | 'int'
+  | 'posint'
+  | 'string'
+  | 'bool'
+  | 'padding'
+  | 'addressing'
+  | 'eraseRecord'
+  | 'nullableId'
+  | 'optionalInt'
+  | 'isotp';
 const KINDS: Record<keyof UdsSettings, Kind> = {
   interface: 'string',
   txId: 'id',
@@ -139,6 +158,7 @@ const KINDS: Record<keyof UdsSettings, Kind> = {
   requestAttempts: 'posint',
   flashAttempts: 'posint',
   maxBlockData: 'optionalInt',
+  isotp: 'isotp',
 };
 
 /** A number, or a string in hex (`0x7E0`, `7E0h` not accepted) or decimal. */
@@ -180,6 +200,18 @@ function convert(kind: Kind, v: unknown): { ok: true; value: unknown } | { ok: f
       return v === 'normal' || v === 'extended' || v === 'mixed'
         ? { ok: true, value: v }
         : { ok: false, expected: 'normal, extended or mixed' };
+    case 'isotp': {
+      const o = v as Record<string, unknown>;
+      const ok =
+        typeof v === 'object' &&
+        v !== null &&
+        !Array.isArray(v) &&
+        Object.keys(o).every((k) => k === 'backend') &&
+        (o['backend'] === undefined || ISOTP_BACKEND_SETTINGS.includes(o['backend'] as IsoTpBackendSetting));
+      return ok
+        ? { ok: true, value: { backend: (o['backend'] as IsoTpBackendSetting | undefined) ?? 'auto' } }
+        : { ok: false, expected: 'an object { "backend": "auto" | "kernel" | "user" }' };
+    }
     case 'eraseRecord':
       return v === 'alfid-address-size' || v === 'none'
         ? { ok: true, value: v }

@@ -1,30 +1,43 @@
 import type { CanBus } from '../../../drivers/can/bus.js';
 import type { Clock } from '../../../drivers/can/clock.js';
+import { chooseIsoTpBackend } from '../../../drivers/can/isotp-backend.js';
 import { IsoTpChannel } from '../../../drivers/can/isotp/channel.js';
+import type { IsoTpOptions } from '../../../drivers/can/isotp/options.js';
+import type { IsoTpBackend, IsoTpTransport } from '../../../drivers/can/isotp/transport.js';
+import { KernelIsoTpChannel } from '../../../drivers/can/kernel-isotp/kernel-channel.js';
 import { openCanBus, type CanBusOpener } from '../../../drivers/can/open-bus.js';
 import { UdsClient } from '../../../drivers/can/uds/client.js';
 import type { Logger } from '../../model/logger.js';
 import type { UdsSettings } from './uds-config.js';
 
-/** A bus, the physical and functional ISO-TP channels and the UDS client of one step; closed as one. */
+/**
+ * The physical and functional ISO-TP connections and the UDS client of one step; closed as one.
+ * The ISO-TP backend follows `isotp.backend` (chooseIsoTpBackend): the kernel's CAN_ISOTP sockets need
+ * no raw bus; ours runs on a bus opened through `open`.
+ */
 export class UdsConnection {
   private constructor(
-    readonly bus: CanBus,
+    readonly backend: IsoTpBackend,
     readonly client: UdsClient,
-    private readonly channels: IsoTpChannel[],
+    private readonly transports: IsoTpTransport[],
+    private readonly bus: CanBus | undefined,
   ) {}
 
-  /** Opens `settings.interface` through `open` (default: `mem:<name>` or SocketCAN) and builds the stack. */
+  /** Opens `settings.interface` with the configured ISO-TP backend and builds the stack. */
   static async open(
     s: UdsSettings,
     log: Logger,
     open: CanBusOpener = openCanBus,
     clock?: Clock,
   ): Promise<UdsConnection> {
-    const bus = await open(s.interface, { log: log.child({ component: 'can.bus', iface: s.interface }) });
-    const isotpLog = log.child({ component: 'can.isotp', iface: s.interface });
+    const choice = chooseIsoTpBackend(s.isotp.backend, s.interface);
+    log.info(
+      { iface: s.interface, backend: choice.backend, reason: choice.reason },
+      `ISO-TP backend: ${choice.backend}`,
+    );
+    const isotpLog = log.child({ component: 'can.isotp', iface: s.interface, backend: choice.backend });
     const env = clock ? { clock, log: isotpLog } : { log: isotpLog };
-    const common = {
+    const common: Omit<IsoTpOptions, 'txId' | 'rxId'> = {
       ...(s.extendedIds === undefined ? {} : { extendedIds: s.extendedIds }),
       addressing: s.addressing,
       ...(s.txAddress === undefined ? {} : { txAddress: s.txAddress }),
@@ -34,23 +47,34 @@ export class UdsConnection {
       stMinUs: s.stMinUs,
       timeouts: { nAsMs: s.nAsMs, nBsMs: s.nBsMs, nCrMs: s.nCrMs },
     };
-    try {
-      const phys = new IsoTpChannel(bus, { ...common, txId: s.txId, rxId: s.rxId, txDataLength: s.txDataLength }, env);
-      // Functional requests are single frames only (reference §1.2); its rx id is never used.
-      const func = new IsoTpChannel(
-        bus,
-        { ...common, txId: s.functionalId, rxId: s.functionalId, txDataLength: 8 },
-        env,
-      );
-      const client = new UdsClient({
-        transport: phys,
-        functional: func,
+    const phys = { ...common, txId: s.txId, rxId: s.rxId, txDataLength: s.txDataLength };
+    // Functional requests are single frames only (reference §1.2); their rx id is never used.
+    const func = { ...common, txId: s.functionalId, rxId: s.functionalId, txDataLength: 8 };
+    const clientOf = (transport: IsoTpTransport, functional: IsoTpTransport) =>
+      new UdsClient({
+        transport,
+        functional,
         timeouts: { p2Ms: s.p2Ms, p2StarMs: s.p2StarMs, marginMs: s.p2MarginMs },
         requestAttempts: s.requestAttempts,
         log: log.child({ component: 'can.uds', iface: s.interface, txId: s.txId }),
         ...(clock ? { clock } : {}),
       });
-      return new UdsConnection(bus, client, [phys, func]);
+
+    if (choice.backend === 'kernel') {
+      const p = KernelIsoTpChannel.open(s.interface, phys, env);
+      try {
+        const f = KernelIsoTpChannel.open(s.interface, { ...func, sfBroadcast: true }, env);
+        return new UdsConnection('kernel', clientOf(p, f), [p, f], undefined);
+      } catch (e) {
+        p.close();
+        throw e;
+      }
+    }
+    const bus = await open(s.interface, { log: log.child({ component: 'can.bus', iface: s.interface }) });
+    try {
+      const p = new IsoTpChannel(bus, phys, env);
+      const f = new IsoTpChannel(bus, func, env);
+      return new UdsConnection('user', clientOf(p, f), [p, f], bus);
     } catch (e) {
       await bus.close();
       throw e;
@@ -58,7 +82,7 @@ export class UdsConnection {
   }
 
   async close(): Promise<void> {
-    for (const c of this.channels) c.close();
-    await this.bus.close();
+    for (const t of this.transports) t.close();
+    await this.bus?.close();
   }
 }

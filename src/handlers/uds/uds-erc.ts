@@ -34,9 +34,9 @@ export const UdsErc = {
   MissingProperty: erc(0x703),
   /** 0x32000704: the step does not carry exactly one firmware file. */
   WrongFileCount: erc(0x704),
-  /** 0x32000705: the CAN interface could not be opened, or the socketcan package is missing. */
+  /** 0x32000705: the CAN interface could not be opened, the socketcan package is missing, or `isotp.backend: "kernel"` without can-isotp. */
   CanOpenFailed: erc(0x705),
-  /** 0x32000706: CAN transmit failed (bus-off, tx queue full past N_As, interface gone). */
+  /** 0x32000706: CAN transmit failed (bus-off, tx queue full past N_As, interface down or gone: CAN_NETDOWN). */
   CanTxFailed: erc(0x706),
   /** 0x32000707: ISO-TP timeout (N_As, N_Bs, N_Cr) — the ECU stopped taking part. */
   IsoTpTimeout: erc(0x707),
@@ -67,7 +67,9 @@ const BY_CODE: Record<string, number> = {
   CAN_OPEN_FAILED: UdsErc.CanOpenFailed,
   CAN_BACKEND_UNAVAILABLE: UdsErc.CanOpenFailed,
   CAN_BACKEND_UNKNOWN: UdsErc.CanOpenFailed,
+  ISOTP_KERNEL_UNAVAILABLE: UdsErc.CanOpenFailed,
   CAN_CLOSED: UdsErc.CanTxFailed,
+  CAN_NETDOWN: UdsErc.CanTxFailed,
   CAN_TX_TIMEOUT: UdsErc.CanTxFailed,
   CAN_TX_FAILED: UdsErc.CanTxFailed,
   CAN_BUS_OFF: UdsErc.CanTxFailed,
@@ -80,6 +82,7 @@ const BY_CODE: Record<string, number> = {
   ISOTP_OVERFLOW: UdsErc.IsoTpProtocol,
   ISOTP_WAIT_LIMIT: UdsErc.IsoTpProtocol,
   ISOTP_INVALID_FC: UdsErc.IsoTpProtocol,
+  ISOTP_MALFORMED: UdsErc.IsoTpProtocol,
   ISOTP_RX_INTERRUPTED: UdsErc.IsoTpProtocol,
   ISOTP_CONFIG: UdsErc.InvalidHandlerProperties,
   ISOTP_BUSY: UdsErc.IsoTpProtocol,

@@ -114,7 +114,7 @@ export function parseVersionQuery(v: unknown, field: string): VersionQuery | nul
     return versionQueryFromJson(v);
   } catch (e) {
     if (!isBusError(e, 'YMODEM_INVALID_OPTIONS')) throw e;
-    const sub = String(e.details.field ?? '');
+    const sub = typeof e.details.field === 'string' ? e.details.field : '';
     throw new InvalidSetting(sub ? `${field}.${sub}` : field, e.message);
   }
 }

@@ -173,6 +173,7 @@ test('protocol none: components in the ADU shape, and no port is opened', async 
         properties: {
           bus: 'serial',
           port: join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'),
+          physicalPath: `serial:${join(dev, 'ttyACM0')}`,
           baudRate: 115200,
           protocol: 'none',
           vid: '2fe3',

@@ -12,7 +12,7 @@ export async function expectCode(fn: () => unknown, code: CoreErrorCode): Promis
     thrown = e;
   }
   assert.ok(thrown !== undefined, `expected ${code}, nothing was thrown`);
-  assert.ok(isSensorProxyError(thrown), `expected SensorProxyError ${code}, got ${String(thrown)}`);
+  assert.ok(isSensorProxyError(thrown), `expected SensorProxyError ${code}, got ${String(thrown as unknown)}`);
   assert.equal(thrown.code, code, `expected ${code}, got ${thrown.code}: ${thrown.message}`);
   return thrown;
 }

@@ -182,6 +182,25 @@ describe('workflow engine: multi-step ordered execution', () => {
     ]);
   });
 
+  it('a resumed step that asked for an agent restart counts as applied, even when IsInstalled cannot see it (no restart loop)', async () => {
+    const { handler, harness, manifest } = await setup();
+    handler.override = (action, ctx) => {
+      if (ctx.step !== '0') return undefined;
+      if (action === 'isInstalled') return result(ResultCode.IsInstalledNotInstalled);
+      return action === 'apply' ? result(ResultCode.ApplyRequiredImmediateAgentRestart) : undefined;
+    };
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.suspended, 'restart-requested');
+    assert.equal(out.restartRequested?.kind, 'agent-restart');
+    handler.calls.length = 0;
+    const after = await harness.run(await harness.plan(manifest));
+    assert.equal(after.suspended, undefined, 'no second restart request');
+    assert.equal(after.succeeded, true);
+    assert.ok(!installs(handler).includes('0@host'), 'the step is not installed again');
+    assert.equal(after.lastInstallResult.stepResults.step_0!.resultCode, ResultCode.ApplySuccess);
+    assert.match(after.lastInstallResult.stepResults.step_0!.resultDetails, /requested agent-restart \(707\)/);
+  });
+
   it("a deferred reboot request (606 from install) holds that component's later steps and lets the others go on", async () => {
     const { handler, harness, manifest } = await setup();
     handler.override = (action, ctx) =>
@@ -227,5 +246,55 @@ describe('workflow engine: multi-step ordered execution', () => {
     assert.equal(out.cancelled, true);
     assert.equal(out.lastInstallResult.resultCode, ResultCode.FailureCancelled);
     assert.match(out.lastInstallResult.resultDetails, /did not stop within 50 ms/);
+  });
+});
+
+describe('workflow engine: reference steps with no component enumerator (issue 13 item 1)', () => {
+  async function noEnumerator(referenceStepsOnHost?: boolean) {
+    const handler = new RecordingHandler(H);
+    const harness = await engineHarness(
+      [handler],
+      undefined,
+      referenceStepsOnHost === undefined ? {} : { referenceStepsOnHost },
+    );
+    const manifest = await writeParentChildUpdate(harness.dir, {
+      handler: H,
+      hostSteps: 1,
+      childSteps: 2,
+      group: 'cameras',
+    });
+    return { handler, harness, manifest };
+  }
+
+  it('fails the plan with a clear error: nothing runs, nothing is reported as installed', async () => {
+    const { handler, harness, manifest } = await noEnumerator();
+    await assert.rejects(harness.plan(manifest), (e: any) => {
+      assert.equal(e.code, 'ENUM_NOT_CONFIGURED');
+      assert.match(
+        e.message,
+        /no component enumerator is configured; reference step 1 targets components \(\{"group":"cameras"\}\); configure one or pass --inventory/,
+      );
+      assert.match(e.hint, /referenceStepsOnHost/);
+      return true;
+    });
+    assert.deepEqual(installs(handler), []);
+  });
+
+  it('with referenceStepsOnHost the child steps run once on the host, as the ADU agent does', async () => {
+    const { handler, harness, manifest } = await noEnumerator(true);
+    const out = await harness.run(await harness.plan(manifest));
+    assert.deepEqual(installs(handler), ['0@host', '1.0@host', '1.1@host']);
+    assert.equal(out.succeeded, true);
+    assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.ApplySuccess);
+  });
+
+  it('with referenceStepsOnHost a failing host child step fails the update', async () => {
+    const { handler, harness, manifest } = await noEnumerator(true);
+    handler.override = (action, ctx) =>
+      action === 'install' && ctx.step === '1.0' ? result(ResultCode.Failure, 0x30501001, 'not a camera') : undefined;
+    const out = await harness.run(await harness.plan(manifest));
+    assert.equal(out.succeeded, false);
+    assert.equal(out.installedUpdateId, undefined);
+    assert.match(out.lastInstallResult.stepResults.step_1!.resultDetails, /host.*1\.0.*not a camera/);
   });
 });

@@ -1,26 +1,25 @@
+#!/usr/bin/env node
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listCommand } from './list-command.js';
-import { createCliLogger } from './logger.js';
-import { ExitCode } from './output.js';
-import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
+import { listCommand } from '../../src/cli/list-command.js';
+import { createCliLogger } from '../../src/cli/logger.js';
+import { ExitCode } from '../../src/cli/output.js';
+import { PlainRenderer, TtyRenderer } from '../../src/cli/progress-renderer.js';
+import { startDemoRig } from './demo-rig.js';
+import { runHubDemo } from './hub-demo.js';
 
 /**
- * `sensor-proxy demo` (`make demo`): the whole system on one machine, no hardware, no cloud
- * account. Simulated sensors on every bus (serial on pty pairs, CAN and USB in-process), a local
- * IoT Hub with the agent on the real SDK, a parent update with a host step and one child update per
- * sensor group deployed twice: the second deployment is skipped as already installed. The rigs
- * live in `hw-fixtures/` and are loaded only here, never by the agent.
+ * `make demo` (`node dist/hw-fixtures/demo/main.js`): the whole system on one machine, no hardware,
+ * no cloud account. Simulated sensors on every bus (serial on pty pairs, CAN and USB in-process), a
+ * local IoT Hub with the agent on the real SDK, a parent update with a host step and one child update
+ * per sensor group deployed twice: the second deployment is skipped as already installed. The demo is
+ * its own entry point so that the product CLI (src/cli) never loads the rigs.
  */
-export async function demoCommand(signal: AbortSignal): Promise<number> {
+export async function runDemo(signal: AbortSignal): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'sensor-proxy-demo-'));
   process.env.SENSOR_PROXY_STATE_DIR ??= join(root, 'state');
   process.env.SENSOR_PROXY_HOST_STATE ??= join(root, 'host-state');
-  const rigModule = '../../hw-fixtures/demo/demo-rig.js';
-  const hubModule = '../../hw-fixtures/demo/hub-demo.js';
-  const { startDemoRig } = (await import(rigModule)) as typeof import('../../hw-fixtures/demo/demo-rig.js');
-  const { runHubDemo } = (await import(hubModule)) as typeof import('../../hw-fixtures/demo/hub-demo.js');
   const say = (s: string) => process.stdout.write(`\n=== ${s}\n`);
   const log = createCliLogger(process.env.SENSOR_PROXY_LOG_LEVEL ?? 'warn');
   const rig = await startDemoRig(root);
@@ -52,3 +51,16 @@ export async function demoCommand(signal: AbortSignal): Promise<number> {
     await rig.close();
   }
 }
+
+const controller = new AbortController();
+process.on('SIGINT', () => controller.abort(new Error('interrupted by the user')));
+process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+runDemo(controller.signal).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = ExitCode.Failed;
+  },
+);

@@ -1,0 +1,213 @@
+import type { CommandSpec, OptionSpec } from './command-spec.js';
+
+/**
+ * Every `sensor-proxy` command: parser options, help text (`sensor-proxy help <command>`) and how it
+ * runs. Commands load their modules on first use, so `--help` and `--version` stay fast and the agent
+ * does not load what only `flash` needs. The README's CLI section lists exactly these usage lines
+ * (test/unit/cli/help.test.ts checks it).
+ */
+const str = (arg: string, help: string, multiple = false): OptionSpec => ({
+  type: 'string',
+  arg,
+  help,
+  ...(multiple && { multiple: true }),
+});
+const bool = (help: string): OptionSpec => ({ type: 'boolean', help });
+
+const CONFIG = str('F', 'gateway config file (JSON; README "Gateway config"); default: built-in defaults');
+const INVENTORY = str('FILE', 'an ADU components-inventory JSON added to the enumerators for this run', true);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
+const optional = <K extends string>(key: K, v: unknown): Partial<Record<K, string>> =>
+  typeof v === 'string' ? ({ [key]: v } as Record<K, string>) : {};
+
+const USAGE_EXIT: [number, string] = [
+  2,
+  'usage or input error (bad flag, unreadable or invalid config): nothing was run',
+];
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'list',
+    summary: 'list the components every configured enumerator finds',
+    usage: ['list [--config F] [--inventory FILE]... [--json]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: { config: CONFIG, inventory: INVENTORY, json: bool('the ADU document {"components":[...]} on stdout') },
+    description:
+      'Runs every enumerator of the config (serial, CAN, USB, static inventory), merges what they find\n' +
+      'and prints one row per component (id, name, group, manufacturer, model, version).',
+    examples: [
+      'sensor-proxy list --config /etc/sensor-proxy/gateway.json',
+      'sensor-proxy list --inventory components-inventory.json --json',
+    ],
+    exitCodes: [[0, 'listed (also when nothing was found)'], USAGE_EXIT],
+    async run({ values: v, signal, log }) {
+      const { listCommand } = await import('./list-command.js');
+      return listCommand(
+        { ...optional('config', v.config), inventories: strings(v.inventory), json: !!v.json, log },
+        signal,
+      );
+    },
+  },
+  {
+    name: 'validate',
+    summary: 'check an import manifest (and its child manifests) against the ADU import rules',
+    usage: ['validate <manifest.json> [--files DIR] [--json]'],
+    positionals: { min: 1, max: 1, what: 'one manifest path' },
+    options: {
+      files: str('DIR', "folder of the child import manifests (default: the manifest's folder)"),
+      json: bool('one JSON result object on stdout'),
+    },
+    description:
+      'Every import-time rule of the ADU service; reference steps are resolved among the *.json files\n' +
+      'beside the manifest (or in --files DIR) and validated as children. Each violation names its JSON\n' +
+      'path and rule.',
+    examples: ['sensor-proxy validate contoso.parent.importmanifest.json', 'sensor-proxy validate m.json --json'],
+    exitCodes: [
+      [0, 'valid'],
+      [1, 'invalid (every violation printed)'],
+    ],
+    async run({ values: v, positionals }) {
+      const { validateCommand } = await import('./validate-command.js');
+      return validateCommand({ manifest: positionals[0]!, ...optional('files', v.files), json: !!v.json });
+    },
+  },
+  {
+    name: 'flash',
+    summary: 'run an update locally: validate, verify files, select components, run the steps',
+    usage: [
+      'flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...',
+      '      [--component ID]... [--dry-run] [--reboot] [--json]',
+    ],
+    positionals: { min: 1, max: 1, what: 'one import manifest path' },
+    options: {
+      files: str('DIR', "folder of the update files and child manifests (default: the manifest's folder)"),
+      config: CONFIG,
+      inventory: INVENTORY,
+      component: str('ID', 'restrict child updates to this component', true),
+      'dry-run': bool('resolve everything and ask IsInstalled; install nothing'),
+      reboot: bool(
+        'when the update asks for a reboot, reboot (config rebootCommand, default systemctl reboot); flash again afterwards to finish',
+      ),
+      json: bool('ndjson events on stdout; the last line is {"type":"result",...}'),
+    },
+    description:
+      'Validates the manifest and its children, finds and hashes every file, selects the components,\n' +
+      'then runs the steps in order with per-component progress (README "How an update runs").\n' +
+      'Ctrl-C cancels the running step; a second Ctrl-C exits at once. A run cut short resumes when the\n' +
+      'same update is flashed again.',
+    examples: [
+      'sensor-proxy flash contoso.parent.importmanifest.json --config /etc/sensor-proxy/gateway.json',
+      'sensor-proxy flash update.importmanifest.json --files ./payload --component SN-0042 --dry-run',
+      'sensor-proxy flash update.importmanifest.json --inventory components-inventory.json --json',
+    ],
+    exitCodes: [
+      [0, 'succeeded (incl. every step already installed, no matching components)'],
+      [1, 'the update failed or was cancelled, or it waits for a reboot or restart'],
+      [2, 'usage or input error (bad manifest, missing file, hash mismatch, unknown handler): nothing was run'],
+    ],
+    async run({ values: v, positionals, signal, log }) {
+      const { flashCommand } = await import('./flash-command.js');
+      return flashCommand(
+        {
+          manifest: positionals[0]!,
+          ...optional('files', v.files),
+          ...optional('config', v.config),
+          inventories: strings(v.inventory),
+          components: strings(v.component),
+          dryRun: !!v['dry-run'],
+          reboot: !!v.reboot,
+          json: !!v.json,
+          log,
+        },
+        signal,
+      );
+    },
+  },
+  {
+    name: 'agent',
+    summary: 'serve Azure Device Update deployments from IoT Hub until stopped',
+    usage: ['agent --config F [--inventory FILE]...'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: { config: CONFIG, inventory: INVENTORY },
+    description:
+      'Connects to IoT Hub (config "hub"), implements the deviceUpdate PnP component and runs each\n' +
+      'deployment with the same engine as flash. Logs one JSON line per event on stderr. SIGINT or\n' +
+      'SIGTERM stops it; a deployment cut short is resumed at the next start.',
+    examples: ['sensor-proxy agent --config /etc/sensor-proxy/gateway.json'],
+    exitCodes: [
+      [0, 'stopped cleanly (SIGINT/SIGTERM)'],
+      [1, 'the agent failed (e.g. an unreadable state file)'],
+      [2, 'config error'],
+      [75, 'an update asked for an agent restart (the service manager starts it again)'],
+    ],
+    async run({ values: v, signal, log }) {
+      (await import('../hub/agent-heap.js')).limitAgentHeap();
+      const { agentCommand } = await import('./agent-command.js');
+      return agentCommand({ ...optional('config', v.config), inventories: strings(v.inventory), log }, signal);
+    },
+  },
+  {
+    name: 'doctor',
+    summary: 'check the gateway: config, state folder, runtime, CAN, serial, USB, IoT Hub, clock',
+    usage: ['doctor [--config F] [--json] [--min-free-mb N]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: {
+      config: CONFIG,
+      json: bool('one JSON object per check on stdout: {"id","status","detail","remedy"}'),
+      'min-free-mb': str('N', 'free space the work folder needs for the largest download, MiB (default 256)'),
+    },
+    description:
+      'Runs every check (README "doctor" lists their ids) as the user it runs as: run it as the\n' +
+      'service user (sudo -u sensor-proxy sensor-proxy doctor --config /etc/sensor-proxy/gateway.json).\n' +
+      'Each failing check says what is wrong and the command or file that fixes it. Status is pass,\n' +
+      'fail, warn (works, but fix it) or skip (not configured, or an earlier check failed).',
+    examples: [
+      'sudo -u sensor-proxy sensor-proxy doctor --config /etc/sensor-proxy/gateway.json',
+      'sensor-proxy doctor --config gateway.json --json | jq -c \'select(.status == "fail")\'',
+    ],
+    exitCodes: [
+      [0, 'no check failed (warnings and skips allowed)'],
+      [1, 'at least one check failed'],
+      [2, 'usage error'],
+    ],
+    async run({ values: v, signal }) {
+      const mb = v['min-free-mb'] === undefined ? 256 : Number(v['min-free-mb']);
+      if (!Number.isFinite(mb) || mb < 0) {
+        process.stderr.write(
+          `error [CLI_USAGE]: --min-free-mb must be a number >= 0, not "${String(v['min-free-mb'])}"\n`,
+        );
+        return 2;
+      }
+      const { doctorCommand } = await import('./doctor-command.js');
+      return doctorCommand({ ...optional('config', v.config), json: !!v.json, minFreeMb: mb }, signal);
+    },
+  },
+  {
+    name: 'udev-rules',
+    summary: "print udev rules for the config's USB DFU and serial sensors",
+    usage: ['udev-rules [--config F]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: { config: CONFIG },
+    description:
+      'Prints the rules the unprivileged service needs: USB DFU devices (run-time and DFU-mode\n' +
+      'VID:PID of each usb rule, plus any device with a DFU interface) group plugdev, mode 0660;\n' +
+      'serial sensors a link /dev/sensor-proxy/<name> and ID_MM_DEVICE_IGNORE=1 (ModemManager\n' +
+      "leaves them alone). The file in /etc/udev/rules.d overrides the package's generic one.",
+    examples: [
+      'sensor-proxy udev-rules --config /etc/sensor-proxy/gateway.json | sudo tee /etc/udev/rules.d/61-sensor-proxy.rules',
+      'sudo udevadm control --reload && sudo udevadm trigger',
+    ],
+    exitCodes: [
+      [0, 'rules printed'],
+      [2, 'config error or usage error'],
+    ],
+    async run({ values: v }) {
+      const { udevRulesCommand } = await import('./udev-rules-command.js');
+      return udevRulesCommand({ ...optional('config', v.config) });
+    },
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
