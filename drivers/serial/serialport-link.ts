@@ -3,6 +3,7 @@ import { SerialPort } from 'serialport';
 import { BusError, CancelledError } from '../shared/errors.js';
 import type { SerialLink, SerialLinkOptions } from './link.js';
 import { ReceiveBuffer } from './receive-buffer.js';
+import { childLog } from '../shared/child-log.js';
 
 /** Options of {@link openSerialLink}. */
 export interface SerialportLinkOptions extends SerialLinkOptions {
@@ -63,7 +64,7 @@ const NO_MODEM_LINES = /Inappropriate ioctl for device|Invalid argument|Function
 export async function openSerialLink(options: SerialportLinkOptions): Promise<SerialLink> {
   const baudRate = options.baudRate ?? 115200;
   const quietLines = options.assertControlLinesOnOpen === false;
-  const log = options.log?.child({ component: 'serial.link', port: options.path });
+  const log = options.log && childLog(options.log, { component: 'serial.link', port: options.path });
   const port = new SerialPort({
     path: options.path,
     baudRate,
