@@ -72,6 +72,7 @@ function ctx(path: string, size: number, dir: string, props: Record<string, unkn
     signal: new AbortController().signal,
     log,
     onProgress: () => {},
+    onPhase: () => {},
   };
 }
 
