@@ -31,6 +31,7 @@ import { HubErc, HubError, isHubError } from './hub-error.js';
 import { HubFileSource } from './hub-file-source.js';
 import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
 import { UpdateAction, type ServiceRequest } from './service-request.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface DeploymentDeps {
   inventory: ComponentInventory;
@@ -67,7 +68,7 @@ export async function runDeployment(
   deps: DeploymentDeps,
   signal: AbortSignal,
 ): Promise<DeploymentEnd> {
-  const log = deps.log.child({ workflowId: req.workflow.id });
+  const log = childLog(deps.log, { workflowId: req.workflow.id });
   let update: Update | undefined;
   try {
     if (req.workflow.action !== UpdateAction.ProcessDeployment) {
@@ -96,7 +97,7 @@ export async function runDeployment(
     log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
     const fileSource = new HubFileSource({
       fileUrls: req.fileUrls,
-      log: log.child({ component: 'hub.download' }),
+      log: childLog(log, { component: 'hub.download' }),
       ...deps.hub.download,
     });
     const workFolder = join(deps.workDir, req.workflow.id.replace(/[^A-Za-z0-9._-]/g, '_'));

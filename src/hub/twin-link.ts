@@ -25,6 +25,7 @@ import { boundedDesired } from './service-request.js';
 import { redactConnectionString, type HubConfig } from './hub-config.js';
 import { HubError } from './hub-error.js';
 import type { HubLink, LinkSink } from './hub-link.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 import { errorSummary, LogThrottle } from './log-throttle.js';
 
 type SdkClient = InstanceType<typeof Client>;
@@ -64,7 +65,7 @@ export class SdkTwinLink implements HubLink {
   private readonly log: Logger;
 
   constructor(private readonly o: SdkTwinLinkOptions) {
-    this.log = o.log.child({ component: 'hub.link' });
+    this.log = childLog(o.log, { component: 'hub.link' });
   }
 
   async start(sink: LinkSink, signal: AbortSignal): Promise<void> {
