@@ -3,16 +3,20 @@
  * file) → plan (downloads and hash checks, component selection) → workflow engine. Everything that
  * can be wrong with the input fails before a handler runs. Transport-free: the agent reports.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentInventory } from '../../enumerators/component-inventory.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import {
   isMiniManifest,
+  MANIFEST_SIZE_LIMIT,
   parseDetachedManifestFile,
+  parseJsonText,
   parseMiniManifest,
   parseUpdateManifest,
+  readManifestText,
 } from '../manifest/index.js';
+import { INPUT_LIMITS, tooLarge } from '../model/input-limits.js';
 import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { ResultCode, result, type AducResult } from '../model/result-codes.js';
@@ -78,6 +82,7 @@ export async function runDeployment(
         { erc: HubErc.UnsupportedAction },
       );
     }
+    assertTwinSizes(req);
     if (req.updateManifest === undefined || req.updateManifestSignature === undefined) {
       throw new HubError(
         'HUB_SERVICE_INVALID',
@@ -156,6 +161,35 @@ export async function runDeployment(
   }
 }
 
+/** A compact JWS of a 3072-bit RS256 signature with its sjwk is about 3 KB; 64 KiB is plenty. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/**
+ * The manifest and its signature are refused by their size before they are hashed, verified or
+ * parsed; so is a desired document the link had to cut down (`boundedDesired`).
+ * @throws SensorProxyError `MANIFEST_TOO_LARGE`.
+ */
+function assertTwinSizes(req: ServiceRequest): void {
+  if (req.oversize)
+    throw tooLarge('twin desired deviceUpdate', undefined, {
+      ...MANIFEST_SIZE_LIMIT,
+      limit: INPUT_LIMITS.twinDesiredBytes,
+      what: 'desired property',
+      hint: 'IoT Hub caps desired properties at 32 KB: check what wrote this twin',
+    });
+  const manifestBytes = Buffer.byteLength(req.updateManifest ?? '');
+  if (manifestBytes > MANIFEST_SIZE_LIMIT.limit)
+    throw tooLarge('twin deviceUpdate.service.updateManifest', manifestBytes, MANIFEST_SIZE_LIMIT);
+  const signatureBytes = Buffer.byteLength(req.updateManifestSignature ?? '');
+  if (signatureBytes > MAX_SIGNATURE_BYTES)
+    throw tooLarge('twin deviceUpdate.service.updateManifestSignature', signatureBytes, {
+      ...MANIFEST_SIZE_LIMIT,
+      limit: MAX_SIGNATURE_BYTES,
+      what: 'manifest signature',
+      hint: 'a valid signature is about 3 KB: check what wrote this twin',
+    });
+}
+
 /**
  * The twin's manifest string as an update: a full update manifest, or a mini manifest whose one
  * file (downloaded, hash-checked against the signed mini manifest) holds the full one (§5.2).
@@ -166,16 +200,15 @@ async function resolveManifest(
   workFolder: string,
   signal: AbortSignal,
 ): Promise<Update> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return parseUpdateManifest(text, 'updateManifest'); // throws MANIFEST_INVALID_JSON with the position
-  }
+  // Size and nesting are checked before parsing (MANIFEST_TOO_LARGE); syntax errors carry the position.
+  const doc = parseJsonText(text, 'updateManifest');
   if (!isMiniManifest(doc)) return parseUpdateManifest(doc, 'updateManifest');
   const mini = parseMiniManifest(doc, 'updateManifest');
+  // The detached manifest's size is signed: one over the limit is refused before it is downloaded.
+  if (mini.file.sizeInBytes > MANIFEST_SIZE_LIMIT.limit)
+    throw tooLarge(`detached manifest ${mini.file.fileName}`, mini.file.sizeInBytes, MANIFEST_SIZE_LIMIT);
   const path = await files.materialize(mini.file, workFolder, signal);
-  return parseDetachedManifestFile(JSON.parse(await readFile(path, 'utf8')), path);
+  return parseDetachedManifestFile(parseJsonText((await readManifestText(path)).text, path), path);
 }
 
 export { manifestDigest };
