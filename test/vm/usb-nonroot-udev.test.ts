@@ -2,7 +2,7 @@
  * USB as an unprivileged uid (setpriv, group plugdev only) against the DFU gadget (dummy_hcd +
  * gadgetfs, qemu guest): without a udev rule the device node is root's, the `usb` driver's open
  * fails with "no permission on /dev/bus/usb/BBB/DDD: install the udev rule (sensor-proxy udev-rules)"
- * and `doctor` fails `usb.<vid>:<pid>.access` naming /etc/udev/rules.d/60-sensor-proxy.rules; with
+ * and `doctor` fails `usb.<vid>:<pid>.access` naming /etc/udev/rules.d/61-sensor-proxy.rules; with
  * the rule applied by the running udevd (written to /run/udev/rules.d: the guest's /etc is read-only)
  * the node should be plugdev 0660 and both succeed: that half is not done yet (see the note below).
  */
@@ -24,7 +24,7 @@ import { scaled } from './vm-env.js';
 const missing = gadgetRigMissing();
 if (missing && process.env.CI === 'true') throw new Error(`USB gadget rig missing in CI: ${missing}`);
 const skip = missing ?? unprivilegedSkip();
-const RUN_RULES = '/run/udev/rules.d/60-sensor-proxy.rules';
+const RUN_RULES = '/run/udev/rules.d/61-sensor-proxy.rules';
 type Check = { id: string; status: string; detail: string; remedy?: string };
 
 describe(
@@ -110,7 +110,7 @@ describe(
       );
       const c = await doctor();
       assert.equal(c?.status, 'fail', JSON.stringify(c));
-      assert.match(c!.detail, /no udev rule for 1209 in \/etc\/udev\/rules.d\/60-sensor-proxy.rules/);
+      assert.match(c!.detail, /no udev rule for 1209 in \/etc\/udev\/rules.d\/61-sensor-proxy.rules/);
       assert.match(c!.remedy!, /sensor-proxy udev-rules/);
     });
     // Not done: the case WITH the rule. In the guest, `udevadm test` shows the rule matching
