@@ -9,6 +9,7 @@ import { aggregateReference, toReport, type ComponentOutcome, type LastInstallRe
 import { DEFAULT_PARALLEL_POLICY, laneSlots, runLanes, type ParallelPolicy } from './lanes.js';
 import type { PlannedInlineStep, PlannedReferenceStep, UpdatePlan } from './update-plan.js';
 import { stepKey, type WorkflowStateStore } from './workflow-state.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface WorkflowOutcome {
   succeeded: boolean;
@@ -67,7 +68,7 @@ interface Instance {
  */
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
-  const log = opts.log.child({ workflowId: plan.workflowId });
+  const log = childLog(opts.log, { workflowId: plan.workflowId });
   const runner = new StepRunner({
     workflowId: plan.workflowId,
     signal,
