@@ -7,6 +7,7 @@ import type { Logger } from '../../src/model/logger.js';
 import type { ComponentEnumerator, EnumeratorFactory } from '../enumerator.js';
 import { parseId, resolveCanEnumeratorConfig, type CanEnumeratorConfig, type CanRule } from './can-config.js';
 import { discoverNodes, identifyNode, type CanNode } from './can-discovery.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 const hex = (n: number) => `0x${n.toString(16).toUpperCase()}`;
 
@@ -94,7 +95,7 @@ export class CanEnumerator implements ComponentEnumerator {
     for (const itf of this.cfg.interfaces) {
       let bus;
       try {
-        bus = await this.openBus(itf.interface, { log: this.log.child({ iface: itf.interface }) });
+        bus = await this.openBus(itf.interface, { log: childLog(this.log, { iface: itf.interface }) });
       } catch (e) {
         throw new SensorProxyError(
           'ENUM_FAILED',
@@ -130,4 +131,4 @@ export class CanEnumerator implements ComponentEnumerator {
 
 /** Registry entry for `"type": "can"`. */
 export const createCanEnumerator: EnumeratorFactory = (settings, env) =>
-  new CanEnumerator(resolveCanEnumeratorConfig(settings), env.log.child({ component: 'enum.can' }));
+  new CanEnumerator(resolveCanEnumeratorConfig(settings), childLog(env.log, { component: 'enum.can' }));

@@ -8,6 +8,7 @@ import type { ComponentEnumerator, EnumeratorEnvironment, EnumeratorFactory } fr
 import { identifyPort, type OpenLink } from './identify.js';
 import { resolveSerialEnumeratorConfig, type SerialEnumeratorConfig, type SerialRule } from './serial-config.js';
 import { scanTtyPorts, type TtyPort } from './sysfs-tty.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 /** A port the config allows, before identification. */
 interface Candidate {
@@ -149,7 +150,7 @@ export function createSerialEnumeratorWith(
 ): SerialEnumerator {
   return new SerialEnumerator(
     resolveSerialEnumeratorConfig(settings, env.baseDir),
-    env.log.child({ component: 'enum.serial' }),
+    childLog(env.log, { component: 'enum.serial' }),
     openLink,
   );
 }

@@ -7,6 +7,7 @@ import { isBusError, throwIfAborted } from '../../drivers/shared/errors.js';
 import type { Component, ComponentEnumerator, EnumeratorFactory } from '../enumerator.js';
 import type { Logger } from '../../src/model/logger.js';
 import { resolveUsbEnumeratorConfig, type UsbEnumeratorConfig, type UsbRule } from './usb-config.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 const hex = (v: number) => v.toString(16).padStart(4, '0');
 
@@ -53,7 +54,7 @@ export class UsbEnumerator implements ComponentEnumerator {
     log: Logger,
     private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus),
   ) {
-    this.log = log.child({ component: 'enum.usb' });
+    this.log = childLog(log, { component: 'enum.usb' });
   }
 
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {

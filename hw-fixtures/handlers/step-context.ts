@@ -21,10 +21,15 @@ export interface TestStepInput {
 
 /**
  * A StepContext for calling one handler directly, the way the engine builds it
- * (`installedCriteria` derived from `handlerProperties` as in StepRunner), plus the progress it reports.
+ * (`installedCriteria` derived from `handlerProperties` as in StepRunner), plus the progress and the phases it reports.
  */
-export function testStepContext(i: TestStepInput): { ctx: StepContext; progress: TransferProgress[] } {
+export function testStepContext(i: TestStepInput): {
+  ctx: StepContext;
+  progress: TransferProgress[];
+  phases: string[];
+} {
   const progress: TransferProgress[] = [];
+  const phases: string[] = [];
   const handlerProperties = i.handlerProperties ?? {};
   const ctx: StepContext = {
     workflowId: 'wf',
@@ -45,6 +50,7 @@ export function testStepContext(i: TestStepInput): { ctx: StepContext; progress:
     signal: i.signal ?? new AbortController().signal,
     log: i.log ?? pino({ level: 'silent' }),
     onProgress: (p) => progress.push(p),
+    onPhase: (p) => phases.push(p),
   };
-  return { ctx, progress };
+  return { ctx, progress, phases };
 }

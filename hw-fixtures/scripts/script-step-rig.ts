@@ -148,6 +148,7 @@ export async function scriptRig(config: Partial<ScriptHandlerConfig> = {}, timer
         signal: opts.signal ?? new AbortController().signal,
         log: mem.log,
         onProgress: () => undefined,
+        onPhase: () => undefined,
       };
     },
     async runs() {

@@ -9,6 +9,7 @@ import { HandlerRegistry } from '../handlers/registry.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
 import type { LogFileSettings } from './log-file.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface Gateway {
   config: GatewayConfig;
@@ -29,14 +30,14 @@ export function buildGateway(config: GatewayConfig, log: Logger, extraInventorie
         hint: `use one of: ${Object.keys(builtinEnumerators).join(', ')}`,
       });
     }
-    return factory(entry, { log: log.child({ component: `enum.${entry.type}` }), baseDir: config.baseDir });
+    return factory(entry, { log: childLog(log, { component: `enum.${entry.type}` }), baseDir: config.baseDir });
   });
   for (const file of extraInventories) {
     const abs = resolve(file);
     enumerators.push(createInventoryEnumerator({ files: [abs] }, { log, baseDir: dirname(abs) }));
   }
   const handlers = new HandlerRegistry((id) => ({
-    log: log.child({ component: 'handler', handler: id }),
+    log: childLog(log, { component: 'handler', handler: id }),
     config: config.handlers[id] ?? {},
     stateDir: config.stateDir,
   }));
@@ -49,7 +50,7 @@ export function buildGateway(config: GatewayConfig, log: Logger, extraInventorie
         `config "handlers" names "${id}", which is not a built-in handler; its settings apply only if that handler is registered`,
       );
   }
-  return { config, inventory: new ComponentInventory(enumerators, log.child({ component: 'enum' })), handlers };
+  return { config, inventory: new ComponentInventory(enumerators, childLog(log, { component: 'enum' })), handlers };
 }
 
 /** The config's log file for `flash` and `agent`, or undefined when `logFile` is off. */

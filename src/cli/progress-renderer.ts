@@ -31,6 +31,9 @@ export class TtyRenderer {
       case 'step.started':
         row!.status = 'running';
         break;
+      case 'step.phase':
+        row!.status = ev.phase;
+        break;
       case 'transfer.progress':
         Object.assign(row!, { status: ev.phase ?? 'transfer', done: ev.bytesDone, total: ev.bytesTotal });
         break;
@@ -111,6 +114,8 @@ export class PlainRenderer {
           `step ${ev.step} [${who}]: ${ev.phase ?? 'transfer'} ${ev.bytesDone}/${ev.bytesTotal} bytes (${decile * 10}%)`,
         );
       }
+      case 'step.phase':
+        return this.line(`step ${ev.step} [${who}]: ${ev.phase}`);
       case 'step.finished':
         return this.line(
           `step ${ev.step} [${who}]: ${ev.result.resultCode > 0 ? 'done' : 'FAILED'} (${ev.result.resultCode} ${resultCodeName(ev.result.resultCode)}${ev.result.resultDetails ? `: ${ev.result.resultDetails}` : ''})`,

@@ -36,6 +36,7 @@ import {
   type WorkflowRef,
 } from './service-request.js';
 import { WorkflowInterrupted } from '../workflow/engine.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface HubAgentOptions {
   link: HubLink;
@@ -80,7 +81,7 @@ export class HubAgent implements LinkSink {
   private restartPending: RestartRequest | undefined;
 
   constructor(private readonly o: HubAgentOptions) {
-    this.log = o.log.child({ component: 'hub' });
+    this.log = childLog(o.log, { component: 'hub' });
     this.reporter = new Reporter(o.link, this.log, o.reportRetryMs);
     this.state = new AgentStateStore(o.deployment.stateDir);
   }
@@ -146,7 +147,7 @@ export class HubAgent implements LinkSink {
 
   private onService(req: ServiceRequest): void {
     const wf = req.workflow;
-    const log = this.log.child({ workflowId: wf.id, action: wf.action });
+    const log = childLog(this.log, { workflowId: wf.id, action: wf.action });
     if (this.restartPending) {
       // The twin is read again after the restart: this delivery is handled then.
       log.info({ pending: this.restartPending.kind }, 'a reboot/restart is pending; the request is handled after it');
@@ -229,7 +230,8 @@ export class HubAgent implements LinkSink {
     const emit = (e: WorkflowEvent) => this.o.emit?.(e);
     let end: DeploymentEnd;
     try {
-      end = await runDeployment(req, { ...this.o.deployment, log: this.log, emit }, running.controller.signal);
+      // The root log, not the hub's: the drivers name their own `component` in a deployment's lines.
+      end = await runDeployment(req, { ...this.o.deployment, log: this.o.log, emit }, running.controller.signal);
     } finally {
       this.current = undefined;
     }
@@ -259,7 +261,7 @@ export class HubAgent implements LinkSink {
     this.restartPending = request;
     this.next = undefined;
     await this.reporter.flush();
-    const log = this.log.child({ workflowId: wf.id });
+    const log = childLog(this.log, { workflowId: wf.id });
     if (!this.o.onRestartRequested) {
       log.warn(
         { request },

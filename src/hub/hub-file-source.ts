@@ -16,6 +16,7 @@ import type { UpdateFile } from '../model/update.js';
 import type { FileSource } from '../workflow/file-source.js';
 import { HubErc, HubError } from './hub-error.js';
 import { downloadWithResume, redactUrl } from './http-download.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface HubFileSourceOptions {
   /** The twin's `fileUrls`: file id → URL (for the parent and every child update). */
@@ -60,7 +61,7 @@ export class HubFileSource implements FileSource {
         details: { fileId: file.id },
       });
     }
-    const log = this.o.log.child({ fileId: file.id, fileName: file.fileName });
+    const log = childLog(this.o.log, { fileId: file.id, fileName: file.fileName });
     log.info({ url: redactUrl(url), sizeInBytes: file.sizeInBytes }, 'downloading');
     const r = await downloadWithResume({
       url,

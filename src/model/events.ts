@@ -28,8 +28,36 @@ export type WorkflowEvent =
       bytesTotal: number;
       phase?: string;
     }
+  | {
+      type: 'step.phase';
+      step: string;
+      componentId?: string;
+      /** A {@link FlashPhase} name, or the protocol's own word. */ phase: string;
+    }
   | { type: 'step.finished'; step: string; handler: string; componentId?: string; result: AducResult }
   | { type: 'update.finished'; workflowId: string; succeeded: boolean };
+
+/**
+ * The phases a flash handler passes through, reported as `step.phase` events when it enters one, so
+ * the seconds without byte progress (erase, verify, reset, confirm) show what is going on. Handlers
+ * use these names where they fit and their protocol's own word otherwise (DFU `detach`/`manifest`,
+ * SMP `test`, UDS `session`/`security`/`check`).
+ */
+export type FlashPhase =
+  | 'connect'
+  | 'bootloader'
+  | 'detach'
+  | 'reenumerate'
+  | 'session'
+  | 'security'
+  | 'erase'
+  | 'transfer'
+  | 'verify'
+  | 'check'
+  | 'test'
+  | 'manifest'
+  | 'reset'
+  | 'confirm';
 
 export type EventSink = (event: WorkflowEvent) => void;
 

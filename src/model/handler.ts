@@ -1,5 +1,5 @@
 import type { Component } from './component.js';
-import type { TransferProgress } from './events.js';
+import type { FlashPhase, TransferProgress } from './events.js';
 import type { Logger } from './logger.js';
 import type { AducResult } from './result-codes.js';
 import type { UpdateId } from './update.js';
@@ -38,6 +38,8 @@ export interface StepContext {
   signal: AbortSignal;
   log: Logger;
   onProgress(progress: TransferProgress): void;
+  /** The handler enters a phase of its flash (see {@link FlashPhase}); repeats of the current phase are ignored. */
+  onPhase(phase: FlashPhase): void;
 }
 
 /** `handlerProperties.installedCriteria` as {@link StepContext.installedCriteria} carries it: a non-empty string, else undefined. */

@@ -10,6 +10,7 @@ import { DEFAULT_PARALLEL_POLICY, laneSlots, runLanes, type ParallelPolicy } fro
 import type { PlannedInlineStep, PlannedReferenceStep, UpdatePlan } from './update-plan.js';
 import { stepKey, type WorkflowStateStore } from './workflow-state.js';
 import { TimelineRecorder } from './timeline.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface WorkflowOutcome {
   succeeded: boolean;
@@ -67,7 +68,7 @@ interface Instance {
  * component is persisted as it ends, so a crashed run resumes.
  */
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
-  const log = opts.log.child({ workflowId: opts.plan.workflowId });
+  const log = childLog(opts.log, { workflowId: opts.plan.workflowId });
   const resumed = await opts.state.begin(opts.plan.update.updateId, opts.plan.manifestSha256);
   if (resumed) log.info({ stateFile: opts.state.file }, 'resuming an interrupted run of this workflow');
   const timeline = new TimelineRecorder(opts.state.timelineFile, opts.plan.workflowId, log);

@@ -7,6 +7,7 @@ import type { UpdateId } from '../model/update.js';
 import { resultFromError } from './error-map.js';
 import { restartRequestOf } from './restart-requests.js';
 import type { PlannedInlineStep } from './update-plan.js';
+import { childLog } from '../../drivers/shared/child-log.js';
 
 type Action = 'isInstalled' | 'download' | 'backup' | 'install' | 'apply' | 'restore';
 
@@ -30,7 +31,18 @@ export class StepRunner {
   context(planned: PlannedInlineStep, component: Component | undefined): StepContext {
     const { step } = planned;
     const componentId = component?.id;
-    const log = this.opts.log.child({ step: planned.path, handler: step.handler, ...(componentId && { componentId }) });
+    const log = childLog(this.opts.log, {
+      step: planned.path,
+      handler: step.handler,
+      ...(componentId && { componentId }),
+    });
+    let phase: string | undefined;
+    const enterPhase = (next: string) => {
+      if (next === phase) return;
+      phase = next;
+      log.debug({ phase }, 'phase');
+      this.opts.emit({ type: 'step.phase', step: planned.path, ...(componentId && { componentId }), phase });
+    };
     return {
       workflowId: this.opts.workflowId,
       updateId: planned.update.updateId as UpdateId,
@@ -43,7 +55,8 @@ export class StepRunner {
       component,
       signal: this.opts.signal,
       log,
-      onProgress: (p) =>
+      onProgress: (p) => {
+        if (p.phase) enterPhase(phaseOfProgress(p.phase));
         this.opts.emit({
           type: 'transfer.progress',
           step: planned.path,
@@ -51,7 +64,9 @@ export class StepRunner {
           bytesDone: p.bytesDone,
           bytesTotal: p.bytesTotal,
           ...(p.phase && { phase: p.phase }),
-        }),
+        });
+      },
+      onPhase: enterPhase,
     };
   }
 
@@ -141,4 +156,9 @@ export class StepRunner {
     ctx.log.info({ result: restore }, 'restore after failure');
     return failure;
   }
+}
+
+/** A progress report's phase as a phase event names it: the byte-moving phase is `transfer` on every bus. */
+function phaseOfProgress(phase: string): string {
+  return phase === 'upload' || phase === 'download' ? 'transfer' : phase;
 }

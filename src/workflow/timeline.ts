@@ -59,6 +59,8 @@ export class TimelineRecorder {
   private run!: TimelineRun;
   private t0 = 0;
   private readonly rows = new Map<string, TimelineRow>();
+  /** Rows whose handler reports `step.phase` events. */
+  private readonly phased = new Set<TimelineRow>();
   /** Per row: least ms between kept samples; doubles each time the row is thinned. */
   private readonly spacing = new Map<string, number>();
   private lastSave = 0;
@@ -117,7 +119,8 @@ export class TimelineRecorder {
         break;
       case 'transfer.progress':
         row.bytesTotal = ev.bytesTotal;
-        if (ev.phase) this.phase(row, at, ev.phase);
+        // A handler that reports step.phase names its phases there; the progress phase is then its protocol's word for transfer.
+        if (ev.phase && !this.phased.has(row)) this.phase(row, at, ev.phase);
         this.sample(row, at, ev.bytesDone);
         break;
       case 'step.finished':
@@ -132,11 +135,10 @@ export class TimelineRecorder {
         if (row.bytesTotal !== undefined && row.outcome === 'installed') this.sample(row, at, row.bytesTotal, true);
         this.saveSoon(true);
         break;
-      default: {
-        // `step.phase` (a handler entered a phase of its flash)
-        const phase = (ev as { phase?: unknown }).phase;
-        if ((ev as { type: string }).type === 'step.phase' && typeof phase === 'string') this.phase(row, at, phase);
-      }
+      case 'step.phase':
+        this.phased.add(row);
+        this.phase(row, at, ev.phase);
+        break;
     }
   }
 

@@ -114,7 +114,12 @@ describe('sensor-proxy report after a flash on real ptys', { skip: ptyRigSkip(),
     const image = (await readFile(join(fleet.dir, 'fleet-2.0.0.img'))).length;
     for (const row of run.rows) {
       assert.equal(row.outcome, 'installed');
-      assert.ok(row.phases.length >= 1, 'at least one phase');
+      // the handler's step.phase events, in order, with times inside the step
+      assert.deepEqual(
+        row.phases.map(([, p]) => p),
+        ['connect', 'transfer', 'test', 'reset', 'verify', 'confirm'],
+      );
+      for (const [t] of row.phases) assert.ok(t >= row.start && t <= row.end!, 'phase inside the step');
       assert.ok(row.samples.length >= 3, 'progress over time');
       assert.equal(row.samples.at(-1)![1], image, 'the whole image');
       assert.ok(row.end! >= row.samples.at(-1)![0]);

@@ -120,6 +120,7 @@ test(
         signal: new AbortController().signal,
         log,
         onProgress: () => {},
+        onPhase: () => {},
       });
       assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
       assert.equal(rig.sim.services.version, '1.5.0');

@@ -257,6 +257,7 @@ describe('USB DFU on the gadgetfs device', { timeout: scaled(60_000) }, () => {
       signal: new AbortController().signal,
       log,
       onProgress: () => undefined,
+      onPhase: () => undefined,
     });
     assert.equal((await h.isInstalled(ctx('1.10'))).resultCode, ResultCode.IsInstalledNotInstalled);
     const r = await h.install(ctx('1.10'));

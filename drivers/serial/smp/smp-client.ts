@@ -19,6 +19,7 @@ import {
   type SmpOpValue,
   type SmpVersion,
 } from './smp-header.js';
+import { childLog } from '../../shared/child-log.js';
 
 /** Options of {@link SmpClient}. */
 export interface SmpClientOptions {
@@ -102,7 +103,7 @@ export class SmpClient {
     this.responseMs = options.timeouts?.responseMs ?? 2500;
     this.attempts = options.attempts?.request ?? 3;
     if (!(this.mtu >= 64 && this.mtu <= 0xffff)) throw new RangeError(`SMP mtu ${this.mtu} out of range [64, 65535]`);
-    this.log = options.log?.child({ component: 'serial.smp', port: link.path });
+    this.log = options.log && childLog(options.log, { component: 'serial.smp', port: link.path });
     this.rx = new SmpConsoleReassembler({
       maxPacketSize: 0xffff,
       maxFrameSize: 4096,
@@ -274,7 +275,8 @@ export class SmpClient {
         throwIfSmpError(rsp, { group, id });
         return rsp;
       }
-      this.log?.warn({ group, id, seq, attempt, attempts, timeoutMs }, 'no SMP response; retrying');
+      // Expected now and then (a device busy erasing, a dropped frame): debug until the last attempt fails.
+      this.log?.debug({ group, id, seq, attempt, attempts, timeoutMs }, 'no SMP response; retrying');
     }
     throw new BusError(
       'SMP_TIMEOUT',

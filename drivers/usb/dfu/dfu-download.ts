@@ -3,6 +3,7 @@ import type { ImageSource } from '../../shared/image-source.js';
 import { DfuState } from './constants.js';
 import type { DfuHost } from './dfu-host.js';
 import { ReadAheadSource } from './read-ahead.js';
+import { childLog } from '../../shared/child-log.js';
 
 /** Progress of a download, upload or erase (bytes of the image). */
 export interface DfuProgress {
@@ -43,7 +44,7 @@ export async function withDfuRecovery<T>(
   signal: AbortSignal | undefined,
   attempt: (restarts: number) => Promise<T>,
 ): Promise<T> {
-  const log = host.options.log?.child({ component: 'usb.dfu' });
+  const log = host.options.log && childLog(host.options.log, { component: 'usb.dfu' });
   for (let restarts = 0; ; restarts++) {
     try {
       await host.ensureIdle(signal);

@@ -10,6 +10,7 @@ import { resolveDfuHostOptions, type DfuHostOptions, type DfuHostOptionsInput } 
 import { checkSuffixMatches, ImageSlice, readDfuSuffix } from './dfu-suffix.js';
 import { dfuVerifyByUpload } from './dfu-upload.js';
 import { dfuseDownload, dfuseSetAddress, dfuseVerify, parseDfuseMemoryMap } from './dfuse.js';
+import { childLog } from '../../shared/child-log.js';
 
 export type DfuFlashPhase = 'find' | 'detach' | 'download' | 'verify' | 'manifest' | 'reset' | 'reenumerate';
 
@@ -72,7 +73,7 @@ export async function flashDfu(
   input: DfuHostOptionsInput = {},
 ): Promise<DfuFlashResult> {
   const o = resolveDfuHostOptions(input);
-  const log = o.log?.child({ component: 'usb.dfu', serialNumber: req.target.serialNumber });
+  const log = o.log && childLog(o.log, { component: 'usb.dfu', serialNumber: req.target.serialNumber });
   const { signal } = req;
   const wait = { timeoutMs: o.timeouts.reenumerateMs, intervalMs: o.timeouts.scanIntervalMs, sleep: o.sleep, signal };
   const phase = (p: DfuFlashPhase) => {

@@ -13,6 +13,7 @@ import {
   type DfuFunctionalDescriptor,
   type DfuInterfaceInfo,
 } from './functional-descriptor.js';
+import { childLog } from '../../shared/child-log.js';
 
 /** Which DFU interface/alt setting to use. */
 export interface DfuInterfaceSelection {
@@ -49,11 +50,13 @@ export class DfuHost {
     readonly altName: string | undefined,
     readonly options: DfuHostOptions,
   ) {
-    this.log = options.log?.child({
-      component: 'usb.dfu',
-      serialNumber: device.info.serialNumber,
-      alt: iface.alternateSetting,
-    });
+    this.log =
+      options.log &&
+      childLog(options.log, {
+        component: 'usb.dfu',
+        serialNumber: device.info.serialNumber,
+        alt: iface.alternateSetting,
+      });
   }
 
   /** Reads the configuration descriptor and lists the DFU interfaces (opens the device). */

@@ -78,7 +78,8 @@ export function runScript(o: RunScriptOptions): Promise<ScriptRunOutcome> {
     }
 
     const stdout = new OutputLines((line) => o.log.debug({ stream: 'stdout' }, line));
-    const stderr = new OutputLines((line) => o.log.warn({ stream: 'stderr' }, line), o.stderrTailChars ?? 4096);
+    // Scripts write progress and notes to stderr too: info, named by the step's bindings; a failure is logged with its result.
+    const stderr = new OutputLines((line) => o.log.info({ stream: 'stderr' }, line), o.stderrTailChars ?? 4096);
     child.stdout?.on('data', (chunk: Uint8Array) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Uint8Array) => stderr.push(chunk));
 

@@ -12,6 +12,7 @@ import { runScript } from './run-script.js';
 import type { Timers } from './run-script.js';
 import { ScriptErc } from './script-erc.js';
 import { capDetails, resultFromOutcome } from './script-result.js';
+import { childLog } from '../../../drivers/shared/child-log.js';
 
 /**
  * The `microsoft/script:1` step handler, run as the ADU agent runs scripts
@@ -185,7 +186,8 @@ export class ScriptHandler implements StepHandler {
       installedCriteria: ctx.installedCriteria,
     });
     const what = `${step.file.fileName} ${step.props.apiVersion === '1.1' ? `--action ${action}` : `--action-${action}`}`;
-    const log = ctx.log.child({ handler: SCRIPT_HANDLER_ID, action, script: step.file.fileName });
+    // ctx.log already names the step, the handler and the component (StepRunner): a repeat would duplicate the JSON key.
+    const log = childLog(ctx.log, { action, script: step.file.fileName });
     const resultFile = resultFilePath(ctx.workFolder, action);
     try {
       await rm(resultFile, { force: true });
@@ -196,7 +198,7 @@ export class ScriptHandler implements StepHandler {
         capDetails(`cannot remove the stale result file '${resultFile}': ${String(e)}`),
       );
     }
-    log.info({ argv, componentId: ctx.component?.id }, 'running script');
+    log.info({ argv }, 'running script');
     const outcome = await runScript({
       scriptPath: step.scriptPath,
       argv,

@@ -9,6 +9,7 @@ import { openCanBus, type CanBusOpener } from '../../../drivers/can/open-bus.js'
 import { UdsClient } from '../../../drivers/can/uds/client.js';
 import type { Logger } from '../../model/logger.js';
 import type { UdsSettings } from './uds-config.js';
+import { childLog } from '../../../drivers/shared/child-log.js';
 
 /**
  * The physical and functional ISO-TP connections and the UDS client of one step; closed as one.
@@ -35,7 +36,7 @@ export class UdsConnection {
       { iface: s.interface, backend: choice.backend, reason: choice.reason },
       `ISO-TP backend: ${choice.backend}`,
     );
-    const isotpLog = log.child({ component: 'can.isotp', iface: s.interface, backend: choice.backend });
+    const isotpLog = childLog(log, { component: 'can.isotp', iface: s.interface, backend: choice.backend });
     const env = clock ? { clock, log: isotpLog } : { log: isotpLog };
     const common: Omit<IsoTpOptions, 'txId' | 'rxId'> = {
       ...(s.extendedIds === undefined ? {} : { extendedIds: s.extendedIds }),
@@ -56,7 +57,7 @@ export class UdsConnection {
         functional,
         timeouts: { p2Ms: s.p2Ms, p2StarMs: s.p2StarMs, marginMs: s.p2MarginMs },
         requestAttempts: s.requestAttempts,
-        log: log.child({ component: 'can.uds', iface: s.interface, txId: s.txId }),
+        log: childLog(log, { component: 'can.uds', iface: s.interface, txId: s.txId }),
         ...(clock ? { clock } : {}),
       });
 
@@ -70,7 +71,7 @@ export class UdsConnection {
         throw e;
       }
     }
-    const bus = await open(s.interface, { log: log.child({ component: 'can.bus', iface: s.interface }) });
+    const bus = await open(s.interface, { log: childLog(log, { component: 'can.bus', iface: s.interface }) });
     try {
       const p = new IsoTpChannel(bus, phys, env);
       const f = new IsoTpChannel(bus, func, env);

@@ -33,6 +33,7 @@ async function setup(simVersion = '1.0.0') {
   const img = await writeFirmwareImage(path, 40 * 1024, '2.0.0');
   const handler = createUdsHandler({ log, config: { memoryAddress: '0x08000000' } }, { clock });
   const progress: TransferProgress[] = [];
+  const phases: string[] = [];
   const ctx = (over: Partial<StepContext> = {}): StepContext => ({
     workflowId: 'w1',
     updateId: { provider: 'contoso', name: 'ecu', version: '2.0.0' },
@@ -53,6 +54,7 @@ async function setup(simVersion = '1.0.0') {
     signal: new AbortController().signal,
     log,
     onProgress: (p) => progress.push(p),
+    onPhase: (p) => phases.push(p),
     ...over,
   });
   return {

@@ -141,16 +141,20 @@ describe('microsoft/script:1 handler: cancel, timeout, signals, output', () => {
     }
   });
 
-  it('pipes stdout lines at debug and stderr lines at warn, tagged with the action', TEST_DEADLINE, async () => {
-    const s = await setup();
-    await s.handler.apply(s.ctx('--stderr-lines 2 --rc 700'));
-    const out = s.logs.find((l) => l.stream === 'stdout' && l.msg === 'scripted-step apply');
-    assert.ok(out);
-    assert.deepEqual([out.level, out.action, out.script], [20, 'apply', 'scripted-step.sh']);
-    const errs = s.logs.filter((l) => l.stream === 'stderr').map((l) => [l.level, l.action, l.msg]);
-    assert.deepEqual(errs, [
-      [40, 'apply', 'stderr line 1'],
-      [40, 'apply', 'stderr line 2'],
-    ]);
-  });
+  it(
+    'pipes stdout lines at debug and stderr lines at info (not warn: scripts narrate on stderr), tagged with the action',
+    TEST_DEADLINE,
+    async () => {
+      const s = await setup();
+      await s.handler.apply(s.ctx('--stderr-lines 2 --rc 700'));
+      const out = s.logs.find((l) => l.stream === 'stdout' && l.msg === 'scripted-step apply');
+      assert.ok(out);
+      assert.deepEqual([out.level, out.action, out.script], [20, 'apply', 'scripted-step.sh']);
+      const errs = s.logs.filter((l) => l.stream === 'stderr').map((l) => [l.level, l.action, l.msg]);
+      assert.deepEqual(errs, [
+        [30, 'apply', 'stderr line 1'],
+        [30, 'apply', 'stderr line 2'],
+      ]);
+    },
+  );
 });
