@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { commandHelp, overviewHelp, parseCommandArgs } from './command-spec.js';
+import { commandHelp, overviewHelp, parseCommandArgs, splitCommand } from './command-spec.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { createCliLogger } from './logger.js';
 import { ExitCode } from './output.js';
@@ -12,7 +12,7 @@ const usageError = (message: string, help: string): number => {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const { command, args: rest } = splitCommand(argv, (name) => name === 'help' || !!findCommand(name));
   if (command === '--version' || command === '-V' || command === 'version') {
     process.stdout.write(`sensor-proxy ${packageVersion()}\n`);
     return ExitCode.Success;
