@@ -1,4 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /**
  * A private tmux server (own socket, no user config) to run a command on a real pseudo-terminal
@@ -83,7 +85,10 @@ export class TmuxPane {
     }
   }
 
+  /** Stops the server and removes its socket file (tmux leaves it behind). */
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => {});
+    const dir = join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+    await rm(join(dir, this.socket), { force: true });
   }
 }
