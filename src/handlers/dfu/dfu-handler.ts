@@ -80,6 +80,17 @@ export class DfuHandler implements StepHandler {
     }
   }
 
+  /** The run-time firmware's version; undefined in DFU mode (the bootloader has none) or when absent. */
+  async readVersion(ctx: StepContext): Promise<string | undefined> {
+    const step = this.settings(ctx);
+    if (!step.ok) return undefined;
+    const s = step.value;
+    const device = (await this.backendFor(s).list()).find((d) => matchesDevice(d, targetMatch(step.target)));
+    if (!device) return undefined;
+    const probe = await DfuHost.probe(device, s.controlTimeoutMs).finally(() => device.close());
+    return probe.mode === 'dfu' ? undefined : readDfuVersion(device, device.info, s);
+  }
+
   async download(ctx: StepContext): Promise<AducResult> {
     const image = singleFirmwareFile(ctx, DFU_HANDLER_ID, DfuErc.WrongFileCount);
     return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;

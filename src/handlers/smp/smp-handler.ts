@@ -78,6 +78,17 @@ export class SmpHandler implements StepHandler {
     }
   }
 
+  async readVersion(ctx: StepContext): Promise<string | undefined> {
+    const step = this.settings(ctx);
+    if (!step.ok) return undefined;
+    const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
+    try {
+      return activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.value.image)?.version;
+    } finally {
+      await conn.close();
+    }
+  }
+
   async download(ctx: StepContext): Promise<AducResult> {
     const image = singleFirmwareFile(ctx, SMP_HANDLER_ID, SmpErc.WrongFileCount);
     return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;

@@ -71,6 +71,18 @@ export class UdsHandler implements StepHandler {
     }
   }
 
+  async readVersion(ctx: StepContext): Promise<string | undefined> {
+    const s = this.settings(ctx);
+    if (!s.ok) return undefined;
+    let conn: UdsConnection | undefined;
+    try {
+      conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
+      return decodeVersion(await conn.client.readDataByIdentifier(s.value.versionDid, { signal: ctx.signal }));
+    } finally {
+      await conn?.close();
+    }
+  }
+
   async download(ctx: StepContext): Promise<AducResult> {
     const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
     return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;

@@ -80,6 +80,21 @@ export class YmodemHandler implements StepHandler {
     }
   }
 
+  async readVersion(ctx: StepContext): Promise<string | undefined> {
+    const step = this.settings(ctx);
+    if (!step.ok || !step.value.versionQuery) return undefined;
+    const session = new YmodemSession(step.value, ctx.log, this.openLink);
+    try {
+      return await session.version(ctx.signal);
+    } catch (e) {
+      if (!isBusError(e, 'YMODEM_VERSION_NO_ANSWER')) throw e;
+      ctx.log.debug({ err: e }, 'no version answer (device in its bootloader?)');
+      return undefined;
+    } finally {
+      await session.close();
+    }
+  }
+
   async download(ctx: StepContext): Promise<AducResult> {
     const image = singleFirmwareFile(ctx, YMODEM_HANDLER_ID, YmodemErc.WrongFileCount);
     return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
