@@ -128,3 +128,25 @@ export function overviewHelp(specs: CommandSpec[]): string {
     'failed), 2 usage or input error (nothing was run).',
   ].join('\n');
 }
+
+/**
+ * Finds the command in argv when options come first (`sensor-proxy -v --config F list`), as people
+ * type them out of habit from git/systemctl: options before the command move after it, where the
+ * command's own strict parser checks them. A token after an option that is not a command name is
+ * taken as that option's value (`--config gw.json`); `--opt=value` needs no lookahead.
+ */
+export function splitCommand(
+  argv: string[],
+  isCommand: (name: string) => boolean,
+): { command: string | undefined; args: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--') {
+    const opt = argv[i++]!;
+    leading.push(opt);
+    const next = argv[i];
+    if (!opt.includes('=') && next !== undefined && !next.startsWith('-') && !isCommand(next)) leading.push(argv[i++]!);
+  }
+  if (leading.length === 0 || i >= argv.length) return { command: argv[0], args: argv.slice(1) };
+  return { command: argv[i], args: [...argv.slice(i + 1), ...leading] };
+}

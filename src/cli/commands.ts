@@ -39,7 +39,7 @@ export const COMMANDS: CommandSpec[] = [
       'sensor-proxy list --config /etc/sensor-proxy/gateway.json',
       'sensor-proxy list --inventory components-inventory.json --json',
     ],
-    exitCodes: [[0, 'listed (also when nothing was found)'], USAGE_EXIT],
+    exitCodes: [[0, 'listed (also when nothing was found)'], [1, 'cancelled (SIGINT, SIGTERM)'], USAGE_EXIT],
     async run({ values: v, signal, log }) {
       const { listCommand } = await import('./list-command.js');
       return listCommand(

@@ -33,6 +33,11 @@ export async function listCommand(
       await gw.inventory.close();
     }
   } catch (e) {
+    if (signal.aborted) {
+      // SIGINT/SIGTERM: not a usage error (src/cli/shutdown.ts ends the process).
+      process.stderr.write('list cancelled\n');
+      return ExitCode.Failed;
+    }
     if (o.json) writeJsonLine({ type: 'error', ...errorObject(e) });
     else process.stderr.write(formatHumanError(e) + '\n');
     return ExitCode.Usage;

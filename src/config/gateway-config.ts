@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { hubConfigProblems } from '../hub/hub-config.js';
 import { SensorProxyError } from '../model/errors.js';
+import { assertJsonShape, INPUT_LIMITS, readBoundedFile } from '../model/input-limits.js';
 import { DEFAULT_PARALLEL_POLICY, type ParallelPolicy } from '../workflow/lanes.js';
 
 /**
@@ -74,8 +74,11 @@ export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (
+      await readBoundedFile(path, { limit: INPUT_LIMITS.configBytes, code: 'INPUT_TOO_LARGE', what: 'gateway config' })
+    ).toString('utf8');
   } catch (e) {
+    if (e instanceof SensorProxyError) throw e;
     throw new SensorProxyError(
       'CONFIG_NOT_FOUND',
       `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
@@ -85,6 +88,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
       },
     );
   }
+  assertJsonShape(text, path, 'CONFIG_INVALID');
   let doc: unknown;
   try {
     doc = JSON.parse(text);

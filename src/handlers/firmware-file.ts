@@ -24,23 +24,17 @@ export function singleFirmwareFile(
   };
 }
 
-/**
- * {@link singleFirmwareFile}, opened for streaming. An unreadable file fails with the handler's
- * `imageReadFailed` ERC. The caller closes `source`.
- */
-export async function openFirmwareImage(
-  ctx: StepContext,
-  handlerId: string,
-  ercs: { wrongFileCount: number; imageReadFailed: number },
+/** Opens a step's firmware file for streaming; an unreadable file fails with `imageReadFailedErc`. The caller closes `source`. */
+export async function openStepFile(
+  file: StepFile,
+  imageReadFailedErc: number,
 ): Promise<{ ok: true; file: StepFile; source: FileImageSource } | { ok: false; failure: AducResult }> {
-  const image = singleFirmwareFile(ctx, handlerId, ercs.wrongFileCount);
-  if (!image.ok) return image;
   try {
-    return { ok: true, file: image.file, source: await FileImageSource.open(image.file.path) };
+    return { ok: true, file, source: await FileImageSource.open(file.path) };
   } catch (e) {
     return {
       ok: false,
-      failure: result(ResultCode.Failure, ercs.imageReadFailed, `cannot open ${image.file.path}: ${errorMessage(e)}`),
+      failure: result(ResultCode.Failure, imageReadFailedErc, `cannot open ${file.path}: ${errorMessage(e)}`),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One error class for the agent core, with a stable code per layer (`MANIFEST_`, `WORKFLOW_`,
- * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`, quick flash's `TARGET_` and `IMAGE_`). Bus drivers have their own (`drivers/shared/errors.ts`).
+ * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`, quick flash's `TARGET_` and `IMAGE_`; `INPUT_TOO_LARGE`
+ * for any input over its size limit, see `input-limits.ts`). Bus drivers have their own (`drivers/shared/errors.ts`).
  * `hint` says what the user can do about it; the CLI prints it.
  */
 export type CoreErrorCode =
@@ -8,6 +9,7 @@ export type CoreErrorCode =
   | 'MANIFEST_INVALID'
   | 'MANIFEST_NOT_FOUND'
   | 'MANIFEST_CHILD_NOT_FOUND'
+  | 'MANIFEST_TOO_LARGE'
   | 'FILE_MISSING'
   | 'FILE_SIZE_MISMATCH'
   | 'FILE_HASH_MISMATCH'
@@ -23,6 +25,7 @@ export type CoreErrorCode =
   | 'WORKFLOW_BUSY'
   | 'REBOOT_FAILED'
   | 'CLI_USAGE'
+  | 'INPUT_TOO_LARGE'
   /** Quick flash: a target that is not there (`TARGET_NOT_FOUND`), or that does not fit (`TARGET_INVALID`). */
   | 'TARGET_NOT_FOUND'
   | 'TARGET_INVALID'

@@ -155,7 +155,7 @@ export function resolveDfuHandlerConfig(raw: Record<string, unknown>): DfuSettin
 }
 
 export type DfuStepSettings =
-  { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; kind: 'no-target' | 'invalid'; details: string };
+  { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; kind: 'no-device' | 'invalid'; details: string };
 
 /** Step settings: config, then `handlerProperties`; the target from the component's properties. */
 export function resolveDfuStepSettings(
@@ -181,7 +181,7 @@ export function resolveDfuStepSettings(
   if (!target.serialNumber && !target.portPath && target.vendorId === undefined) {
     return {
       ok: false,
-      kind: 'no-target',
+      kind: 'no-device',
       details:
         'no USB device: the component needs properties.serialNumber, portPath or vid/pid (the usb enumerator writes them)',
     };

@@ -3,23 +3,33 @@ import { DfuHost } from '../../../drivers/usb/dfu/dfu-host.js';
 import { matchesDevice } from '../../../drivers/usb/find-device.js';
 import { openUsbBackend } from '../../../drivers/usb/open-backend.js';
 import type { UsbBackend } from '../../../drivers/usb/usb-device.js';
-import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
+import type { Component } from '../../model/component.js';
+import type { HandlerFactory, StepContext, StepFile } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import { resolveDfuHandlerConfig, resolveDfuStepSettings, type DfuSettings, type DfuTarget } from './dfu-config.js';
 import { DfuErc, resultFromDfuError } from './dfu-erc.js';
 import { formatBcd, readDfuVersion, sameDfuVersion } from './dfu-version.js';
-import { openFirmwareImage, singleFirmwareFile } from '../firmware-file.js';
+import { BusFlashHandler, type StepSettings } from '../bus-flash-handler.js';
+import { openStepFile } from '../firmware-file.js';
 
 export const DFU_HANDLER_ID = 'sensor-proxy/dfu:1';
 
 /** Picks the USB backend for a step (tests inject one; config `backend`/`memoryBus` otherwise). */
 export type UsbBackendProvider = (s: DfuSettings) => UsbBackend;
 
+/** A step's settings and the USB device it targets (from the component's properties). */
+export interface DfuStep {
+  settings: DfuSettings;
+  target: DfuTarget;
+}
+
 /**
  * `sensor-proxy/dfu:1`: flashes a USB DFU 1.1 / DfuSe device (reference/bus-protocols.md §3),
  * component-aware (`component.properties.serialNumber`, `vid`, `pid`, `portPath` from the `usb`
  * enumerator). Settings and defaults: dfu-config.ts; result codes: dfu-erc.ts.
+ *
+ * The lifecycle and the shared checks are BusFlashHandler's; this class holds the DFU decisions.
  *
  * | action      | what it does                                                                       |
  * |-------------|------------------------------------------------------------------------------------|
@@ -31,27 +41,32 @@ export type UsbBackendProvider = (s: DfuSettings) => UsbBackend;
  * | apply       | 700 (the device runs the new firmware after the reset)                              |
  * | cancel      | 800: `ctx.signal` stops between blocks and sends DFU_ABORT                          |
  */
-export class DfuHandler implements StepHandler {
+export class DfuHandler extends BusFlashHandler<DfuStep> {
   readonly id = DFU_HANDLER_ID;
-  readonly componentAware = true;
+  protected readonly ercs = {
+    noDevice: DfuErc.NoTarget,
+    invalidHandlerProperties: DfuErc.InvalidHandlerProperties,
+    missingInstalledCriteria: DfuErc.MissingInstalledCriteria,
+    wrongFileCount: DfuErc.WrongFileCount,
+  };
+  protected readonly installedCriteriaMeans = 'firmware version';
 
   constructor(
     private readonly cfg: DfuSettings,
     private readonly log: Logger,
     private readonly backendFor: UsbBackendProvider = (s) => openUsbBackend(s.backend, s.memoryBus),
-  ) {}
+  ) {
+    super();
+  }
 
-  async isInstalled(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    const wanted = ctx.installedCriteria;
-    if (wanted === undefined)
-      return result(
-        ResultCode.Failure,
-        DfuErc.MissingInstalledCriteria,
-        'handlerProperties.installedCriteria (the expected firmware version) is missing',
-      );
-    const s = step.value;
+  protected resolveStep(component: Component | undefined, hp: Record<string, unknown>): StepSettings<DfuStep> {
+    const r = resolveDfuStepSettings(this.cfg, component, hp);
+    if (r.ok) return { ok: true, value: { settings: r.value, target: r.target } };
+    return r;
+  }
+
+  protected async readInstalled(ctx: StepContext, step: DfuStep, wanted: string): Promise<AducResult> {
+    const s = step.settings;
     try {
       const backend = this.backendFor(s);
       const device = (await backend.list()).find((d) => matchesDevice(d, targetMatch(step.target)));
@@ -81,31 +96,19 @@ export class DfuHandler implements StepHandler {
   }
 
   /** The run-time firmware's version; undefined in DFU mode (the bootloader has none) or when absent. */
-  async readVersion(ctx: StepContext): Promise<string | undefined> {
-    const step = this.settings(ctx);
-    if (!step.ok) return undefined;
-    const s = step.value;
+  protected async readRunningVersion(ctx: StepContext, step: DfuStep): Promise<string | undefined> {
+    const s = step.settings;
     const device = (await this.backendFor(s).list()).find((d) => matchesDevice(d, targetMatch(step.target)));
     if (!device) return undefined;
     const probe = await DfuHost.probe(device, s.controlTimeoutMs).finally(() => device.close());
     return probe.mode === 'dfu' ? undefined : readDfuVersion(device, device.info, s);
   }
 
-  async download(ctx: StepContext): Promise<AducResult> {
-    const image = singleFirmwareFile(ctx, DFU_HANDLER_ID, DfuErc.WrongFileCount);
-    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
-  }
-
-  async install(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    const image = await openFirmwareImage(ctx, DFU_HANDLER_ID, {
-      wrongFileCount: DfuErc.WrongFileCount,
-      imageReadFailed: DfuErc.ImageReadFailed,
-    });
+  protected async flash(ctx: StepContext, step: DfuStep, file: StepFile): Promise<AducResult> {
+    const image = await openStepFile(file, DfuErc.ImageReadFailed);
     if (!image.ok) return image.failure;
-    const { file, source } = image;
-    const s = step.value;
+    const { source } = image;
+    const s = step.settings;
     let phase = 'find';
     try {
       const backend = this.backendFor(s);
@@ -161,30 +164,6 @@ export class DfuHandler implements StepHandler {
     } finally {
       await source.close();
     }
-  }
-
-  async apply(): Promise<AducResult> {
-    return result(ResultCode.ApplySuccess);
-  }
-
-  /** The transfer stops through `ctx.signal` (DFU_ABORT is sent); nothing else to undo. */
-  async cancel(): Promise<AducResult> {
-    return result(ResultCode.CancelSuccess);
-  }
-
-  private settings(
-    ctx: StepContext,
-  ): { ok: true; value: DfuSettings; target: DfuTarget } | { ok: false; failure: AducResult } {
-    const r = resolveDfuStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
-    if (r.ok) return r;
-    return {
-      ok: false,
-      failure: result(
-        ResultCode.Failure,
-        r.kind === 'no-target' ? DfuErc.NoTarget : DfuErc.InvalidHandlerProperties,
-        r.details,
-      ),
-    };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
+import type { StepSettings } from '../bus-flash-handler.js';
 
 /**
  * Configuration of `sensor-proxy/smp:1`: handler-wide settings from the gateway config section
@@ -82,8 +83,8 @@ export function resolveSmpHandlerConfig(raw: Record<string, unknown>): SmpHandle
   return cfg;
 }
 
-export type StepSettingsResult =
-  { ok: true; value: SmpStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
+/** `no-device`: no serial port named; `invalid`: a value out of type or range. */
+export type StepSettingsResult = StepSettings<SmpStepSettings>;
 
 /**
  * Step settings from `component.properties` (`port`, `baudRate`) and `handlerProperties`
@@ -108,7 +109,7 @@ export function resolveStepSettings(
   if (port === undefined || port === '')
     return {
       ok: false,
-      kind: 'no-port',
+      kind: 'no-device',
       details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port',
     };
   if (typeof port !== 'string') return bad('port', 'must be a device path string');

@@ -8,7 +8,8 @@ import {
 } from '../../../drivers/serial/smp/mcuboot-header.js';
 import { isCancelled } from '../../../drivers/shared/errors.js';
 import { FileImageSource } from '../../../drivers/shared/image-source.js';
-import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
+import type { Component } from '../../model/component.js';
+import type { HandlerFactory, StepContext, StepFile } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import {
@@ -19,7 +20,7 @@ import {
 } from './smp-config.js';
 import { isReconnectable, SmpConnection, type OpenLink } from './smp-connection.js';
 import { resultFromSmpError, SmpErc } from './smp-erc.js';
-import { singleFirmwareFile } from '../firmware-file.js';
+import { BusFlashHandler, type StepSettings } from '../bus-flash-handler.js';
 
 export const SMP_HANDLER_ID = 'sensor-proxy/smp:1';
 
@@ -27,6 +28,8 @@ export const SMP_HANDLER_ID = 'sensor-proxy/smp:1';
  * `sensor-proxy/smp:1`: flashes an MCUboot image into a Zephyr/MCUmgr device over the SMP serial
  * transport (reference/bus-protocols.md §2.2), component-aware (the component says where the
  * device is: `properties.port`, `properties.baudRate`).
+ *
+ * The lifecycle and the shared checks are BusFlashHandler's; this class holds the SMP decisions.
  *
  * | action      | what it does                                                                     |
  * |-------------|----------------------------------------------------------------------------------|
@@ -37,96 +40,88 @@ export const SMP_HANDLER_ID = 'sensor-proxy/smp:1';
  * | apply       | 700 (install already activated the image)                                        |
  * | cancel      | 800: `ctx.signal` stops the upload at a chunk boundary, the image stays unconfirmed |
  */
-export class SmpHandler implements StepHandler {
+export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
   readonly id = SMP_HANDLER_ID;
-  readonly componentAware = true;
+  protected readonly ercs = {
+    noDevice: SmpErc.NoPort,
+    invalidHandlerProperties: SmpErc.InvalidHandlerProperties,
+    missingInstalledCriteria: SmpErc.MissingInstalledCriteria,
+    wrongFileCount: SmpErc.WrongFileCount,
+  };
+  protected readonly installedCriteriaMeans = 'image version';
 
   constructor(
     private readonly cfg: SmpHandlerConfig,
     private readonly log: Logger,
     private readonly openLink?: OpenLink,
-  ) {}
+  ) {
+    super();
+  }
 
-  async isInstalled(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    if (ctx.installedCriteria === undefined)
-      return result(
-        ResultCode.Failure,
-        SmpErc.MissingInstalledCriteria,
-        'handlerProperties.installedCriteria (the expected image version) is missing',
-      );
-    const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
+  protected resolveStep(component: Component | undefined, hp: Record<string, unknown>): StepSettings<SmpStepSettings> {
+    return resolveStepSettings(this.cfg, component, hp);
+  }
+
+  protected async readInstalled(ctx: StepContext, step: SmpStepSettings, wanted: string): Promise<AducResult> {
+    const conn = new SmpConnection(step, this.cfg, ctx.log, this.openLink);
     try {
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
-      const active = activeImage(states, step.value.image);
+      const active = activeImage(states, step.image);
       if (!active)
         return result(
           ResultCode.Failure,
           SmpErc.NoActiveImage,
-          `device on ${step.value.port} lists no active image ${step.value.image ?? 0}`,
+          `device on ${step.port} lists no active image ${step.image ?? 0}`,
         );
-      const same = versionsEqual(active.version, ctx.installedCriteria);
-      ctx.log.info({ running: active.version, wanted: ctx.installedCriteria, installed: same }, 'smp is-installed');
+      const same = versionsEqual(active.version, wanted);
+      ctx.log.info({ running: active.version, wanted, installed: same }, 'smp is-installed');
       return same
         ? result(ResultCode.IsInstalledInstalled, 0, `running ${active.version}`)
-        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${active.version}, wanted ${ctx.installedCriteria}`);
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${active.version}, wanted ${wanted}`);
     } catch (e) {
-      return resultFromSmpError(e, `is-installed on ${step.value.port}`);
+      return resultFromSmpError(e, `is-installed on ${step.port}`);
     } finally {
       await conn.close();
     }
   }
 
-  async readVersion(ctx: StepContext): Promise<string | undefined> {
-    const step = this.settings(ctx);
-    if (!step.ok) return undefined;
-    const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
+  protected async readRunningVersion(ctx: StepContext, step: SmpStepSettings): Promise<string | undefined> {
+    const conn = new SmpConnection(step, this.cfg, ctx.log, this.openLink);
     try {
-      return activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.value.image)?.version;
+      return activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.image)?.version;
     } finally {
       await conn.close();
     }
   }
 
-  async download(ctx: StepContext): Promise<AducResult> {
-    const image = singleFirmwareFile(ctx, SMP_HANDLER_ID, SmpErc.WrongFileCount);
-    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
-  }
-
-  async install(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    const image = singleFirmwareFile(ctx, SMP_HANDLER_ID, SmpErc.WrongFileCount);
-    if (!image.ok) return image.failure;
-    const file = image.file;
+  protected async flash(ctx: StepContext, step: SmpStepSettings, file: StepFile): Promise<AducResult> {
     const source = await FileImageSource.open(file.path);
-    const conn = new SmpConnection(step.value, this.cfg, ctx.log, this.openLink);
+    const conn = new SmpConnection(step, this.cfg, ctx.log, this.openLink);
     let phase = 'read image header';
     try {
       const newVersion = formatImageVersion(parseMcubootHeader(await source.readAt(0, MCUBOOT_HEADER_SIZE)).version);
       phase = 'read image state';
       ctx.onPhase('connect');
-      const before = activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.value.image);
+      const before = activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.image);
       const oldVersion = before?.version ?? 'unknown';
       ctx.log.info(
-        { port: step.value.port, file: file.fileName, size: source.size, from: oldVersion, to: newVersion },
+        { port: step.port, file: file.fileName, size: source.size, from: oldVersion, to: newVersion },
         'smp install',
       );
 
       phase = 'upload';
       ctx.onPhase('transfer');
-      await this.upload(ctx, conn, step.value, source);
+      await this.upload(ctx, conn, step, source);
 
       phase = 'mark for test';
       ctx.onPhase('test');
       const states = await (await conn.client()).imageStateRead({ signal: ctx.signal });
-      const uploaded = states.find((s) => s.image === (step.value.image ?? 0) && s.slot === 1);
+      const uploaded = states.find((s) => s.image === (step.image ?? 0) && s.slot === 1);
       if (!uploaded?.hash)
         return result(
           ResultCode.Failure,
           SmpErc.UploadedImageNotListed,
-          `after the upload the device lists no image in slot 1 (image ${step.value.image ?? 0})`,
+          `after the upload the device lists no image in slot 1 (image ${step.image ?? 0})`,
         );
       if (!versionsEqual(uploaded.version, newVersion)) {
         return result(
@@ -142,11 +137,11 @@ export class SmpHandler implements StepHandler {
       await (await conn.client()).reset({ signal: ctx.signal });
       await conn.close(); // many devices drop the port on reset; start from a fresh open
       phase = 'wait for the device after reset';
-      const client = await conn.waitForDevice(step.value.resetTimeoutSeconds * 1000, ctx.signal);
+      const client = await conn.waitForDevice(step.resetTimeoutSeconds * 1000, ctx.signal);
 
       phase = 'verify the running image';
       ctx.onPhase('verify');
-      const now = activeImage(await client.imageStateRead({ signal: ctx.signal }), step.value.image);
+      const now = activeImage(await client.imageStateRead({ signal: ctx.signal }), step.image);
       if (!now || !sameHash(now.hash, uploaded.hash)) {
         const runs = now?.version ?? 'unknown';
         return result(
@@ -155,7 +150,7 @@ export class SmpHandler implements StepHandler {
           `device reverted to ${runs} (new image ${newVersion}, hash ${hashHex(uploaded.hash).slice(0, 16)}…, did not stay active)`,
         );
       }
-      if (!step.value.confirm)
+      if (!step.confirm)
         return result(
           ResultCode.InstallSuccess,
           0,
@@ -166,7 +161,7 @@ export class SmpHandler implements StepHandler {
       ctx.onPhase('confirm');
       const after = activeImage(
         await client.imageStateWrite({ hash: uploaded.hash, confirm: true }, { signal: ctx.signal }),
-        step.value.image,
+        step.image,
       );
       if (!after?.confirmed)
         return result(
@@ -182,20 +177,11 @@ export class SmpHandler implements StepHandler {
           Erc.WorkflowCancelled,
           `cancelled during ${phase}; the new image is not confirmed, the device keeps running its confirmed image`,
         );
-      return resultFromSmpError(e, `install (${phase}) on ${step.value.port}`);
+      return resultFromSmpError(e, `install (${phase}) on ${step.port}`);
     } finally {
       await conn.close();
       await source.close();
     }
-  }
-
-  async apply(): Promise<AducResult> {
-    return result(ResultCode.ApplySuccess);
-  }
-
-  /** The upload stops through `ctx.signal`; nothing else to undo (the image is never confirmed early). */
-  async cancel(): Promise<AducResult> {
-    return result(ResultCode.CancelSuccess);
   }
 
   /**
@@ -228,19 +214,6 @@ export class SmpHandler implements StepHandler {
         await conn.waitForDevice(step.resetTimeoutSeconds * 1000, ctx.signal);
       }
     }
-  }
-
-  private settings(ctx: StepContext): { ok: true; value: SmpStepSettings } | { ok: false; failure: AducResult } {
-    const r = resolveStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
-    if (r.ok) return r;
-    return {
-      ok: false,
-      failure: result(
-        ResultCode.Failure,
-        r.kind === 'no-port' ? SmpErc.NoPort : SmpErc.InvalidHandlerProperties,
-        r.details,
-      ),
-    };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
 import { ISOTP_BACKEND_SETTINGS, type IsoTpBackendSetting } from '../../../drivers/can/isotp/transport.js';
+import type { StepSettings } from '../bus-flash-handler.js';
 
 /**
  * Settings of `sensor-proxy/uds:1`, merged in this order (later wins): {@link DEFAULT_UDS_SETTINGS} →
@@ -241,8 +242,8 @@ function mergeLayer(
   return { ok: true, value: out as Partial<UdsSettings> };
 }
 
-export type UdsSettingsResult =
-  { ok: true; value: UdsSettings } | { ok: false; kind: 'no-address' | 'invalid'; details: string };
+/** `no-device`: no CAN interface/txId/rxId named; `invalid`: a value out of type or range. */
+export type UdsSettingsResult = StepSettings<UdsSettings>;
 
 /** Merges config, component properties and handlerProperties for one step (see {@link UdsSettings}). */
 export function resolveUdsSettings(
@@ -262,7 +263,7 @@ export function resolveUdsSettings(
   if (acc.interface === undefined || acc.txId === undefined || acc.rxId === undefined) {
     return {
       ok: false,
-      kind: 'no-address',
+      kind: 'no-device',
       details:
         'the component (properties.interface/txId/rxId from the CAN enumerator) or handlerProperties must name interface, txId and rxId',
     };

@@ -3,13 +3,14 @@ import type { CanBusOpener } from '../../../drivers/can/open-bus.js';
 import { decodeVersion, flashUds } from '../../../drivers/can/uds/flash-session.js';
 import type { SecurityKeyFunction } from '../../../drivers/can/uds/services/security-access.js';
 import { FileImageSource } from '../../../drivers/shared/image-source.js';
-import type { HandlerEnvironment, StepContext, StepHandler } from '../../model/handler.js';
+import type { Component } from '../../model/component.js';
+import type { HandlerEnvironment, StepContext, StepFile } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import { resolveUdsSettings, validateUdsHandlerConfig, type UdsSettings } from './uds-config.js';
 import { UdsConnection } from './uds-connection.js';
 import { resultFromUdsError, UdsErc } from './uds-erc.js';
-import { singleFirmwareFile } from '../firmware-file.js';
+import { BusFlashHandler, type StepSettings } from '../bus-flash-handler.js';
 
 export const UDS_HANDLER_ID = 'sensor-proxy/uds:1';
 
@@ -26,6 +27,8 @@ export interface UdsHandlerOptions {
  * `sensor-proxy/uds:1`: flashes an ECU over CAN with UDS (ISO 14229-1) on ISO-TP (ISO 15765-2),
  * component-aware (the CAN enumerator puts `interface`, `txId`, `rxId` in the component's properties).
  *
+ * The lifecycle and the shared checks are BusFlashHandler's; this class holds the UDS decisions.
+ *
  * | action      | what it does                                                                          |
  * |-------------|---------------------------------------------------------------------------------------|
  * | isInstalled | ReadDataByIdentifier `versionDid` (0xF189) vs `installedCriteria` → 900 / 901          |
@@ -36,92 +39,84 @@ export interface UdsHandlerOptions {
  * | cancel      | 800: `ctx.signal` stops at the next block; the ECU stays in its bootloader (no valid   |
  * |             | application until a new install), which a later install recovers                       |
  */
-export class UdsHandler implements StepHandler {
+export class UdsHandler extends BusFlashHandler<UdsSettings> {
   readonly id = UDS_HANDLER_ID;
-  readonly componentAware = true;
+  protected readonly ercs = {
+    noDevice: UdsErc.NoAddress,
+    invalidHandlerProperties: UdsErc.InvalidHandlerProperties,
+    missingInstalledCriteria: UdsErc.MissingProperty,
+    wrongFileCount: UdsErc.WrongFileCount,
+  };
+  protected readonly installedCriteriaMeans = 'software version';
 
   constructor(
     private readonly config: Partial<UdsSettings>,
     private readonly log: Logger,
     private readonly opts: UdsHandlerOptions = {},
-  ) {}
+  ) {
+    super();
+  }
 
-  async isInstalled(ctx: StepContext): Promise<AducResult> {
-    const s = this.settings(ctx);
-    if (!s.ok) return s.failure;
-    if (ctx.installedCriteria === undefined)
-      return result(
-        ResultCode.Failure,
-        UdsErc.MissingProperty,
-        'handlerProperties.installedCriteria (the expected software version) is missing',
-      );
+  protected resolveStep(component: Component | undefined, hp: Record<string, unknown>): StepSettings<UdsSettings> {
+    return resolveUdsSettings(this.config, component, hp);
+  }
+
+  protected async readInstalled(ctx: StepContext, step: UdsSettings, wanted: string): Promise<AducResult> {
     let conn: UdsConnection | undefined;
     try {
-      conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
-      const version = decodeVersion(await conn.client.readDataByIdentifier(s.value.versionDid, { signal: ctx.signal }));
-      const installed = version === ctx.installedCriteria.trim();
-      ctx.log.info({ running: version, wanted: ctx.installedCriteria, installed }, 'uds is-installed');
+      conn = await UdsConnection.open(step, ctx.log, this.opts.openBus, this.opts.clock);
+      const version = decodeVersion(await conn.client.readDataByIdentifier(step.versionDid, { signal: ctx.signal }));
+      const installed = version === wanted.trim();
+      ctx.log.info({ running: version, wanted, installed }, 'uds is-installed');
       return installed
         ? result(ResultCode.IsInstalledInstalled, 0, `running ${version}`)
-        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${version}, wanted ${ctx.installedCriteria}`);
+        : result(ResultCode.IsInstalledNotInstalled, 0, `running ${version}, wanted ${wanted}`);
     } catch (e) {
-      return resultFromUdsError(e, `is-installed on ${s.value.interface} 0x${s.value.txId.toString(16)}`);
+      return resultFromUdsError(e, `is-installed on ${step.interface} 0x${step.txId.toString(16)}`);
     } finally {
       await conn?.close();
     }
   }
 
-  async readVersion(ctx: StepContext): Promise<string | undefined> {
-    const s = this.settings(ctx);
-    if (!s.ok) return undefined;
+  protected async readRunningVersion(ctx: StepContext, step: UdsSettings): Promise<string | undefined> {
     let conn: UdsConnection | undefined;
     try {
-      conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
-      return decodeVersion(await conn.client.readDataByIdentifier(s.value.versionDid, { signal: ctx.signal }));
+      conn = await UdsConnection.open(step, ctx.log, this.opts.openBus, this.opts.clock);
+      return decodeVersion(await conn.client.readDataByIdentifier(step.versionDid, { signal: ctx.signal }));
     } finally {
       await conn?.close();
     }
   }
 
-  async download(ctx: StepContext): Promise<AducResult> {
-    const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
-    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
-  }
-
-  async install(ctx: StepContext): Promise<AducResult> {
-    const s = this.settings(ctx);
-    if (!s.ok) return s.failure;
-    const image = singleFirmwareFile(ctx, UDS_HANDLER_ID, UdsErc.WrongFileCount);
-    if (!image.ok) return image.failure;
-    const file = image.file;
-    if (s.value.memoryAddress === undefined)
+  protected async flash(ctx: StepContext, s: UdsSettings, file: StepFile): Promise<AducResult> {
+    if (s.memoryAddress === undefined)
       return result(
         ResultCode.Failure,
         UdsErc.MissingProperty,
         'handlerProperties.memoryAddress (download start address) is missing',
       );
-    const keyFunction = this.keyFunction(s.value);
+    const keyFunction = this.keyFunction(s);
     if (keyFunction === 'unknown')
       return result(
         ResultCode.Failure,
         UdsErc.SecurityKey,
-        `unknown keyAlgorithm "${s.value.keyAlgorithm}" (known: xor, none${Object.keys(this.opts.keyFunctions ?? {})
+        `unknown keyAlgorithm "${s.keyAlgorithm}" (known: xor, none${Object.keys(this.opts.keyFunctions ?? {})
           .map((k) => `, ${k}`)
           .join('')})`,
       );
     let source: FileImageSource | undefined;
     let conn: UdsConnection | undefined;
-    const where = `${s.value.interface} 0x${s.value.txId.toString(16)}`;
+    const where = `${s.interface} 0x${s.txId.toString(16)}`;
     let phase = 'open';
     try {
       ctx.onPhase('connect');
       source = await FileImageSource.open(file.path);
-      conn = await UdsConnection.open(s.value, ctx.log, this.opts.openBus, this.opts.clock);
+      conn = await UdsConnection.open(s, ctx.log, this.opts.openBus, this.opts.clock);
       ctx.log.info(
         {
-          iface: s.value.interface,
-          txId: s.value.txId,
-          rxId: s.value.rxId,
+          iface: s.interface,
+          txId: s.txId,
+          rxId: s.rxId,
           file: file.fileName,
           size: source.size,
           expected: ctx.installedCriteria,
@@ -132,21 +127,21 @@ export class UdsHandler implements StepHandler {
         client: conn.client,
         image: source,
         memory: {
-          address: s.value.memoryAddress,
-          addressLength: s.value.addressLength,
-          sizeLength: s.value.sizeLength,
-          dataFormat: s.value.dataFormat,
-          eraseRoutineId: s.value.eraseRoutineId,
-          eraseOptionRecord: s.value.eraseOptionRecord,
-          checkRoutineId: s.value.checkRoutineId,
-          ...(s.value.maxBlockData === undefined ? {} : { maxBlockData: s.value.maxBlockData }),
+          address: s.memoryAddress,
+          addressLength: s.addressLength,
+          sizeLength: s.sizeLength,
+          dataFormat: s.dataFormat,
+          eraseRoutineId: s.eraseRoutineId,
+          eraseOptionRecord: s.eraseOptionRecord,
+          checkRoutineId: s.checkRoutineId,
+          ...(s.maxBlockData === undefined ? {} : { maxBlockData: s.maxBlockData }),
         },
-        ...(keyFunction ? { security: { level: s.value.securityLevel, keyFunction } } : {}),
-        resetType: s.value.resetType,
-        resetTimeoutMs: s.value.resetTimeoutMs,
-        versionDid: s.value.versionDid,
+        ...(keyFunction ? { security: { level: s.securityLevel, keyFunction } } : {}),
+        resetType: s.resetType,
+        resetTimeoutMs: s.resetTimeoutMs,
+        versionDid: s.versionDid,
         ...(ctx.installedCriteria === undefined ? {} : { expectedVersion: ctx.installedCriteria.trim() }),
-        attempts: s.value.flashAttempts,
+        attempts: s.flashAttempts,
         signal: ctx.signal,
         log: ctx.log,
         ...(this.opts.clock ? { clock: this.opts.clock } : {}),
@@ -172,14 +167,6 @@ export class UdsHandler implements StepHandler {
     }
   }
 
-  async apply(): Promise<AducResult> {
-    return result(ResultCode.ApplySuccess);
-  }
-
-  async cancel(): Promise<AducResult> {
-    return result(ResultCode.CancelSuccess);
-  }
-
   private keyFunction(s: UdsSettings): SecurityKeyFunction | undefined | 'unknown' {
     if (s.securityLevel === 0 || s.keyAlgorithm === 'none') return undefined;
     const custom = this.opts.keyFunctions?.[s.keyAlgorithm];
@@ -188,19 +175,6 @@ export class UdsHandler implements StepHandler {
     const mask = Uint8Array.from(Buffer.from(s.keyMask.replace(/\s+/g, ''), 'hex'));
     if (mask.length === 0) return 'unknown';
     return (seed) => seed.map((b, i) => b ^ mask[i % mask.length]!);
-  }
-
-  private settings(ctx: StepContext): { ok: true; value: UdsSettings } | { ok: false; failure: AducResult } {
-    const r = resolveUdsSettings(this.config, ctx.component, ctx.handlerProperties);
-    if (r.ok) return r;
-    return {
-      ok: false,
-      failure: result(
-        ResultCode.Failure,
-        r.kind === 'no-address' ? UdsErc.NoAddress : UdsErc.InvalidHandlerProperties,
-        r.details,
-      ),
-    };
   }
 }
 

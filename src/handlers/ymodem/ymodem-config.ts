@@ -7,6 +7,7 @@ import {
 import { isBusError } from '../../../drivers/shared/errors.js';
 import type { Component } from '../../model/component.js';
 import { SensorProxyError } from '../../model/errors.js';
+import type { StepSettings } from '../bus-flash-handler.js';
 
 /**
  * Settings of `sensor-proxy/ymodem:1`. Three layers, later wins: the defaults below, the gateway
@@ -166,8 +167,8 @@ export function resolveYmodemHandlerConfig(raw: Record<string, unknown>): Ymodem
   }
 }
 
-export type StepSettingsResult =
-  { ok: true; value: YmodemStepSettings } | { ok: false; kind: 'no-port' | 'invalid'; details: string };
+/** `no-device`: no serial port named; `invalid`: a value out of type or range. */
+export type StepSettingsResult = StepSettings<YmodemStepSettings>;
 
 /** Step settings: config, then the component's properties, then `handlerProperties`. */
 export function resolveYmodemStepSettings(
@@ -180,7 +181,7 @@ export function resolveYmodemStepSettings(
   if (port === undefined || port === '')
     return {
       ok: false,
-      kind: 'no-port',
+      kind: 'no-device',
       details: 'no serial port: set component.properties.port (enumerator) or handlerProperties.port',
     };
   if (typeof port !== 'string')

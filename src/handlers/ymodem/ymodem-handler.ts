@@ -1,7 +1,8 @@
 import { performLineAction } from '../../../drivers/serial/ymodem/line-action.js';
 import { YmodemSender } from '../../../drivers/serial/ymodem/sender.js';
 import { isBusError } from '../../../drivers/shared/errors.js';
-import type { HandlerFactory, StepContext, StepHandler } from '../../model/handler.js';
+import type { Component } from '../../model/component.js';
+import type { HandlerFactory, StepContext, StepFile } from '../../model/handler.js';
 import type { Logger } from '../../model/logger.js';
 import { ResultCode, result, type AducResult } from '../../model/result-codes.js';
 import {
@@ -12,7 +13,8 @@ import {
 } from './ymodem-config.js';
 import { resultFromYmodemError, YmodemErc } from './ymodem-erc.js';
 import { YmodemSession, type OpenLink } from './ymodem-session.js';
-import { openFirmwareImage, singleFirmwareFile } from '../firmware-file.js';
+import { BusFlashHandler, type StepSettings } from '../bus-flash-handler.js';
+import { openStepFile } from '../firmware-file.js';
 
 export const YMODEM_HANDLER_ID = 'sensor-proxy/ymodem:1';
 
@@ -20,6 +22,8 @@ export const YMODEM_HANDLER_ID = 'sensor-proxy/ymodem:1';
  * `sensor-proxy/ymodem:1`: flashes a device whose bootloader takes firmware over YMODEM-1K
  * (reference/bus-protocols.md §2.3), component-aware (`component.properties.port`, `baudRate`).
  * Settings and their defaults: ymodem-config.ts.
+ *
+ * The lifecycle and the shared checks are BusFlashHandler's; this class holds the YMODEM decisions.
  *
  * | action      | what it does                                                                      |
  * |-------------|-----------------------------------------------------------------------------------|
@@ -31,33 +35,39 @@ export const YMODEM_HANDLER_ID = 'sensor-proxy/ymodem:1';
  * | apply       | 700 (the bootloader starts the new firmware itself, or `resetAfter` did)           |
  * | cancel      | 800: `ctx.signal` stops the transfer at a block boundary and sends CAN×8 + BS×8    |
  */
-export class YmodemHandler implements StepHandler {
+export class YmodemHandler extends BusFlashHandler<YmodemStepSettings> {
   readonly id = YMODEM_HANDLER_ID;
-  readonly componentAware = true;
+  protected readonly ercs = {
+    noDevice: YmodemErc.NoPort,
+    invalidHandlerProperties: YmodemErc.InvalidHandlerProperties,
+    missingInstalledCriteria: YmodemErc.MissingInstalledCriteria,
+    wrongFileCount: YmodemErc.WrongFileCount,
+  };
+  protected readonly installedCriteriaMeans = 'firmware version';
 
   constructor(
     private readonly cfg: YmodemSettings,
     private readonly log: Logger,
     private readonly openLink?: OpenLink,
-  ) {}
+  ) {
+    super();
+  }
 
-  async isInstalled(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    const wanted = ctx.installedCriteria;
-    if (wanted === undefined)
-      return result(
-        ResultCode.Failure,
-        YmodemErc.MissingInstalledCriteria,
-        'handlerProperties.installedCriteria (the expected firmware version) is missing',
-      );
-    if (!step.value.versionQuery)
+  protected resolveStep(
+    component: Component | undefined,
+    hp: Record<string, unknown>,
+  ): StepSettings<YmodemStepSettings> {
+    return resolveYmodemStepSettings(this.cfg, component, hp);
+  }
+
+  protected async readInstalled(ctx: StepContext, step: YmodemStepSettings, wanted: string): Promise<AducResult> {
+    if (!step.versionQuery)
       return result(
         ResultCode.IsInstalledNotInstalled,
         0,
         'versionQuery is null: the version cannot be read, so the step is treated as not installed',
       );
-    const session = new YmodemSession(step.value, ctx.log, this.openLink);
+    const session = new YmodemSession(step, ctx.log, this.openLink);
     try {
       const running = await session.version(ctx.signal);
       const same = sameVersion(running, wanted);
@@ -71,19 +81,18 @@ export class YmodemHandler implements StepHandler {
         return result(
           ResultCode.IsInstalledNotInstalled,
           0,
-          `no answer to the version query on ${step.value.port} (device in its bootloader or off?)`,
+          `no answer to the version query on ${step.port} (device in its bootloader or off?)`,
         );
       }
-      return resultFromYmodemError(e, `is-installed on ${step.value.port}`);
+      return resultFromYmodemError(e, `is-installed on ${step.port}`);
     } finally {
       await session.close();
     }
   }
 
-  async readVersion(ctx: StepContext): Promise<string | undefined> {
-    const step = this.settings(ctx);
-    if (!step.ok || !step.value.versionQuery) return undefined;
-    const session = new YmodemSession(step.value, ctx.log, this.openLink);
+  protected async readRunningVersion(ctx: StepContext, step: YmodemStepSettings): Promise<string | undefined> {
+    if (!step.versionQuery) return undefined;
+    const session = new YmodemSession(step, ctx.log, this.openLink);
     try {
       return await session.version(ctx.signal);
     } catch (e) {
@@ -95,21 +104,10 @@ export class YmodemHandler implements StepHandler {
     }
   }
 
-  async download(ctx: StepContext): Promise<AducResult> {
-    const image = singleFirmwareFile(ctx, YMODEM_HANDLER_ID, YmodemErc.WrongFileCount);
-    return image.ok ? result(ResultCode.DownloadSuccess) : image.failure;
-  }
-
-  async install(ctx: StepContext): Promise<AducResult> {
-    const step = this.settings(ctx);
-    if (!step.ok) return step.failure;
-    const image = await openFirmwareImage(ctx, YMODEM_HANDLER_ID, {
-      wrongFileCount: YmodemErc.WrongFileCount,
-      imageReadFailed: YmodemErc.ImageReadFailed,
-    });
+  protected async flash(ctx: StepContext, s: YmodemStepSettings, file: StepFile): Promise<AducResult> {
+    const image = await openStepFile(file, YmodemErc.ImageReadFailed);
     if (!image.ok) return image.failure;
-    const { file, source } = image;
-    const s = step.value;
+    const { source } = image;
     const session = new YmodemSession(s, ctx.log, this.openLink);
     let phase = 'open port';
     try {
@@ -172,28 +170,6 @@ export class YmodemHandler implements StepHandler {
       await session.close();
       await source.close();
     }
-  }
-
-  async apply(): Promise<AducResult> {
-    return result(ResultCode.ApplySuccess);
-  }
-
-  /** The transfer stops through `ctx.signal` (the sender sends the CAN sequence); nothing else to undo. */
-  async cancel(): Promise<AducResult> {
-    return result(ResultCode.CancelSuccess);
-  }
-
-  private settings(ctx: StepContext): { ok: true; value: YmodemStepSettings } | { ok: false; failure: AducResult } {
-    const r = resolveYmodemStepSettings(this.cfg, ctx.component, ctx.handlerProperties);
-    if (r.ok) return r;
-    return {
-      ok: false,
-      failure: result(
-        ResultCode.Failure,
-        r.kind === 'no-port' ? YmodemErc.NoPort : YmodemErc.InvalidHandlerProperties,
-        r.details,
-      ),
-    };
   }
 }
 
