@@ -132,12 +132,14 @@ export async function quickFlashCommand(o: QuickFlashOptions, signal: AbortSigna
         );
       return ExitCode.Success;
     }
+    const emit = pickRenderer(o.json);
+    emit.components(targets.map((t) => t.component));
     return await executePlan({
       plan,
       state,
       config,
       log,
-      emit: pickRenderer(o.json),
+      emit,
       signal,
       json: o.json,
       label: `quick flash of ${basename(req.image)}`,
