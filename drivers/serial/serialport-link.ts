@@ -11,7 +11,15 @@ export interface SerialportLinkOptions extends SerialLinkOptions {
   log?: Logger;
   /** Exclusive lock (TIOCEXCL) so no second process opens the port. Default true. */
   lock?: boolean;
+  /**
+   * The `serialport` binding to open through; default the platform's (`SerialPort.binding`).
+   * A seam for tests that inject faults below the stream (e.g. a failing modem-line ioctl).
+   */
+  binding?: SerialPortBinding;
 }
+
+/** The binding type `serialport` opens ports through. */
+export type SerialPortBinding = (typeof SerialPort)['binding'];
 
 /** serialport reports open failures as text only ("…, cannot open /dev/x"); errno names by message. */
 const OPEN_ERRNO: ReadonlyArray<[RegExp, string, string]> = [
@@ -48,7 +56,10 @@ const NO_MODEM_LINES = /Inappropriate ioctl for device|Invalid argument|Function
  * capacitor-coupled DTR reset (Arduino) may still see the edge. Checked on ptys (no modem lines:
  * the ioctl fails with ENOTTY and is skipped); not measured on a real UART here.
  *
- * Throws BusError `SERIAL_OPEN_FAILED` with details `{ path, errno, hint }`.
+ * Throws BusError `SERIAL_OPEN_FAILED` with details `{ path, errno, hint }`, or `SERIAL_IO` when the
+ * port opened but its control lines could not be set (EIO: the adapter went away); the port is
+ * closed again before either is thrown. ENOTTY/EINVAL/ENOSYS on the modem lines mean "no modem
+ * lines" (ptys, qemu-user) and are not errors.
  */
 export async function openSerialLink(options: SerialportLinkOptions): Promise<SerialLink> {
   const baudRate = options.baudRate ?? 115200;
@@ -60,6 +71,8 @@ export async function openSerialLink(options: SerialportLinkOptions): Promise<Se
     autoOpen: false,
     lock: options.lock ?? true,
     hupcl: !quietLines,
+    // serialport takes `binding` from the options over its default (SerialPort's constructor spreads them last).
+    ...(options.binding && ({ binding: options.binding } as object)),
   });
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
@@ -78,7 +91,16 @@ export async function openSerialLink(options: SerialportLinkOptions): Promise<Se
     );
   }
   const link = new SerialportLink(port, options.path, log);
-  if (quietLines) await link.setControlLines({ dtr: false, rts: false });
+  if (quietLines) {
+    try {
+      await link.setControlLines({ dtr: false, rts: false });
+    } catch (e) {
+      // The port is open: close it before reporting, or its poller keeps the process alive (issue 13 item 7:
+      // EIO from an adapter that vanished between open and ioctl left `list` hanging forever).
+      await link.close().catch((ce: unknown) => log?.warn({ err: ce }, 'closing after a failed open failed too'));
+      throw e;
+    }
+  }
   log?.debug({ baudRate, quietLines }, 'serial port open');
   return link;
 }

@@ -52,6 +52,10 @@ export async function discoverNodes(
     try {
       const sf = Uint8Array.of(0x02, 0x3e, 0x00, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc);
       await bus.send({ id: cfg.functionalId, data: sf }, signal);
+      log.debug(
+        { iface: cfg.interface, waitMs: cfg.responseTimeoutMs },
+        'functional TesterPresent sent; collecting responders',
+      );
       await sleep(clock, cfg.responseTimeoutMs * 1000, signal);
     } finally {
       unsubscribe();

@@ -70,6 +70,9 @@ export async function identifyPort(
       detail: isBusError(e) ? `${e.code}: ${e.message}` : String(e),
     };
   } finally {
-    await link.close();
+    // A close that fails (the device vanished) must not hide the identity found.
+    await link
+      .close()
+      .catch((e: unknown) => log.warn({ err: e, port: path }, 'serial enumerator: closing port failed'));
   }
 }

@@ -1,6 +1,7 @@
 import { buildGateway, loadConfig } from './gateway.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
 import type { Logger } from '../model/logger.js';
+import type { Component } from '../model/component.js';
 
 /** `sensor-proxy list`: the merged component inventory as a table, or `{"components":[...]}` JSON. */
 export async function listCommand(
@@ -17,24 +18,32 @@ export async function listCommand(
       } else if (components.length === 0) {
         process.stdout.write('no components found (add enumerators to the config, or pass --inventory FILE)\n');
       } else {
-        const version = (c: (typeof components)[number]) => {
-          const v = c.version ?? c.properties.version;
-          return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
-        };
-        process.stdout.write(
-          table(
-            ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
-            components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
-          ) + '\n',
-        );
+        process.stdout.write(componentsTable(components) + '\n');
       }
       return ExitCode.Success;
     } finally {
       await gw.inventory.close();
     }
   } catch (e) {
+    if (signal.aborted) {
+      // SIGINT/SIGTERM: not a usage error (src/cli/shutdown.ts ends the process).
+      process.stderr.write('list cancelled\n');
+      return ExitCode.Failed;
+    }
     if (o.json) writeJsonLine({ type: 'error', ...errorObject(e) });
     else process.stderr.write(formatHumanError(e) + '\n');
     return ExitCode.Usage;
   }
+}
+
+/** The `list` table: one row per component (id, name, group, manufacturer, model, version). */
+export function componentsTable(components: Component[]): string {
+  const version = (c: Component) => {
+    const v = c.version ?? c.properties.version;
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+  };
+  return table(
+    ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
+    components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
+  );
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { commandHelp, overviewHelp, parseCommandArgs } from './command-spec.js';
+import { commandHelp, overviewHelp, parseCommandArgs, splitCommand } from './command-spec.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { createCliLogger } from './logger.js';
+import type { LogFileSettings } from './log-file.js';
 import { ExitCode } from './output.js';
+import { exitWhenDone, installStopSignals } from './shutdown.js';
 import { packageVersion } from './version.js';
 
 const usageError = (message: string, help: string): number => {
@@ -11,7 +13,7 @@ const usageError = (message: string, help: string): number => {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const { command, args: rest } = splitCommand(argv, (name) => name === 'help' || !!findCommand(name));
   if (command === '--version' || command === '-V' || command === 'version') {
     process.stdout.write(`sensor-proxy ${packageVersion()}\n`);
     return ExitCode.Success;
@@ -43,26 +45,20 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Success;
   }
   const controller = new AbortController();
-  let interrupts = 0;
-  process.on('SIGINT', () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to exit at once)...\n');
-    controller.abort(new Error('interrupted by the user'));
-  });
-  process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+  installStopSignals(spec.name, controller);
   // The CLI shows progress and results itself: logs below warn only with --verbose (or
   // SENSOR_PROXY_LOG_LEVEL, or a config logLevel other than the default info).
   const verbose = !!parsed.values.verbose;
-  const log = (level: string) => createCliLogger(level === 'info' && !verbose ? 'warn' : level);
+  const log = (level: string, file?: LogFileSettings) =>
+    createCliLogger(level === 'info' && !verbose ? 'warn' : level, file && { file: { ...file, level } });
   return spec.run({ ...parsed, signal: controller.signal, log });
 }
 
+const commandName = process.argv[2] ?? '';
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitWhenDone(commandName, code),
   (e: unknown) => {
     process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exitCode = ExitCode.Failed;
+    exitWhenDone(commandName, ExitCode.Failed);
   },
 );

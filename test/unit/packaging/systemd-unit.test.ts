@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { repoPath } from '../../../hw-fixtures/repo-root.js';
+import { DEFAULT_STOP_TIMEOUT_MS } from '../../../src/cli/shutdown.js';
 
 const run = promisify(execFile);
 const UNIT = repoPath('packaging', 'systemd', 'sensor-proxy.service');
@@ -66,5 +67,9 @@ describe('packaging: sensor-proxy.service', () => {
     for (const af of ['AF_CAN', 'AF_NETLINK', 'AF_UNIX', 'AF_INET', 'AF_INET6'])
       assert.ok(keys.get('RestrictAddressFamilies')!.split(' ').includes(af), af);
     assert.deepEqual(keys.get('SupplementaryGroups')!.split(' ').sort(), ['dialout', 'plugdev']);
+    // The CLI forces its own exit (src/cli/shutdown.ts) before systemd's SIGKILL would.
+    const stopSec = /^(\d+)s$/.exec(keys.get('TimeoutStopSec') ?? '');
+    assert.ok(stopSec, 'TimeoutStopSec in seconds');
+    assert.ok(DEFAULT_STOP_TIMEOUT_MS < Number(stopSec[1]) * 1000, 'the agent exits within TimeoutStopSec');
   });
 });

@@ -4,6 +4,8 @@
  * Without socat the suite is skipped with the reason, except in CI where the rig must exist.
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { readdir, readlink, realpath } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isBusError, CancelledError } from '../../../drivers/shared/errors.js';
 import type { SerialLink } from '../../../drivers/serial/link.js';
@@ -11,6 +13,10 @@ import { openSerialLink } from '../../../drivers/serial/serialport-link.js';
 import { openPtyPair, type PtyPair } from '../../../hw-fixtures/serial/pty-pair.js';
 import { PacedPort } from '../../../hw-fixtures/serial/paced-port.js';
 import { ptyRigSkip } from '../../../hw-fixtures/serial/rig-availability.js';
+import { failingControlLinesBinding } from '../../../hw-fixtures/serial/failing-lines-binding.js';
+import { repoPath } from '../../../hw-fixtures/repo-root.js';
+import type { Component } from '../../../src/model/component.js';
+import { collect } from '../../helpers/cli.js';
 
 const skip = ptyRigSkip();
 
@@ -150,5 +156,70 @@ describe('openSerialLink without a device', () => {
       assert.match(String(e.details.hint), /path/);
       return true;
     });
+  });
+});
+
+/** `/proc/self/fd` entries that point at `device` (the port is open in this process). */
+async function openFdsOn(device: string): Promise<number> {
+  const fds = await readdir('/proc/self/fd');
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t === device).length;
+}
+
+describe('openSerialLink when setting the control lines fails (issue 13 item 7)', { skip }, () => {
+  let pair: PtyPair;
+  beforeEach(async () => {
+    pair = await openPtyPair();
+  });
+  afterEach(async () => {
+    await pair.close();
+  });
+
+  it('EIO (adapter gone between open and ioctl): SERIAL_IO, and the port is closed again', T, async () => {
+    const device = await realpath(pair.a);
+    const { binding, stats } = failingControlLinesBinding('EIO: Input/output error, cannot set');
+    await assert.rejects(
+      openSerialLink({ path: pair.a, baudRate: 115200, assertControlLinesOnOpen: false, binding }),
+      (e: unknown) => {
+        assert.equal(codeOf(e), 'SERIAL_IO');
+        assert.match(String((e as Error).message), /control lines.*Input\/output error/);
+        return true;
+      },
+    );
+    assert.deepEqual(stats, { opened: 1, closed: 1, setCalls: 1 });
+    assert.equal(await openFdsOn(device), 0, 'no descriptor of the port left open');
+    // The exclusive lock went with it: a second open (locked, like every open) succeeds.
+    const again = await openSerialLink({ path: pair.a, baudRate: 115200 });
+    await again.close();
+  });
+
+  it('ENOSYS (qemu-user, "Function not implemented") still means "no modem lines": the link opens', T, async () => {
+    const { binding, stats } = failingControlLinesBinding('Function not implemented, cannot set');
+    const link = await openSerialLink({ path: pair.a, baudRate: 115200, assertControlLinesOnOpen: false, binding });
+    const peer = await PacedPort.open({ path: pair.b, baudRate: 0 });
+    try {
+      await peer.write(bytes(0x42));
+      assert.deepEqual(await link.read(1, 3000), bytes(0x42));
+      assert.equal(stats.setCalls, 1);
+    } finally {
+      await link.close();
+      await peer.close();
+    }
+    assert.equal(stats.closed, 1);
+  });
+
+  it('a process that identifies the port through a failing ioctl ends by itself (no leaked handle)', T, async () => {
+    const child = spawn(
+      process.execPath,
+      [repoPath('dist', 'hw-fixtures', 'serial', 'identify-failing-lines-main.js'), pair.a, 'EIO: Input/output error'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    // Before the fix the open port kept the event loop alive: this run never ended (collect's timeout fails it).
+    const r = await collect(child, 12_000);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { components: Component[]; stats: Record<string, number> };
+    assert.deepEqual(out.stats, { opened: 1, closed: 1, setCalls: 1 });
+    assert.equal(out.components[0]!.properties.status, 'open-failed');
+    assert.match(String(out.components[0]!.properties.statusDetail), /SERIAL_IO/);
   });
 });
