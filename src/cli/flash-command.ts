@@ -16,7 +16,8 @@ import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import { resultFromError } from '../workflow/error-map.js';
 import { requestReboot } from '../workflow/system-restart.js';
 import type { RestartRequest } from '../workflow/restart-requests.js';
-import { buildGateway, loadConfig } from './gateway.js';
+import { buildGateway, loadConfig, logFileOf } from './gateway.js';
+import type { LogFileSettings } from './log-file.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
 import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
 
@@ -30,7 +31,7 @@ export interface FlashOptions {
   json: boolean;
   /** Reboot (config `rebootCommand`) when the update asks for a reboot. */
   reboot?: boolean;
-  log: (level: string) => Logger;
+  log: (level: string, file?: LogFileSettings) => Logger;
 }
 
 /**
@@ -41,7 +42,7 @@ export interface FlashOptions {
 export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promise<number> {
   const config = await loadConfig(o.config).catch((e: unknown) => e as Error);
   if (config instanceof Error) return reportInputError(config, o.json);
-  const log = o.log(config.logLevel);
+  const log = o.log(config.logLevel, logFileOf(config));
   const gateway = (() => {
     try {
       return buildGateway(config, log, o.inventories);

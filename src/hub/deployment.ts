@@ -30,6 +30,7 @@ import type { ParallelPolicy } from '../workflow/lanes.js';
 import { HubErc, HubError, isHubError } from './hub-error.js';
 import { HubFileSource } from './hub-file-source.js';
 import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
+import { refreshRootKeys } from './root-key-refresh.js';
 import { UpdateAction, type ServiceRequest } from './service-request.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
@@ -43,7 +44,10 @@ export interface DeploymentDeps {
   /** Parallel flashing policy (gateway config `parallel`, `onComponentFailure`). */
   parallel?: ParallelPolicy;
   hub: Pick<HubConfig, 'download'>;
+  /** The trust anchors (`rootKeys`); a root key package adds to them and withdraws keys. */
   trust: SignatureTrust;
+  /** The anchors are the built-in production roots (a test root key package is then refused). */
+  productionAnchors?: boolean;
   log: Logger;
   emit: EventSink;
 }
@@ -86,15 +90,30 @@ export async function runDeployment(
         { erc: HubErc.MissingDetachedManifest },
       );
     }
-    if (req.rootKeyPackageUrl) {
-      // §5.4 step 1 (root key package refresh) is not implemented: the configured roots are the trust anchors.
-      log.info(
-        { rootKeyPackageUrl: req.rootKeyPackageUrl.replace(/\?.*$/, '?…') },
-        'root key package not fetched; using the configured root keys',
-      );
-    }
-    const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, deps.trust);
-    log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
+    // §5.4 step 1: the root key package decides which root and signing keys are in force.
+    const keys = await refreshRootKeys(
+      req.rootKeyPackageUrl,
+      {
+        anchors: deps.trust.rootKeys,
+        productionAnchors: deps.productionAnchors ?? false,
+        stateDir: deps.stateDir,
+        workDir: deps.workDir,
+        download: deps.hub.download,
+      },
+      req.workflow.id,
+      log,
+      signal,
+    );
+    const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, keys.trust);
+    log.info(
+      {
+        rootKid: sig.rootKid,
+        signingKid: sig.signingKid,
+        rootKeyPackage: keys.source,
+        rootKeyPackageVersion: keys.version,
+      },
+      'update manifest signature verified',
+    );
     const fileSource = new HubFileSource({
       fileUrls: req.fileUrls,
       log: childLog(log, { component: 'hub.download' }),
