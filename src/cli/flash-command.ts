@@ -5,6 +5,7 @@ import { errorMessage } from '../model/errors.js';
 import { dirname, resolve } from 'node:path';
 import { loadManifestFile } from '../manifest/index.js';
 import type { WorkflowEvent } from '../model/events.js';
+import type { Component } from '../model/component.js';
 import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, formatErc, resultCodeName } from '../model/result-codes.js';
 import { updateIdLabel } from '../model/update.js';
@@ -76,6 +77,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       ...(o.components.length > 0 && { onlyComponents: o.components }),
       signal,
     });
+    emit.components(plan.steps.flatMap((s) => (s.kind === 'reference' ? s.components : [])));
     if (o.dryRun) {
       const report = await dryRun(plan, { signal, log });
       printDryRun(report, updateIdLabel(loaded.update.updateId), o.json);
@@ -190,11 +192,26 @@ function reportCancelledBeforeRun(e: unknown, json: boolean): number {
   return ExitCode.Failed;
 }
 
-function pickRenderer(json: boolean): { onEvent: (e: WorkflowEvent) => void; finish: () => void } {
-  if (json) return { onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>), finish: () => {} };
-  const r =
-    process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? new TtyRenderer() : new PlainRenderer();
-  return { onEvent: (e) => r.onEvent(e), finish: () => r.finish() };
+interface Renderer {
+  onEvent: (e: WorkflowEvent) => void;
+  /** The components the update will flash (their names and buses for the terminal view). */
+  components: (list: Component[]) => void;
+  finish: () => void;
+}
+
+function pickRenderer(json: boolean): Renderer {
+  if (json)
+    return {
+      onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>),
+      components: () => {},
+      finish: () => {},
+    };
+  if (process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb') {
+    const r = new TtyRenderer();
+    return { onEvent: (e) => r.onEvent(e), components: (l) => r.components(l), finish: () => r.finish() };
+  }
+  const r = new PlainRenderer();
+  return { onEvent: (e) => r.onEvent(e), components: () => {}, finish: () => r.finish() };
 }
 
 /** Bad input: nothing ran. JSON mode gets an `error` event and a failed `result` as the last line. */
