@@ -128,6 +128,11 @@ export class ToyHandler extends BusFlashHandler<ToySettings> {
     }
   }
 
+  /** What the device runs, for quick flash's "before → after" (IDENTIFY). */
+  protected async readRunningVersion(ctx: StepContext, step: ToySettings): Promise<string | undefined> {
+    return (await new ToyClient(this.bus, step.address).identify(ctx.signal)).version;
+  }
+
   protected async flash(ctx: StepContext, step: ToySettings, file: StepFile): Promise<AducResult> {
     let source: FileImageSource;
     try {
