@@ -58,8 +58,11 @@ test-vm: build native
 	@if [ -d dist/test/vm ] && [ -n "$$(find dist/test/vm -name '*.test.js')" ]; then \
 	  bash hw-fixtures/vm/run-vm-tests.sh; else echo "test-vm: no vm tests yet"; fi
 
+# Every bench prints its figures; the ones with a goal end in one table (and bench-results.json).
 bench: build native
-	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
+	@log=$$(mktemp); set -o pipefail; \
+	for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b 2>&1 | tee -a $$log || exit 1; done; \
+	$(NODE) dist/test/bench/summary-table.js $$log bench-results.json; rm -f $$log
 
 # The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build
