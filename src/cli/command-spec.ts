@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '../model/logger.js';
+import type { LogFileSettings } from './log-file.js';
 
 /**
  * One `sensor-proxy` command as the CLI knows it: what it parses (options, positionals), the help
@@ -21,7 +22,8 @@ export interface CommandInvocation {
   positionals: string[];
   signal: AbortSignal;
   /** Logger at a config's level; below warn only with -v/--verbose (see main.ts). */
-  log: (level: string) => Logger;
+  /** The CLI logger at the config's level; with `file`, also into that bounded log file at `level`. */
+  log: (level: string, file?: LogFileSettings) => Logger;
 }
 
 export interface CommandSpec {

@@ -1,6 +1,7 @@
 import { buildGateway, loadConfig } from './gateway.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
 import type { Logger } from '../model/logger.js';
+import type { Component } from '../model/component.js';
 
 /** `sensor-proxy list`: the merged component inventory as a table, or `{"components":[...]}` JSON. */
 export async function listCommand(
@@ -17,16 +18,7 @@ export async function listCommand(
       } else if (components.length === 0) {
         process.stdout.write('no components found (add enumerators to the config, or pass --inventory FILE)\n');
       } else {
-        const version = (c: (typeof components)[number]) => {
-          const v = c.version ?? c.properties.version;
-          return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
-        };
-        process.stdout.write(
-          table(
-            ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
-            components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
-          ) + '\n',
-        );
+        process.stdout.write(componentsTable(components) + '\n');
       }
       return ExitCode.Success;
     } finally {
@@ -42,4 +34,16 @@ export async function listCommand(
     else process.stderr.write(formatHumanError(e) + '\n');
     return ExitCode.Usage;
   }
+}
+
+/** The `list` table: one row per component (id, name, group, manufacturer, model, version). */
+export function componentsTable(components: Component[]): string {
+  const version = (c: Component) => {
+    const v = c.version ?? c.properties.version;
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+  };
+  return table(
+    ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
+    components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
+  );
 }
