@@ -1,5 +1,6 @@
 import { writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DfuRequest } from '../../drivers/usb/dfu/constants.js';
 import { DfuDeviceModel } from './dfu-device-model.js';
 import { GadgetfsDfuDevice } from './gadgetfs-device.js';
 import { DEFAULT_DFUSE_MEMORY, type DfuSimFaults, type DfuSimOptions } from './dfu-sim-options.js';
@@ -41,7 +42,20 @@ model.busReset = () => {
 };
 const handle = model.handle.bind(model);
 let manifests = 0;
+let downloading = false;
 model.handle = (s, data) => {
+  // The download phase as the device sees it, the same for every host (benchmarks compare tools by
+  // it): from the first data DNLOAD to the zero-length one that ends the download.
+  if (s.bRequest === DfuRequest.DNLOAD && s.bmRequestType === 0x21) {
+    const length = data?.length ?? 0;
+    if (length > 0 && !downloading) {
+      downloading = true;
+      report({ event: 'download-started', at: performance.timeOrigin + performance.now() });
+    } else if (length === 0 && downloading) {
+      downloading = false;
+      report({ event: 'download-ended', at: performance.timeOrigin + performance.now(), blocks: model.stats.blocks });
+    }
+  }
   const r = handle(s, data);
   if (model.stats.manifests !== manifests) {
     manifests = model.stats.manifests;
