@@ -124,6 +124,10 @@ export const Erc = {
   WorkflowChildNotFound: makeExtendedResultCode(3, 32, 0x104),
   /** A handler asked for a reboot / agent restart and the agent could not carry it out. */
   WorkflowRestartFailed: makeExtendedResultCode(3, 32, 0x105),
+  /** A selected component's sensor is declared but absent (not attached). */
+  ComponentAbsent: makeExtendedResultCode(3, 32, 0x401),
+  /** A selected component's sensor is attached or expected but cannot be reached. */
+  ComponentUnreachable: makeExtendedResultCode(3, 32, 0x402),
   FileMissing: makeExtendedResultCode(3, 32, 0x201),
   FileSizeMismatch: makeExtendedResultCode(3, 32, 0x202),
 } as const;
