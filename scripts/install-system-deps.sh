@@ -19,6 +19,9 @@ for p in file systemd mmdebstrap arch-test qemu-user-static binfmt-support; do h
 # microsoft/apt:1 rig (issue 14): a throwaway bookworm root (mmdebstrap, cached under ~/.cache/sensor-proxy-apt)
 # and a local repository built in the test (dpkg-deb, dpkg-scanpackages from dpkg-dev).
 for p in dpkg-dev; do have "$p" || need+=("$p"); done
+# Evidence bundle (issue 12): headless Chromium opens report.html (screenshot, console); the terminal view is
+# tested as a person sees it, in tmux.
+for p in chromium tmux; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "system deps missing: ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Component } from '../../src/model/component.js';
 import { SensorProxyError } from '../../src/model/errors.js';
+import { assertJsonShape, INPUT_LIMITS, readBoundedFile } from '../../src/model/input-limits.js';
 import type { ComponentEnumerator, EnumeratorFactory } from '../enumerator.js';
 import { parseComponentsDocument } from './components-document.js';
 
@@ -31,8 +32,10 @@ export class InventoryEnumerator implements ComponentEnumerator {
 async function readInventoryFile(file: string): Promise<Component[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    const limit = { limit: INPUT_LIMITS.inventoryBytes, code: 'INPUT_TOO_LARGE', what: 'inventory file' } as const;
+    text = (await readBoundedFile(file, limit)).toString('utf8');
   } catch (e) {
+    if (e instanceof SensorProxyError) throw e;
     throw new SensorProxyError(
       'ENUM_FAILED',
       `cannot read inventory file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
@@ -43,6 +46,7 @@ async function readInventoryFile(file: string): Promise<Component[]> {
       },
     );
   }
+  assertJsonShape(text, file, 'ENUM_FAILED');
   return parseComponentsDocument(text, file);
 }
 

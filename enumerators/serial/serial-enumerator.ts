@@ -8,6 +8,7 @@ import type { ComponentEnumerator, EnumeratorEnvironment, EnumeratorFactory } fr
 import { identifyPort, type OpenLink } from './identify.js';
 import { resolveSerialEnumeratorConfig, type SerialEnumeratorConfig, type SerialRule } from './serial-config.js';
 import { scanTtyPorts, type TtyPort } from './sysfs-tty.js';
+import { serialComponentIds } from './component-id.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
 /** A port the config allows, before identification. */
@@ -29,8 +30,9 @@ interface Candidate {
  * Each allowed port becomes an ADU component: `{ id, name, group, manufacturer, model, version?,
  * properties: { bus: "serial", port, physicalPath, baudRate, protocol, vid, pid, serialNumber, version, status,
  * assertControlLines, versionQuery? } }`. `port` is the by-id link when udev made one (stable
- * across re-plugging), else the device path; `id` is the USB serial number, else the by-id name,
- * else the configured path (made unique with `-if<n>` when one device has several ports).
+ * across re-plugging), else the device path; `id` is stable across re-plugging: the USB serial
+ * number, else where the device is plugged in (by-path name or sysfs location), else the configured
+ * path (ptys, platform UARTs); see component-id.ts.
  * `physicalPath` (`serial:<device path>`) tells the engine which components share a port (never
  * flashed at the same time). Top-level `status`: `present`, `unreachable` when the port will not
  * open (`properties.remedy` says why), `absent` for a non-optional rule no port matches.
@@ -50,13 +52,10 @@ export class SerialEnumerator implements ComponentEnumerator {
     const ids = await Promise.all(
       candidates.map((c) => identifyPort(c.port, c.rule, this.openLink, this.cfg.identifyTimeoutMs, this.log, signal)),
     );
-    const seen = new Map<string, number>();
+    const componentIds = serialComponentIds(candidates);
     const components = candidates.map((c, i): Component => {
       const usb = c.tty?.usb;
-      let id = usb?.serialNumber ?? (c.tty?.byId ? basename(c.tty.byId) : undefined) ?? c.port;
-      const n = seen.get(id) ?? 0;
-      seen.set(id, n + 1);
-      if (n > 0) id = `${id}-${usb?.interfaceNumber !== undefined ? `if${usb.interfaceNumber}` : n}`;
+      const id = componentIds[i]!;
       const { version, status, detail, hint } = ids[i]!;
       const unreachable = status === 'open-failed';
       const component: Component = {
@@ -89,10 +88,11 @@ export class SerialEnumerator implements ComponentEnumerator {
       if (version !== undefined) component.version = version;
       return component;
     });
+    const taken = new Set(componentIds);
     for (const k of unmatched) {
       const absent = absentComponent(this.cfg.rules[k]!, k);
-      if (seen.has(absent.id)) absent.id = `${absent.id}#${k}`;
-      seen.set(absent.id, 1);
+      if (taken.has(absent.id)) absent.id = `${absent.id}#${k}`;
+      taken.add(absent.id);
       this.log.warn({ componentId: absent.id, rule: k }, 'serial enumerator: declared sensor is absent');
       components.push(absent);
     }

@@ -17,8 +17,13 @@ export interface UsbIdentity {
   product: string | undefined;
   /** `bInterfaceNumber` of the interface the tty belongs to, e.g. "00". */
   interfaceNumber: string | undefined;
-  /** sysfs name of the USB device, e.g. "1-1.2". */
+  /** sysfs name of the USB device, e.g. "1-1.2" (bus 1, hub port 1, port 2): where it is plugged in. */
   busPath: string;
+  /**
+   * sysfs name of the interface the tty belongs to, e.g. "1-1.2:1.0": the physical port and the
+   * interface, the same after re-plugging into the same port. Undefined when not found.
+   */
+  interfaceName: string | undefined;
 }
 
 export interface TtyPort {
@@ -28,6 +33,8 @@ export interface TtyPort {
   devPath: string;
   /** `/dev/serial/by-id/...` link naming this tty, when udev made one. */
   byId: string | undefined;
+  /** `/dev/serial/by-path/...` link naming this tty (where it is plugged in), when udev made one. */
+  byPath: string | undefined;
   /** Kernel driver of the tty's device (`cdc_acm`, `ftdi_sio`, `serial8250`...), when known. */
   driver: string | undefined;
   /** Undefined for platform UARTs (ttyS*, ttyAMA*): those are only used through explicit `path` rules. */
@@ -67,8 +74,12 @@ async function exists(p: string): Promise<boolean> {
 /** Walks up from the tty's device directory to the USB device (the first ancestor with `idVendor`). */
 async function usbIdentity(deviceDir: string, sysfsRoot: string): Promise<UsbIdentity | undefined> {
   let interfaceNumber: string | undefined;
+  let interfaceName: string | undefined;
   for (let dir = deviceDir; dir.startsWith(sysfsRoot) && dir !== sysfsRoot; dir = dirname(dir)) {
-    interfaceNumber ??= await readAttr(dir, 'bInterfaceNumber');
+    if (interfaceNumber === undefined) {
+      interfaceNumber = await readAttr(dir, 'bInterfaceNumber');
+      if (interfaceNumber !== undefined) interfaceName = basename(dir);
+    }
     const vid = await readAttr(dir, 'idVendor');
     if (vid === undefined) continue;
     return {
@@ -79,14 +90,15 @@ async function usbIdentity(deviceDir: string, sysfsRoot: string): Promise<UsbIde
       product: await readAttr(dir, 'product'),
       interfaceNumber,
       busPath: basename(dir),
+      interfaceName,
     };
   }
   return undefined;
 }
 
-/** tty name → by-id link path, from `<devRoot>/serial/by-id` (absent without udev: fine). */
-async function byIdLinks(devRoot: string): Promise<Map<string, string>> {
-  const dir = join(devRoot, 'serial', 'by-id');
+/** tty name → link path, from `<devRoot>/serial/by-id` or `by-path` (absent without udev: fine). */
+async function udevLinks(devRoot: string, kind: 'by-id' | 'by-path'): Promise<Map<string, string>> {
+  const dir = join(devRoot, 'serial', kind);
   const out = new Map<string, string>();
   let names: string[];
   try {
@@ -120,7 +132,7 @@ async function consoleNames(procRoot: string): Promise<Set<string>> {
 
 /**
  * Lists the ttys under `<sysfsRoot>/class/tty` that have a `device` link (virtual consoles and
- * ptys have none), with their USB identity, driver and by-id link. Sorted by name.
+ * ptys have none), with their USB identity, driver and by-id / by-path links. Sorted by name.
  */
 export async function scanTtyPorts(roots: SysfsRoots): Promise<TtyPort[]> {
   const classDir = join(roots.sysfsRoot, 'class', 'tty');
@@ -132,7 +144,11 @@ export async function scanTtyPorts(roots: SysfsRoots): Promise<TtyPort[]> {
     throw e;
   }
   const sysfsReal = await realpath(roots.sysfsRoot);
-  const [byId, consoles] = await Promise.all([byIdLinks(roots.devRoot), consoleNames(roots.procRoot)]);
+  const [byId, byPath, consoles] = await Promise.all([
+    udevLinks(roots.devRoot, 'by-id'),
+    udevLinks(roots.devRoot, 'by-path'),
+    consoleNames(roots.procRoot),
+  ]);
   const ports: TtyPort[] = [];
   for (const name of names.sort()) {
     const deviceLink = join(classDir, name, 'device');
@@ -144,6 +160,7 @@ export async function scanTtyPorts(roots: SysfsRoots): Promise<TtyPort[]> {
       name,
       devPath: join(roots.devRoot, name),
       byId: byId.get(name),
+      byPath: byPath.get(name),
       driver,
       usb: await usbIdentity(deviceDir, sysfsReal),
       console: consoles.has(name),

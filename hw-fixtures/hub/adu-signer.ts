@@ -64,6 +64,11 @@ export class TestSigner {
     );
   }
 
+  /** RS256 signature of `text` by the root key (base64url): a root key package signature. */
+  signWithRoot(text: string): string {
+    return b64url(createSign('RSA-SHA256').update(text, 'utf8').sign(this.root.privateKey));
+  }
+
   /** `updateManifestSignature` for the exact manifest string. */
   sign(updateManifest: string): string {
     const sha256 = createHash('sha256').update(updateManifest, 'utf8').digest('base64');

@@ -32,6 +32,8 @@ export interface BuildOptions {
   files: UpdateFileServer;
   signer: TestSigner;
   workflowId?: string;
+  /** `service.rootKeyPackageUrl` (the service always sends one; tests without a package leave it out). */
+  rootKeyPackageUrl?: string;
   retryTimestamp?: string;
   /** Send a mini manifest whose one file holds the full update manifest (§5.2). */
   mini?: boolean;
@@ -152,6 +154,7 @@ export async function buildDeployment(o: BuildOptions): Promise<BuiltDeployment>
       id: o.workflowId ?? randomUUID(),
       ...(o.retryTimestamp && { retryTimestamp: o.retryTimestamp }),
     },
+    ...(o.rootKeyPackageUrl !== undefined && { rootKeyPackageUrl: o.rootKeyPackageUrl }),
     updateManifest,
     updateManifestSignature: o.signer.sign(updateManifest),
     fileUrls: b.fileUrls,

@@ -6,9 +6,11 @@
  *          Runs the emulator (MQTT/TLS), the file server and an admin API until Ctrl-C. Writes
  *          DIR/hub.json (admin URL, connection strings) and DIR/gateway.hub.json (a ready "hub"
  *          config section trusting this run's CA and test root key). Default DIR ./hub-emulator, device gw-1.
- *   deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] [--dir DIR]
+ *          Also publishes DIR/rootkeypackage-1.json, a root key package signed by the test root.
+ *   deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] [--root-key-package FILE] [--dir DIR]
  *          Builds, signs and deploys the update to the running emulator (child import manifests are
- *          found beside the parent, or in --files).
+ *          found beside the parent, or in --files). `rootKeyPackageUrl` names the published package,
+ *          or FILE (served as is: e.g. an edited, no longer verifying copy).
  *   cancel [--device ID] [--dir DIR]     sets the service's cancel (action 255)
  *   twin   [--device ID] [--dir DIR]     prints the device twin (desired + reported)
  */
@@ -17,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { testSigner } from './hub-rig.js';
 import { cancelDeployment, deployUpdate } from './deploy.js';
+import { buildRootKeyPackage } from './root-key-package.js';
 import { IotHubEmulator } from './iot-hub-emulator.js';
 import { UpdateFileServer } from './update-file-server.js';
 
@@ -28,6 +31,7 @@ const OPTIONS = {
   files: { type: 'string' },
   'workflow-id': { type: 'string' },
   mini: { type: 'boolean' },
+  'root-key-package': { type: 'string' },
 } as const;
 
 async function start(dir: string, port: number, httpPort: number, devices: string[]): Promise<void> {
@@ -36,6 +40,9 @@ async function start(dir: string, port: number, httpPort: number, devices: strin
   const files = await UpdateFileServer.start('127.0.0.1', httpPort);
   const signer = testSigner();
   for (const d of devices) hub.addDevice(d);
+  const packagePath = join(dir, 'rootkeypackage-1.json');
+  await writeFile(packagePath, buildRootKeyPackage({ version: 1, roots: [signer] }) + '\n');
+  const defaultPackageUrl = files.add(packagePath);
   files.admin = async (req, body) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const b = body ? (JSON.parse(body) as Record<string, any>) : {};
@@ -48,6 +55,7 @@ async function start(dir: string, port: number, httpPort: number, devices: strin
         ...(b.filesDir && { filesDir: b.filesDir }),
         ...(b.workflowId && { workflowId: b.workflowId }),
         ...(b.mini && { mini: true }),
+        rootKeyPackageUrl: b.rootKeyPackage ? files.add(b.rootKeyPackage as string) : defaultPackageUrl,
       });
       return { status: 200, json: { workflow: built.service.workflow, updateId: built.updateId } };
     }
@@ -117,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
             ...(device && { deviceId: device }),
             ...(v['workflow-id'] && { workflowId: v['workflow-id'] }),
             ...(v.mini && { mini: true }),
+            ...(v['root-key-package'] && { rootKeyPackage: resolve(v['root-key-package']) }),
           }),
         ) + '\n',
       );
@@ -132,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
   }
   process.stderr.write(
-    'usage: hub-cli start [--dir D] [--port N] [--http-port N] [--device ID]... | deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] | cancel | twin\n',
+    'usage: hub-cli start [--dir D] [--port N] [--http-port N] [--device ID]... | deploy <import-manifest> [--files DIR] [--device ID] [--workflow-id ID] [--mini] [--root-key-package FILE] | cancel | twin\n',
   );
   return 2;
 }

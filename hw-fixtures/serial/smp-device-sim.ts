@@ -4,6 +4,7 @@ import { decodeBody, encodeBody, type SmpBody } from '../../drivers/serial/smp/c
 import { encodeConsoleFrames } from '../../drivers/serial/smp/console-framing.js';
 import { SmpConsoleReassembler } from '../../drivers/serial/smp/console-reassembler.js';
 import { MgmtErr } from '../../drivers/serial/smp/smp-errors.js';
+import { SERIAL_PACKET_OVERHEAD } from '../../drivers/serial/smp/buffer-size.js';
 import {
   decodeSmpPacket,
   encodeSmpPacket,
@@ -44,8 +45,17 @@ export interface SmpDeviceSimOptions {
   baudRate?: number;
   /** Image in the primary slot at power-on. Default: a 4 KiB test image, version 1.0.0. */
   primaryImage?: Uint8Array;
-  /** Largest SMP packet accepted, bytes (CONFIG_MCUMGR_TRANSPORT_UART_MTU). Default 256. */
-  mtu?: number;
+  /**
+   * The SMP buffer, bytes: what `mcumgr params` reports as `buf_size`. As on Zephyr, the serial
+   * packet's length, SMP message and CRC are decoded into it, so a request longer than
+   * `bufSize` − 4 does not fit and is dropped without an answer (reference/bus-protocols.md §7).
+   * Default 256.
+   */
+  bufSize?: number;
+  /** `buf_count` in the params answer. Default 4. */
+  bufCount?: number;
+  /** Answers `mcumgr params` (group 0 command 6); false: stays silent on it, as older firmware does. Default true. */
+  answersParams?: boolean;
   /** Flash write time, µs per byte, spent before answering an upload chunk. Default 10. */
   flashUsPerByte?: number;
   /** Time from reset to the application answering again, ms. Default 200. */
@@ -66,6 +76,8 @@ export interface SmpSimRecord {
   reboots: number;
   disappearances: number;
   rxDiscards: number;
+  /** Requests dropped unanswered because they did not fit the buffer, with their SMP message length. */
+  oversize: number[];
 }
 
 /**
@@ -83,6 +95,7 @@ export class SmpDeviceSim {
     reboots: 0,
     disappearances: 0,
     rxDiscards: 0,
+    oversize: [],
   };
   private readonly rx: SmpConsoleReassembler;
   private readonly life = new AbortController();
@@ -96,16 +109,17 @@ export class SmpDeviceSim {
   ) {
     this.slots = new McubootSlots(options.primaryImage ?? buildTestImage('1.0.0'), options.slotSize);
     this.faults = options.faults ?? {};
-    this.rx = new SmpConsoleReassembler({
-      maxPacketSize: options.mtu ?? 256,
-      onDiscard: () => this.record.rxDiscards++,
-    });
+    this.rx = new SmpConsoleReassembler({ onDiscard: () => this.record.rxDiscards++ });
     port.onData((d) => this.onData(d));
   }
 
   static async start(options: SmpDeviceSimOptions): Promise<SmpDeviceSim> {
     const port = await PacedPort.open({ path: options.path, baudRate: options.baudRate ?? 115200, log: options.log });
     return new SmpDeviceSim(port, options);
+  }
+
+  get bufSize(): number {
+    return this.options.bufSize ?? 256;
   }
 
   /** Version string of the image in the primary slot (the one running). */
@@ -144,7 +158,10 @@ export class SmpDeviceSim {
       this.faults.stallMs = undefined;
     }
     if (now < this.stalledUntil) return;
-    if (packet.length > (this.options.mtu ?? 256)) return this.respond(header, { rc: MgmtErr.EMSGSIZE });
+    if (packet.length + SERIAL_PACKET_OVERHEAD > this.bufSize) {
+      this.record.oversize.push(packet.length);
+      return;
+    }
     const body = decodeBody(data);
     if (header.group === SmpGroup.Os) return this.os(header, body);
     if (header.group === SmpGroup.Image) return this.image(header, body);
@@ -156,7 +173,8 @@ export class SmpDeviceSim {
       case OsCmd.Echo:
         return this.respond(h, { r: typeof body.d === 'string' ? body.d : '' });
       case OsCmd.McumgrParams:
-        return this.respond(h, { buf_size: this.options.mtu ?? 256, buf_count: 4 });
+        if (this.options.answersParams === false) return;
+        return this.respond(h, { buf_size: this.bufSize, buf_count: this.options.bufCount ?? 4 });
       case OsCmd.Info:
         return this.respond(h, { output: `sensor-proxy-smp-sim ${this.runningVersion}` });
       case OsCmd.Reset:
@@ -269,7 +287,7 @@ async function main(argv: string[]): Promise<void> {
   const port = arg('port');
   if (!port) {
     process.stderr.write(
-      'usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--mtu 256]\n',
+      'usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--buf-size 256] [--no-params]\n',
     );
     process.exitCode = 2;
     return;
@@ -279,7 +297,8 @@ async function main(argv: string[]): Promise<void> {
     baudRate: Number(arg('baud') ?? 115200),
     primaryImage: buildTestImage(arg('version') ?? '1.0.0'),
     flashUsPerByte: Number(arg('flash-us-per-byte') ?? 10),
-    mtu: Number(arg('mtu') ?? 256),
+    bufSize: Number(arg('buf-size') ?? 256),
+    answersParams: !argv.includes('--no-params'),
   });
   process.stderr.write(`smp-device-sim on ${port}, running ${sim.runningVersion}; Ctrl-C to stop\n`);
   process.once('SIGINT', () => void sim.close());

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ReceiveBuffer } from '../../drivers/serial/receive-buffer.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { BusError, CancelledError, isBusError } from '../../drivers/shared/errors.js';
+import type { BlockCheck } from '../../drivers/serial/ymodem/constants.js';
 import {
   YmodemSimReceiver,
   type BatchOutcome,
@@ -54,6 +55,11 @@ export interface YmodemBootloaderSimOptions {
   faults?: YmodemSimFaults & { bootFails?: boolean };
   /** Text written when the bootloader starts (before the 'C's), as many vendor bootloaders print. Default none. */
   banner?: string;
+  /**
+   * How the bootloader checks blocks. `checksum`: it asks with NAK instead of 'C', expects the 8-bit
+   * checksum and takes 128-byte blocks only (old XMODEM-derived bootloaders). Default 'crc'.
+   */
+  check?: BlockCheck;
   log?: Logger;
 }
 
@@ -145,6 +151,7 @@ export class YmodemBootloaderSim {
       },
       this.timing,
       o.faults,
+      o.check,
     );
     this.loop = this.run().catch((e: unknown) => {
       if (this.life.signal.aborted) return;

@@ -8,7 +8,8 @@
  *
  * Options: --entry bytes:<hex> | dtr | external (default bytes:7f424f4f540d); --start app|bootloader;
  * --flash-ms <per block>; --fault corrupt:<blk> | drop:<blk>:<n> | stall:<blk>:<ms> | gone:<blk> |
- * naks:<blk>:<n> | no-eob | boot-fails (repeatable). Runs until SIGINT/SIGTERM; logs to stderr.
+ * naks:<blk>:<n> | no-eob | boot-fails (repeatable); --checksum: an old bootloader that asks with NAK
+ * and takes 8-bit-checksum 128-byte blocks only. Runs until SIGINT/SIGTERM; logs to stderr.
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       version: { type: 'string', default: '1.0.0' },
       'flash-ms': { type: 'string', default: '0' },
       fault: { type: 'string', multiple: true, default: [] },
+      checksum: { type: 'boolean', default: false },
     },
   });
   if (!values.pty && !values.port) throw new Error('give --pty (start a socat pair) or --port <path>');
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     version: values.version,
     timing: { flashWriteMsPerBlock: Number(values['flash-ms']) },
     faults: faultsOf(values.fault),
+    check: values.checksum ? ('checksum' as const) : ('crc' as const),
     log,
   };
   const baudRate = Number(values.baud);

@@ -7,6 +7,8 @@ import {
   EOT,
   FRAME_OVERHEAD,
   NAK,
+  SOH,
+  type BlockCheck,
 } from '../../drivers/serial/ymodem/constants.js';
 
 /**
@@ -97,12 +99,21 @@ export class YmodemSimReceiver {
   /** `performance.now()` when the first file header of the current batch arrived intact. */
   headerAt: number | undefined;
   private readonly pending: { corrupt: number; drop: number; storm: number; stall: boolean; disappear: boolean };
+  /** What asks for a block before any has arrived: 'C' (CRC-16) or, in checksum mode, NAK (§6.1, §7.2). */
+  private readonly request: number;
 
+  /**
+   * @param check `checksum`: an old XMODEM-style receiver that asks with NAK, checks the 8-bit
+   *   arithmetic checksum and takes 128-byte (SOH) blocks only; an STX frame is line noise to it
+   *   and ends in a timeout and a NAK, as on such a bootloader.
+   */
   constructor(
     private readonly io: ReceiverIo,
     private readonly t: ReceiverTiming,
     private readonly faults: YmodemSimFaults = {},
+    private readonly check: BlockCheck = 'crc',
   ) {
+    this.request = check === 'crc' ? CRC_REQUEST : NAK;
     this.pending = {
       corrupt: faults.corruptBlock ? (faults.corruptBlock.times ?? 1) : 0,
       drop: faults.dropBytes ? (faults.dropBytes.times ?? 1) : 0,
@@ -134,7 +145,7 @@ export class YmodemSimReceiver {
   private async receiveHeader(first: boolean): Promise<YmodemFileInfo | 'end' | 'no-end' | Abort> {
     let tries = 0;
     for (;;) {
-      await this.io.write(Uint8Array.of(CRC_REQUEST));
+      await this.io.write(Uint8Array.of(this.request));
       const f = await this.readFrame(this.t.cIntervalMs, 0);
       if (f.t === 'gone' || f.t === 'cancel') return f.t === 'gone' ? 'gone' : 'cancelled';
       if (f.t === 'timeout') {
@@ -169,7 +180,7 @@ export class YmodemSimReceiver {
     let expected = 1;
     let errors = 0;
     let eotNaked = false;
-    await this.io.write(Uint8Array.of(CRC_REQUEST));
+    await this.io.write(Uint8Array.of(this.request));
     for (;;) {
       const f = await this.readFrame(this.t.blockTimeoutMs, expected);
       if (f.t === 'gone') return 'gone';
@@ -179,7 +190,7 @@ export class YmodemSimReceiver {
           await this.io.write(CANCEL_SEQUENCE);
           return 'too-many-errors';
         }
-        if (f.t === 'timeout' && expected === 1) await this.io.write(Uint8Array.of(CRC_REQUEST));
+        if (f.t === 'timeout' && expected === 1) await this.io.write(Uint8Array.of(this.request));
         else await this.nak();
         continue;
       }
@@ -195,7 +206,7 @@ export class YmodemSimReceiver {
       if (f.blk === ((expected - 1) & 0xff)) {
         // A repeat of the block we ACKed: our ACK got lost (§7.3.2 case 2). For block 0, ask for data again.
         this.stats.duplicates++;
-        await this.io.write(expected === 1 ? Uint8Array.of(ACK, CRC_REQUEST) : Uint8Array.of(ACK));
+        await this.io.write(expected === 1 ? Uint8Array.of(ACK, this.request) : Uint8Array.of(ACK));
         continue;
       }
       if (f.blk !== (expected & 0xff)) {
@@ -265,9 +276,9 @@ export class YmodemSimReceiver {
         while ((await this.io.read(4096, this.t.interByteTimeoutMs)) !== undefined);
         return { t: 'cancel' };
       }
-      if (frameLength(c) !== undefined) type = c;
+      if (frameLength(c, this.check) !== undefined && (this.check === 'crc' || c === SOH)) type = c;
     }
-    const frame = new Uint8Array(frameLength(type)!);
+    const frame = new Uint8Array(frameLength(type, this.check)!);
     frame[0] = type;
     if (!(await this.readInto(frame, 1, 3))) return { t: 'bad', reason: 'short' };
     if (expected > 0 && frame[1] === (expected & 0xff)) {
@@ -288,7 +299,7 @@ export class YmodemSimReceiver {
       this.pending.corrupt--;
       frame[FRAME_OVERHEAD + 10]! ^= 0x40;
     }
-    const d = decodeFrame(frame);
+    const d = decodeFrame(frame, this.check);
     return d.ok ? { t: 'frame', blk: d.blockNumber, data: d.data } : { t: 'bad', reason: d.reason };
   }
 }

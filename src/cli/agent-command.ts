@@ -2,13 +2,14 @@ import { createHubAgent } from '../hub/create-agent.js';
 import type { Logger } from '../model/logger.js';
 import type { RestartRequest } from '../workflow/restart-requests.js';
 import { AGENT_RESTART_EXIT_CODE, requestReboot } from '../workflow/system-restart.js';
-import { buildGateway, loadConfig } from './gateway.js';
+import { buildGateway, loadConfig, logFileOf } from './gateway.js';
+import type { LogFileSettings } from './log-file.js';
 import { ExitCode, formatHumanError } from './output.js';
 
 export interface AgentOptions {
   config?: string;
   inventories: string[];
-  log: (level: string) => Logger;
+  log: (level: string, file?: LogFileSettings) => Logger;
 }
 
 /**
@@ -25,7 +26,7 @@ export async function agentCommand(o: AgentOptions, signal: AbortSignal): Promis
   let restartRequested = false;
   try {
     const config = await loadConfig(o.config);
-    const log = o.log(config.logLevel);
+    const log = o.log(config.logLevel, logFileOf(config));
     const gateway = buildGateway(config, log, o.inventories);
     const onRestartRequested = async (request: RestartRequest): Promise<void> => {
       if (request.kind === 'reboot') {

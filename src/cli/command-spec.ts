@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '../model/logger.js';
+import type { LogFileSettings } from './log-file.js';
 
 /**
  * One `sensor-proxy` command as the CLI knows it: what it parses (options, positionals), the help
@@ -21,7 +22,8 @@ export interface CommandInvocation {
   positionals: string[];
   signal: AbortSignal;
   /** Logger at a config's level; below warn only with -v/--verbose (see main.ts). */
-  log: (level: string) => Logger;
+  /** The CLI logger at the config's level; with `file`, also into that bounded log file at `level`. */
+  log: (level: string, file?: LogFileSettings) => Logger;
 }
 
 export interface CommandSpec {
@@ -127,4 +129,26 @@ export function overviewHelp(specs: CommandSpec[]): string {
     'exit codes: 0 success, 1 failed (update failed or cancelled, invalid manifest, a doctor check',
     'failed), 2 usage or input error (nothing was run).',
   ].join('\n');
+}
+
+/**
+ * Finds the command in argv when options come first (`sensor-proxy -v --config F list`), as people
+ * type them out of habit from git/systemctl: options before the command move after it, where the
+ * command's own strict parser checks them. A token after an option that is not a command name is
+ * taken as that option's value (`--config gw.json`); `--opt=value` needs no lookahead.
+ */
+export function splitCommand(
+  argv: string[],
+  isCommand: (name: string) => boolean,
+): { command: string | undefined; args: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--') {
+    const opt = argv[i++]!;
+    leading.push(opt);
+    const next = argv[i];
+    if (!opt.includes('=') && next !== undefined && !next.startsWith('-') && !isCommand(next)) leading.push(argv[i++]!);
+  }
+  if (leading.length === 0 || i >= argv.length) return { command: argv[0], args: argv.slice(1) };
+  return { command: argv[i], args: [...argv.slice(i + 1), ...leading] };
 }

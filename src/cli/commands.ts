@@ -188,6 +188,45 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'report',
+    summary: 'write an evidence bundle (.tar.gz) for a ticket: config, list, deployments, logs, report.html',
+    usage: ['report [--config F] [--inventory FILE]... [--out FILE] [--no-journal]'],
+    positionals: { min: 0, max: 0, what: 'no positional arguments' },
+    options: {
+      config: CONFIG,
+      inventory: INVENTORY,
+      out: str('FILE', 'where to write the bundle (default ./sensor-proxy-report-<host>-<UTC time>.tar.gz)'),
+      'no-journal': bool('leave out the journal of sensor-proxy.service (journalctl)'),
+    },
+    description:
+      'Writes one .tar.gz with the version, the config with secrets redacted (connection strings,\n' +
+      'keys, passwords, tokens), `list` output, every recorded deployment with its step x component\n' +
+      'results and timeline, the log file (config logFile) and the service journal, and report.html,\n' +
+      'which opens offline in a browser and shows each deployment as a timeline. Prints its path.',
+    examples: [
+      'sudo sensor-proxy report --config /etc/sensor-proxy/gateway.json --out /tmp/gw7-report.tar.gz',
+      'tar xzf /tmp/gw7-report.tar.gz && xdg-open sensor-proxy-report-*/report.html',
+    ],
+    exitCodes: [
+      [0, 'bundle written (also when the config or a bus failed: the bundle says so)'],
+      [1, 'the bundle could not be written'],
+      [2, 'usage error'],
+    ],
+    async run({ values: v, signal, log }) {
+      const { reportCommand } = await import('./report-command.js');
+      return reportCommand(
+        {
+          ...optional('config', v.config),
+          ...optional('out', v.out),
+          inventories: strings(v.inventory),
+          journal: !v['no-journal'],
+          log,
+        },
+        signal,
+      );
+    },
+  },
+  {
     name: 'udev-rules',
     summary: "print udev rules for the config's USB DFU and serial sensors",
     usage: ['udev-rules [--config F]'],

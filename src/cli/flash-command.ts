@@ -5,6 +5,7 @@ import { errorMessage } from '../model/errors.js';
 import { dirname, resolve } from 'node:path';
 import { loadManifestFile } from '../manifest/index.js';
 import type { WorkflowEvent } from '../model/events.js';
+import type { Component } from '../model/component.js';
 import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, formatErc, resultCodeName } from '../model/result-codes.js';
 import { updateIdLabel } from '../model/update.js';
@@ -16,7 +17,8 @@ import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import { resultFromError } from '../workflow/error-map.js';
 import { requestReboot } from '../workflow/system-restart.js';
 import type { RestartRequest } from '../workflow/restart-requests.js';
-import { buildGateway, loadConfig } from './gateway.js';
+import { buildGateway, loadConfig, logFileOf } from './gateway.js';
+import type { LogFileSettings } from './log-file.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
 import { PlainRenderer, TtyRenderer } from './progress-renderer.js';
 
@@ -30,7 +32,7 @@ export interface FlashOptions {
   json: boolean;
   /** Reboot (config `rebootCommand`) when the update asks for a reboot. */
   reboot?: boolean;
-  log: (level: string) => Logger;
+  log: (level: string, file?: LogFileSettings) => Logger;
 }
 
 /**
@@ -41,7 +43,7 @@ export interface FlashOptions {
 export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promise<number> {
   const config = await loadConfig(o.config).catch((e: unknown) => e as Error);
   if (config instanceof Error) return reportInputError(config, o.json);
-  const log = o.log(config.logLevel);
+  const log = o.log(config.logLevel, logFileOf(config));
   const gateway = (() => {
     try {
       return buildGateway(config, log, o.inventories);
@@ -75,6 +77,7 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       ...(o.components.length > 0 && { onlyComponents: o.components }),
       signal,
     });
+    emit.components(plan.steps.flatMap((s) => (s.kind === 'reference' ? s.components : [])));
     if (o.dryRun) {
       const report = await dryRun(plan, { signal, log });
       printDryRun(report, updateIdLabel(loaded.update.updateId), o.json);
@@ -190,11 +193,26 @@ function reportCancelledBeforeRun(e: unknown, json: boolean): number {
   return ExitCode.Failed;
 }
 
-function pickRenderer(json: boolean): { onEvent: (e: WorkflowEvent) => void; finish: () => void } {
-  if (json) return { onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>), finish: () => {} };
-  const r =
-    process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? new TtyRenderer() : new PlainRenderer();
-  return { onEvent: (e) => r.onEvent(e), finish: () => r.finish() };
+interface Renderer {
+  onEvent: (e: WorkflowEvent) => void;
+  /** The components the update will flash (their names and buses for the terminal view). */
+  components: (list: Component[]) => void;
+  finish: () => void;
+}
+
+function pickRenderer(json: boolean): Renderer {
+  if (json)
+    return {
+      onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>),
+      components: () => {},
+      finish: () => {},
+    };
+  if (process.stderr.isTTY && !process.env.CI && process.env.TERM !== 'dumb') {
+    const r = new TtyRenderer();
+    return { onEvent: (e) => r.onEvent(e), components: (l) => r.components(l), finish: () => r.finish() };
+  }
+  const r = new PlainRenderer();
+  return { onEvent: (e) => r.onEvent(e), components: () => {}, finish: () => r.finish() };
 }
 
 /** Bad input: nothing ran. JSON mode gets an `error` event and a failed `result` as the last line. */

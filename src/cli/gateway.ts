@@ -8,6 +8,7 @@ import { builtinHandlers } from '../handlers/builtin-handlers.js';
 import { HandlerRegistry } from '../handlers/registry.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
+import type { LogFileSettings } from './log-file.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface Gateway {
@@ -50,4 +51,9 @@ export function buildGateway(config: GatewayConfig, log: Logger, extraInventorie
       );
   }
   return { config, inventory: new ComponentInventory(enumerators, childLog(log, { component: 'enum' })), handlers };
+}
+
+/** The config's log file for `flash` and `agent`, or undefined when `logFile` is off. */
+export function logFileOf(config: GatewayConfig): LogFileSettings | undefined {
+  return config.logFile ? { path: config.logFile, maxBytes: config.logFileMaxBytes } : undefined;
 }

@@ -32,18 +32,7 @@ export async function listCommand(
       } else if (components.length === 0) {
         process.stdout.write('no components found (add enumerators to the config, or pass --inventory FILE)\n');
       } else {
-        const version = (c: (typeof components)[number]) => {
-          const v = c.version ?? c.properties.version;
-          return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
-        };
-        process.stdout.write(
-          table(
-            ['id', 'name', 'group', 'manufacturer', 'model', 'version', 'status'],
-            components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c), componentStatus(c)]),
-          ) + '\n',
-        );
-        const notPresent = components.filter((c) => componentStatus(c) !== 'present');
-        if (notPresent.length > 0) process.stdout.write('\n' + notPresent.map(remedyLines).join('\n') + '\n');
+        process.stdout.write(componentsTable(components) + '\n');
       }
       return ExitCode.Success;
     } finally {
@@ -59,4 +48,21 @@ export async function listCommand(
     else process.stderr.write(formatHumanError(e) + '\n');
     return ExitCode.Usage;
   }
+}
+
+/**
+ * The `list` table: one row per component (id, name, group, manufacturer, model, version, status),
+ * then, for each sensor not present, what was seen and what to check.
+ */
+export function componentsTable(components: Component[]): string {
+  const version = (c: Component) => {
+    const v = c.version ?? c.properties.version;
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+  };
+  const rows = table(
+    ['id', 'name', 'group', 'manufacturer', 'model', 'version', 'status'],
+    components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c), componentStatus(c)]),
+  );
+  const notPresent = components.filter((c) => componentStatus(c) !== 'present');
+  return notPresent.length > 0 ? `${rows}\n\n${notPresent.map(remedyLines).join('\n')}` : rows;
 }

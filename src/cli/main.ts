@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { commandHelp, overviewHelp, parseCommandArgs } from './command-spec.js';
+import { commandHelp, overviewHelp, parseCommandArgs, splitCommand } from './command-spec.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { createCliLogger } from './logger.js';
+import type { LogFileSettings } from './log-file.js';
 import { ExitCode } from './output.js';
 import { exitWhenDone, installStopSignals } from './shutdown.js';
 import { packageVersion } from './version.js';
@@ -12,7 +13,7 @@ const usageError = (message: string, help: string): number => {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const { command, args: rest } = splitCommand(argv, (name) => name === 'help' || !!findCommand(name));
   if (command === '--version' || command === '-V' || command === 'version') {
     process.stdout.write(`sensor-proxy ${packageVersion()}\n`);
     return ExitCode.Success;
@@ -48,7 +49,8 @@ async function main(argv: string[]): Promise<number> {
   // The CLI shows progress and results itself: logs below warn only with --verbose (or
   // SENSOR_PROXY_LOG_LEVEL, or a config logLevel other than the default info).
   const verbose = !!parsed.values.verbose;
-  const log = (level: string) => createCliLogger(level === 'info' && !verbose ? 'warn' : level);
+  const log = (level: string, file?: LogFileSettings) =>
+    createCliLogger(level === 'info' && !verbose ? 'warn' : level, file && { file: { ...file, level } });
   return spec.run({ ...parsed, signal: controller.signal, log });
 }
 

@@ -1,9 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { hubConfigProblems } from '../hub/hub-config.js';
 import { SensorProxyError } from '../model/errors.js';
+import { assertJsonShape, INPUT_LIMITS, readBoundedFile } from '../model/input-limits.js';
 import { DEFAULT_PARALLEL_POLICY, type ParallelPolicy } from '../workflow/lanes.js';
+
+/** Default `logFileMaxBytes` (src/cli/log-file.ts rotates at it). */
+export const DEFAULT_LOG_FILE_MAX_BYTES = 1024 * 1024;
 
 /**
  * The gateway config file (JSON; schema in `docs/gateway-config.schema.json`, documented in the
@@ -16,6 +19,13 @@ export interface GatewayConfig {
   /** Work folders for update files, one per workflow. Default `<stateDir>/work`. */
   workDir: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /**
+   * Log file of `flash` and `agent` (at `logLevel`, whatever the terminal shows), bundled by `report`.
+   * Default `<stateDir>/logs/sensor-proxy.log`; `false` in the file turns it off (undefined here).
+   */
+  logFile?: string;
+  /** Size at which the log file is rotated to `<logFile>.1` (one old file kept). Default 1 MiB. */
+  logFileMaxBytes: number;
   /** Enumerator entries, each `{ "type": "<inventory|serial|can|usb>", ...settings }`. */
   enumerators: Array<{ type: string } & Record<string, unknown>>;
   /**
@@ -41,6 +51,8 @@ const TOP_LEVEL_KEYS = new Set([
   'stateDir',
   'workDir',
   'logLevel',
+  'logFile',
+  'logFileMaxBytes',
   'enumerators',
   'handlers',
   'parallel',
@@ -57,12 +69,19 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'sensor-proxy');
 }
 
+/** `<stateDir>/logs/sensor-proxy.log`: the default `logFile`. */
+export function defaultLogFile(stateDir: string): string {
+  return join(stateDir, 'logs', 'sensor-proxy.log');
+}
+
 export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
   const stateDir = defaultStateDir();
   return {
     stateDir,
     workDir: join(stateDir, 'work'),
     logLevel: 'info',
+    logFile: defaultLogFile(stateDir),
+    logFileMaxBytes: DEFAULT_LOG_FILE_MAX_BYTES,
     enumerators: [],
     referenceStepsOnHost: false,
     handlers: {},
@@ -74,8 +93,11 @@ export function defaultConfig(baseDir = process.cwd()): GatewayConfig {
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (
+      await readBoundedFile(path, { limit: INPUT_LIMITS.configBytes, code: 'INPUT_TOO_LARGE', what: 'gateway config' })
+    ).toString('utf8');
   } catch (e) {
+    if (e instanceof SensorProxyError) throw e;
     throw new SensorProxyError(
       'CONFIG_NOT_FOUND',
       `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
@@ -85,6 +107,7 @@ export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
       },
     );
   }
+  assertJsonShape(text, path, 'CONFIG_INVALID');
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -115,6 +138,12 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
   const logLevel = str('logLevel') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     problems.push(`$.logLevel: must be one of ${LOG_LEVELS.join(', ')}`);
+  let logFile: string | undefined = defaultLogFile(stateDir);
+  if (o.logFile === false) logFile = undefined;
+  else if (o.logFile !== undefined) logFile = abs(str('logFile'));
+  const logFileMaxBytes = o.logFileMaxBytes ?? DEFAULT_LOG_FILE_MAX_BYTES;
+  if (typeof logFileMaxBytes !== 'number' || !Number.isSafeInteger(logFileMaxBytes) || logFileMaxBytes < 4096)
+    problems.push('$.logFileMaxBytes: must be an integer >= 4096 (bytes)');
 
   const enumerators: GatewayConfig['enumerators'] = [];
   if (o.enumerators !== undefined) {
@@ -162,6 +191,8 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
     stateDir,
     workDir,
     logLevel: logLevel as GatewayConfig['logLevel'],
+    ...(logFile !== undefined && { logFile }),
+    logFileMaxBytes: logFileMaxBytes as number,
     enumerators,
     referenceStepsOnHost: o.referenceStepsOnHost === true,
     handlers,

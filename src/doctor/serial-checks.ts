@@ -168,7 +168,7 @@ async function portChecks(
           `${id}.free`,
           `${device} is held by pid ${holders.join(', pid ')}`,
           holders.some((h) => h.includes('ModemManager'))
-            ? `install the udev rule (sensor-proxy udev-rules > /etc/udev/rules.d/60-sensor-proxy.rules) that tells ModemManager to leave it alone, or sudo systemctl disable --now ModemManager`
+            ? `install the udev rule (sensor-proxy udev-rules > /etc/udev/rules.d/61-sensor-proxy.rules) that tells ModemManager to leave it alone, or sudo systemctl disable --now ModemManager`
             : `stop that process (sudo fuser -v ${device} shows it; a getty: see ${id}.console)`,
         )
       : hidden > 0

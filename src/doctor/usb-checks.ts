@@ -1,10 +1,11 @@
 import { constants } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UDEV_RULES_FILE as RULES_NAME } from '../cli/udev-rules.js';
 import { fail, pass, skip, type CheckGroup, type CheckResult, type DoctorContext } from './check.js';
 
-/** The rules file `sensor-proxy udev-rules` output is installed as (the .deb ships one too). */
-export const UDEV_RULES_FILE = '/etc/udev/rules.d/60-sensor-proxy.rules';
+/** Where the output of `sensor-proxy udev-rules` is installed (same name as the .deb's generic file in /lib, so it overrides it). */
+export const UDEV_RULES_FILE = `/etc/udev/rules.d/${RULES_NAME}`;
 
 const hex4 = (v: unknown) => (typeof v === 'string' ? v.toLowerCase().replace(/^0x/, '') : undefined);
 const attr = (dir: string, name: string) =>
@@ -44,7 +45,7 @@ export const usbChecks: CheckGroup = async (ctx) => {
   const { sysRoot, devRoot, etcRoot } = ctx.probes;
   const root = join(sysRoot, 'bus', 'usb', 'devices');
   const devices = (await readdir(root).catch(() => [] as string[])).filter((d) => !d.includes(':'));
-  const rulesText = await readFile(join(etcRoot, 'udev', 'rules.d', '60-sensor-proxy.rules'), 'utf8').catch(() => '');
+  const rulesText = await readFile(join(etcRoot, 'udev', 'rules.d', RULES_NAME), 'utf8').catch(() => '');
   const out: CheckResult[] = [];
   for (const rule of rules) {
     const label = `${rule.vid}:${rule.pids.join('/') || '*'}`;

@@ -6,6 +6,7 @@
  * after a token refresh (ADU issues #609, #625; `reference/adu-agent.md` §8.1).
  */
 import { join } from 'node:path';
+import { isSensorProxyError } from '../model/errors.js';
 import { readJsonFile, removeTempFiles, writeFileAtomic } from '../workflow/atomic-file.js';
 import type { AgentReport } from './agent-reports.js';
 import type { WorkflowRef } from './service-request.js';
@@ -41,7 +42,11 @@ export class AgentStateStore {
    */
   async load(): Promise<void> {
     await removeTempFiles(this.file);
-    const doc = await readJsonFile<{ version?: unknown; deliveries?: unknown }>(this.file);
+    // Over the state size limit or nested too deep: nothing worth keeping (32 records are a few KB).
+    const doc = await readJsonFile<{ version?: unknown; deliveries?: unknown }>(this.file).catch((e: unknown) => {
+      if (isSensorProxyError(e, 'INPUT_TOO_LARGE')) return undefined;
+      throw e;
+    });
     if (doc?.version === 1 && Array.isArray(doc.deliveries))
       this.doc = { version: 1, deliveries: doc.deliveries.filter(isDeliveryRecord) };
   }

@@ -60,6 +60,7 @@ export function createHubAgent(o: CreateAgentOptions): { agent: HubAgent; hub: H
       parallel: o.config.parallel,
       hub: { download: hub.download },
       trust: { rootKeys: hub.rootKeys },
+      productionAnchors: hub.rootKeysBuiltIn,
     },
   });
   return { agent, hub };

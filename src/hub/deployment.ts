@@ -3,16 +3,20 @@
  * file) → plan (downloads and hash checks, component selection) → workflow engine. Everything that
  * can be wrong with the input fails before a handler runs. Transport-free: the agent reports.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentInventory } from '../../enumerators/component-inventory.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import {
   isMiniManifest,
+  MANIFEST_SIZE_LIMIT,
   parseDetachedManifestFile,
+  parseJsonText,
   parseMiniManifest,
   parseUpdateManifest,
+  readManifestText,
 } from '../manifest/index.js';
+import { INPUT_LIMITS, tooLarge } from '../model/input-limits.js';
 import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { ResultCode, result, type AducResult } from '../model/result-codes.js';
@@ -26,6 +30,7 @@ import type { ParallelPolicy } from '../workflow/lanes.js';
 import { HubErc, HubError, isHubError } from './hub-error.js';
 import { HubFileSource } from './hub-file-source.js';
 import { manifestDigest, verifyManifestSignature, type SignatureTrust } from './manifest-signature.js';
+import { refreshRootKeys } from './root-key-refresh.js';
 import { UpdateAction, type ServiceRequest } from './service-request.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
@@ -39,7 +44,10 @@ export interface DeploymentDeps {
   /** Parallel flashing policy (gateway config `parallel`, `onComponentFailure`). */
   parallel?: ParallelPolicy;
   hub: Pick<HubConfig, 'download'>;
+  /** The trust anchors (`rootKeys`); a root key package adds to them and withdraws keys. */
   trust: SignatureTrust;
+  /** The anchors are the built-in production roots (a test root key package is then refused). */
+  productionAnchors?: boolean;
   log: Logger;
   emit: EventSink;
 }
@@ -74,6 +82,7 @@ export async function runDeployment(
         { erc: HubErc.UnsupportedAction },
       );
     }
+    assertTwinSizes(req);
     if (req.updateManifest === undefined || req.updateManifestSignature === undefined) {
       throw new HubError(
         'HUB_SERVICE_INVALID',
@@ -81,15 +90,30 @@ export async function runDeployment(
         { erc: HubErc.MissingDetachedManifest },
       );
     }
-    if (req.rootKeyPackageUrl) {
-      // §5.4 step 1 (root key package refresh) is not implemented: the configured roots are the trust anchors.
-      log.info(
-        { rootKeyPackageUrl: req.rootKeyPackageUrl.replace(/\?.*$/, '?…') },
-        'root key package not fetched; using the configured root keys',
-      );
-    }
-    const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, deps.trust);
-    log.info({ rootKid: sig.rootKid, signingKid: sig.signingKid }, 'update manifest signature verified');
+    // §5.4 step 1: the root key package decides which root and signing keys are in force.
+    const keys = await refreshRootKeys(
+      req.rootKeyPackageUrl,
+      {
+        anchors: deps.trust.rootKeys,
+        productionAnchors: deps.productionAnchors ?? false,
+        stateDir: deps.stateDir,
+        workDir: deps.workDir,
+        download: deps.hub.download,
+      },
+      req.workflow.id,
+      log,
+      signal,
+    );
+    const sig = verifyManifestSignature(req.updateManifest, req.updateManifestSignature, keys.trust);
+    log.info(
+      {
+        rootKid: sig.rootKid,
+        signingKid: sig.signingKid,
+        rootKeyPackage: keys.source,
+        rootKeyPackageVersion: keys.version,
+      },
+      'update manifest signature verified',
+    );
     const fileSource = new HubFileSource({
       fileUrls: req.fileUrls,
       log: childLog(log, { component: 'hub.download' }),
@@ -137,6 +161,35 @@ export async function runDeployment(
   }
 }
 
+/** A compact JWS of a 3072-bit RS256 signature with its sjwk is about 3 KB; 64 KiB is plenty. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/**
+ * The manifest and its signature are refused by their size before they are hashed, verified or
+ * parsed; so is a desired document the link had to cut down (`boundedDesired`).
+ * @throws SensorProxyError `MANIFEST_TOO_LARGE`.
+ */
+function assertTwinSizes(req: ServiceRequest): void {
+  if (req.oversize)
+    throw tooLarge('twin desired deviceUpdate', undefined, {
+      ...MANIFEST_SIZE_LIMIT,
+      limit: INPUT_LIMITS.twinDesiredBytes,
+      what: 'desired property',
+      hint: 'IoT Hub caps desired properties at 32 KB: check what wrote this twin',
+    });
+  const manifestBytes = Buffer.byteLength(req.updateManifest ?? '');
+  if (manifestBytes > MANIFEST_SIZE_LIMIT.limit)
+    throw tooLarge('twin deviceUpdate.service.updateManifest', manifestBytes, MANIFEST_SIZE_LIMIT);
+  const signatureBytes = Buffer.byteLength(req.updateManifestSignature ?? '');
+  if (signatureBytes > MAX_SIGNATURE_BYTES)
+    throw tooLarge('twin deviceUpdate.service.updateManifestSignature', signatureBytes, {
+      ...MANIFEST_SIZE_LIMIT,
+      limit: MAX_SIGNATURE_BYTES,
+      what: 'manifest signature',
+      hint: 'a valid signature is about 3 KB: check what wrote this twin',
+    });
+}
+
 /**
  * The twin's manifest string as an update: a full update manifest, or a mini manifest whose one
  * file (downloaded, hash-checked against the signed mini manifest) holds the full one (§5.2).
@@ -147,16 +200,15 @@ async function resolveManifest(
   workFolder: string,
   signal: AbortSignal,
 ): Promise<Update> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return parseUpdateManifest(text, 'updateManifest'); // throws MANIFEST_INVALID_JSON with the position
-  }
+  // Size and nesting are checked before parsing (MANIFEST_TOO_LARGE); syntax errors carry the position.
+  const doc = parseJsonText(text, 'updateManifest');
   if (!isMiniManifest(doc)) return parseUpdateManifest(doc, 'updateManifest');
   const mini = parseMiniManifest(doc, 'updateManifest');
+  // The detached manifest's size is signed: one over the limit is refused before it is downloaded.
+  if (mini.file.sizeInBytes > MANIFEST_SIZE_LIMIT.limit)
+    throw tooLarge(`detached manifest ${mini.file.fileName}`, mini.file.sizeInBytes, MANIFEST_SIZE_LIMIT);
   const path = await files.materialize(mini.file, workFolder, signal);
-  return parseDetachedManifestFile(JSON.parse(await readFile(path, 'utf8')), path);
+  return parseDetachedManifestFile(parseJsonText((await readManifestText(path)).text, path), path);
 }
 
 export { manifestDigest };

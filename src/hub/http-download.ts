@@ -27,8 +27,13 @@ export interface DownloadOptions {
   url: string;
   /** Final path; the partial file is `<dest>.part`. */
   dest: string;
-  /** Expected size in bytes (manifest `sizeInBytes`). */
+  /** Expected size in bytes (manifest `sizeInBytes`), or the most accepted when `sizeIsLimit`. */
   sizeInBytes: number;
+  /**
+   * The size is not known in advance (the root key package): `sizeInBytes` is only an upper bound
+   * and the response's normal end (its full `Content-Length`) completes the file.
+   */
+  sizeIsLimit?: boolean;
   /** Requests per file before giving up, >= 1. Default 5. */
   attempts?: number;
   /** First back-off between attempts, ms; doubles up to 30 s. Default 500. */
@@ -127,7 +132,7 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
     return { kind: 'retry', reason: (e as Error).message };
   }
   const status = response.statusCode ?? 0;
-  if (status === 416 && have === o.sizeInBytes) {
+  if (status === 416 && have === o.sizeInBytes && !o.sizeIsLimit) {
     response.resume();
     return { kind: 'done' };
   }
@@ -160,7 +165,9 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
         cb(
           new HubError(
             'HUB_DOWNLOAD_FAILED',
-            `${redactUrl(o.url)} sends more than the ${o.sizeInBytes} bytes the manifest lists`,
+            o.sizeIsLimit
+              ? `${redactUrl(o.url)} sends more than ${o.sizeInBytes} bytes, the most accepted`
+              : `${redactUrl(o.url)} sends more than the ${o.sizeInBytes} bytes the manifest lists`,
             { erc: HubErc.DownloadTooLarge },
           ),
         );
@@ -183,7 +190,8 @@ async function requestOnce(o: DownloadOptions, part: string, have: number): Prom
     }
     return { kind: 'retry', reason: `connection cut after ${written} bytes: ${(e as Error).message}` };
   }
-  if (written < o.sizeInBytes) return { kind: 'retry', reason: `body ended at ${written} of ${o.sizeInBytes} bytes` };
+  if (written < o.sizeInBytes && !o.sizeIsLimit)
+    return { kind: 'retry', reason: `body ended at ${written} of ${o.sizeInBytes} bytes` };
   return { kind: 'done' };
 }
 

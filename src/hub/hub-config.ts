@@ -27,6 +27,8 @@ export interface HubConfig {
   compatPropertyNames: string;
   /** Trusted root keys for manifest signatures. Default: the two production ADU roots (`ADU.200702.R`, `ADU.200703.R`). */
   rootKeys: RootKey[];
+  /** `rootKeys` are the built-in production roots (no `hub.rootKeys` in the config). */
+  rootKeysBuiltIn: boolean;
   /** Downloads: requests per file (default 5), first back-off ms (default 500), idle timeout ms (default 60000). */
   download: { attempts: number; retryDelayMs: number; idleTimeoutMs: number };
   /** Deadline of a connect (CONNACK), a twin GET or a reported PATCH, ms. Default 30000. */
@@ -142,6 +144,7 @@ export function resolveHubConfig(raw: unknown, baseDir: string): HubConfig {
     rootKeys:
       (r.rootKeys as RootKey[] | undefined)?.map((k) => ({ kid: k.kid, n: k.n, e: k.e })) ??
       PRODUCTION_ROOT_KEYS.map((k) => ({ ...k })),
+    rootKeysBuiltIn: r.rootKeys === undefined,
     download: { ...HUB_DEFAULTS.download, ...(r.download ?? {}) },
     twinTimeoutMs: r.twinTimeoutMs ?? HUB_DEFAULTS.twinTimeoutMs,
     reconnectMaxDelayMs: r.reconnectMaxDelayMs ?? HUB_DEFAULTS.reconnectMaxDelayMs,

@@ -40,8 +40,6 @@ export const HubErc = {
   DownloadNoUrl: makeExtendedResultCode(4, 2, 0x1003),
   /** The server sent more bytes than the manifest's `sizeInBytes`. */
   DownloadTooLarge: makeExtendedResultCode(4, 2, 0x1004),
-  /** Root key package unusable: not verifiable by the trusted roots (ADU ROOTKEY_WORKFLOW, facility 10 component 0). */
-  RootKeyPackageInvalid: makeExtendedResultCode(10, 0, 4),
 } as const;
 
 export type HubErrorCode =

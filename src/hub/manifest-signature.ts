@@ -7,7 +7,7 @@
  *
  * Nothing of a deployment runs before this passes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { HubError, HubErc, JwsResult } from './hub-error.js';
 import { jwsFailure, parseCompactJws, payloadJson, rsaPublicKey, verifyRs256, type RootKey } from './jws.js';
 
@@ -16,8 +16,25 @@ export interface SignatureTrust {
   rootKeys: readonly RootKey[];
   /** Root key ids withdrawn by a root key package (`disabledRootKeys`). */
   disabledRootKids?: readonly string[];
-  /** base64url SHA-256 of disabled signing keys' DER SubjectPublicKeyInfo (`disabledSigningKeys[].hash`). */
-  disabledSigningKeyHashes?: readonly string[];
+  /** Signing keys withdrawn by a root key package (`disabledSigningKeys`). */
+  disabledSigningKeys?: readonly DisabledSigningKey[];
+}
+
+/** A `disabledSigningKeys` entry: base64url hash of the signing key's DER SubjectPublicKeyInfo. */
+export interface DisabledSigningKey {
+  alg: 'SHA256' | 'SHA384' | 'SHA512';
+  hash: string;
+}
+
+/**
+ * base64url hash of a public key's DER SubjectPublicKeyInfo, what `disabledSigningKeys[].hash`
+ * names (ADU hashes the SPKI DER its OpenSSL 3 encoder produces; test vector in
+ * `root_key_utils_signing_key_ut.cpp`).
+ */
+export function signingKeyHash(key: KeyObject, alg: DisabledSigningKey['alg']): string {
+  return createHash(alg.replace('SHA', 'sha'))
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('base64url');
 }
 
 export interface VerifiedSignature {
@@ -61,19 +78,14 @@ export function verifyManifestSignature(manifest: string, signature: string, tru
   // §5.4 step 5: the exponent must be 65537.
   if (jwk.e !== 'AQAB') throw jwsFailure(JwsResult.InvalidSjwkPayload, `sjwk: exponent ${jwk.e} is not AQAB`);
   const signingKey = rsaPublicKey(jwk.n, jwk.e, 'signing key');
-  if (trust.disabledSigningKeyHashes?.length) {
-    const hash = createHash('sha256')
-      .update(signingKey.export({ type: 'spki', format: 'der' }))
-      .digest('base64url');
-    if (trust.disabledSigningKeyHashes.includes(hash)) {
-      throw new HubError(
-        'HUB_SIGNATURE_INVALID',
-        `signing key ${typeof jwk.kid === 'string' ? jwk.kid : hash} is disabled`,
-        {
-          erc: HubErc.SigningKeyDisabled,
-        },
-      );
-    }
+  const disabled = trust.disabledSigningKeys?.find((d) => signingKeyHash(signingKey, d.alg) === d.hash);
+  if (disabled) {
+    const name = typeof jwk.kid === 'string' ? `${jwk.kid} (${disabled.hash})` : disabled.hash;
+    throw new HubError(
+      'HUB_SIGNATURE_INVALID',
+      `signing key ${name} is disabled by the root key package; the update must be re-signed with a current key`,
+      { erc: HubErc.SigningKeyDisabled, details: { jwsResult: JwsResult.SigningKeyDisabled } },
+    );
   }
   verifyRs256(outer, signingKey, 'updateManifestSignature');
 

@@ -8,6 +8,7 @@
  *              "fileUrls": {"<fileId>": "<url>"}, "rootKeyPackageUrl": "<url>" }
  * ```
  */
+import { INPUT_LIMITS, jsonSizeExceeds } from '../model/input-limits.js';
 import { HubError } from './hub-error.js';
 
 /** `ADUCITF_UpdateAction` values the agent acts on (§4.3); 0/1/2 are legacy and rejected. */
@@ -32,6 +33,35 @@ export interface ServiceRequest {
   updateManifestSignature?: string;
   fileUrls: Record<string, string>;
   rootKeyPackageUrl?: string;
+  /** Set when the desired document was over `INPUT_LIMITS.twinDesiredBytes` and was not kept (see {@link boundedDesired}). */
+  oversize?: true;
+}
+
+/**
+ * Marks a `service` value that {@link boundedDesired} cut down; a `$` key cannot come from the hub
+ * (IoT Hub reserves them), so it never collides with a real property.
+ */
+export const OVERSIZE_KEY = '$oversize';
+
+/**
+ * A private copy of the desired document the SDK hands over, bounded: when it would serialise to
+ * more than `INPUT_LIMITS.twinDesiredBytes`, only `$version` and the small `workflow` of
+ * `deviceUpdate.service` are kept, marked with {@link OVERSIZE_KEY}, so the deployment is refused
+ * with a terminal report (MANIFEST_TOO_LARGE) instead of being copied, acknowledged and hashed at
+ * full size. IoT Hub itself caps desired properties at 32 KB; this guards against anything else.
+ */
+export function boundedDesired(live: Record<string, unknown>): { desired: Record<string, unknown>; oversize: boolean } {
+  if (!jsonSizeExceeds(live, INPUT_LIMITS.twinDesiredBytes)) return { desired: structuredClone(live), oversize: false };
+  const desired: Record<string, unknown> = { $version: live.$version };
+  const du = live[COMPONENT] as Record<string, unknown> | undefined;
+  const service =
+    typeof du === 'object' && du !== null ? (du.service as Record<string, unknown> | undefined) : undefined;
+  if (typeof service === 'object' && service !== null) {
+    const wf = service.workflow;
+    const small = typeof wf === 'object' && wf !== null && !jsonSizeExceeds(wf, 4096);
+    desired[COMPONENT] = { service: { workflow: small ? structuredClone(wf) : null, [OVERSIZE_KEY]: true } };
+  }
+  return { desired, oversize: true };
 }
 
 /**
@@ -52,6 +82,7 @@ export function parseServiceRequest(v: unknown): ServiceRequest {
   const workflow: WorkflowRef = { action: wf.action, id: wf.id };
   if (typeof wf.retryTimestamp === 'string' && wf.retryTimestamp !== '') workflow.retryTimestamp = wf.retryTimestamp;
   const req: ServiceRequest = { workflow, fileUrls: {} };
+  if (s[OVERSIZE_KEY] === true) req.oversize = true;
   // The service sends the manifest as a string; an object is accepted as the ADU agent does (§5.1).
   if (typeof s.updateManifest === 'string') req.updateManifest = s.updateManifest;
   else if (typeof s.updateManifest === 'object' && s.updateManifest !== null)
@@ -83,9 +114,15 @@ export function serviceAckPatch(
   ac: number = AckCode.Success,
   ad = '',
 ): Record<string, unknown> {
-  const value =
-    typeof service === 'object' && service !== null && !Array.isArray(service)
-      ? { ...(service as Record<string, unknown>), updateManifestSignature: null, fileUrls: null }
-      : service;
+  let value = service;
+  if (typeof service === 'object' && service !== null && !Array.isArray(service)) {
+    const { [OVERSIZE_KEY]: oversize, ...rest } = service as Record<string, unknown>;
+    value = {
+      ...rest,
+      updateManifestSignature: null,
+      fileUrls: null,
+      ...(oversize === true && { updateManifest: null }),
+    };
+  }
   return { [COMPONENT]: { __t: 'c', service: { value, ac, ad, av: desiredVersion } } };
 }

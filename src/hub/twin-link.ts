@@ -18,8 +18,10 @@ import { promisify } from 'node:util';
 import { Client } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import { delay, withDeadline } from '../../drivers/shared/deadline.js';
+import { INPUT_LIMITS } from '../model/input-limits.js';
 import type { Logger } from '../model/logger.js';
 import { DEVICE_UPDATE_MODEL_ID } from './agent-reports.js';
+import { boundedDesired } from './service-request.js';
 import { redactConnectionString, type HubConfig } from './hub-config.js';
 import { HubError } from './hub-error.js';
 import type { HubLink, LinkSink } from './hub-link.js';
@@ -183,8 +185,14 @@ export class SdkTwinLink implements HubLink {
     // Fires at once with the whole desired document, then with each patch fragment.
     twin.on('properties.desired', (live: Record<string, unknown>) => {
       if (gen !== this.generation) return;
-      // The first call passes the SDK's live merged object, which later patches mutate: copy it.
-      const desired = structuredClone(live);
+      // The first call passes the SDK's live merged object, which later patches mutate: copy it,
+      // unless it is over the size limit (then only what is needed to refuse the deployment).
+      const { desired, oversize } = boundedDesired(live);
+      if (oversize)
+        this.log.error(
+          { limitBytes: INPUT_LIMITS.twinDesiredBytes },
+          'desired properties over the size limit; only the workflow id is kept',
+        );
       const version = typeof desired.$version === 'number' ? desired.$version : 0;
       this.sink?.onDesired(desired, version);
     });

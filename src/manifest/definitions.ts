@@ -80,7 +80,7 @@ export function checkCompatibility(v: unknown, path: string, out: Violations): R
   v.forEach((entry, i) => {
     const at = childPath(path, i);
     if (!checkObject(entry, at, out)) return;
-    checkPropertyCount(entry, at, out, 1, 5);
+    if (!checkPropertyCount(entry, at, out, 1, 5)) return;
     const props: Record<string, string> = {};
     for (const [key, value] of Object.entries(entry)) {
       const keyAt = childPath(at, key);
@@ -174,7 +174,7 @@ export function checkHashes(v: unknown, path: string, out: Violations): Record<s
   if (!checkObject(v, path, out)) return undefined;
   const before = out.size;
   checkRequired(v, ['sha256'], path, out);
-  checkPropertyCount(v, path, out, undefined, 2);
+  if (!checkPropertyCount(v, path, out, undefined, 2)) return undefined;
   for (const [algorithm, digest] of Object.entries(v)) {
     const at = childPath(path, algorithm);
     if (algorithm.length > 10)

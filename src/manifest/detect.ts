@@ -23,7 +23,9 @@ export function isMiniManifest(doc: unknown): doc is Record<string, unknown> & {
 function stepKeys(doc: Record<string, unknown>): Set<string> {
   const keys = new Set<string>();
   const steps = isPlainObject(doc.instructions) ? doc.instructions.steps : undefined;
-  if (Array.isArray(steps)) for (const s of steps) if (isPlainObject(s)) for (const k of Object.keys(s)) keys.add(k);
+  // The first 10 (the most a manifest may have) decide; a million steps are not walked here.
+  if (Array.isArray(steps))
+    for (const s of steps.slice(0, 10)) if (isPlainObject(s)) for (const k of Object.keys(s)) keys.add(k);
   return keys;
 }
 

@@ -73,23 +73,24 @@ export async function findChildImportManifest(dir: string, id: UpdateId): Promis
   const skipped: { path: string; reason: string }[] = [];
   const matches: { path: string; doc: unknown }[] = [];
   for (const name of names) {
-    const file = await readManifestText(join(abs, name));
+    const path = join(abs, name);
     let doc: unknown;
     try {
-      doc = parseJsonText(file.text, file.path);
+      // A JSON file over the manifest size limit is skipped unread (a payload may well be JSON).
+      doc = parseJsonText((await readManifestText(path)).text, path);
     } catch (e) {
-      if (!isSensorProxyError(e, 'MANIFEST_INVALID_JSON')) throw e;
-      skipped.push({ path: file.path, reason: e.message });
+      if (!isSensorProxyError(e, 'MANIFEST_INVALID_JSON') && !isSensorProxyError(e, 'MANIFEST_TOO_LARGE')) throw e;
+      skipped.push({ path, reason: e.message });
       continue;
     }
     const declared = isPlainObject(doc) && detectManifestForm(doc) === 'import' ? declaredId(doc) : undefined;
     if (!declared) {
-      skipped.push({ path: file.path, reason: 'not an import manifest' });
+      skipped.push({ path, reason: 'not an import manifest' });
       continue;
     }
     found.push(updateIdLabel(declared));
     if (declared.provider === id.provider && declared.name === id.name && declared.version === id.version)
-      matches.push({ path: file.path, doc });
+      matches.push({ path, doc });
   }
 
   if (matches.length === 0) {

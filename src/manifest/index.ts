@@ -16,8 +16,8 @@ export {
 } from './files.js';
 export { findChildImportManifest, type FoundChild } from './find-child.js';
 export { IMPORT_MANIFEST_VERSIONS, parseImportManifest } from './import-manifest.js';
-export { findJsonSyntaxError, parseJsonText, type JsonSyntaxError } from './json-text.js';
-export { loadManifestFile, type LoadedManifest } from './load.js';
+export { findJsonSyntaxError, MANIFEST_SIZE_LIMIT, parseJsonText, type JsonSyntaxError } from './json-text.js';
+export { loadManifestFile, readManifestText, type LoadedManifest } from './load.js';
 export { parseMiniManifest, type MiniManifest } from './mini-manifest.js';
 export {
   parseDetachedManifestFile,

@@ -4,6 +4,7 @@
  * RFC 8259 scanner walks the text again to find the first offending character.
  */
 import { SensorProxyError } from '../model/errors.js';
+import { INPUT_LIMITS, jsonShapeProblem, tooLarge } from '../model/input-limits.js';
 
 /** Where and why a JSON text is malformed. `line` and `column` are 1-based; columns count UTF-16 units. */
 export interface JsonSyntaxError {
@@ -163,14 +164,34 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   }
 }
 
+/** The manifest size limit as `tooLarge` wants it. */
+export const MANIFEST_SIZE_LIMIT = {
+  limit: INPUT_LIMITS.manifestBytes,
+  code: 'MANIFEST_TOO_LARGE',
+  what: 'manifest',
+  hint: `an update manifest of at most 10 steps, 10 files and 10 compatibility sets is a few KB; check the file, or move bulky handlerProperties into a payload file`,
+} as const;
+
 /**
- * Parses JSON text (a leading UTF-8 BOM is ignored).
+ * Parses manifest JSON text (a leading UTF-8 BOM is ignored). Text over
+ * `INPUT_LIMITS.manifestBytes`, nested deeper than `INPUT_LIMITS.jsonDepth` or with more than
+ * `INPUT_LIMITS.jsonValues` values is refused before it is parsed.
  * @param source Names the text in the message (a path, or `path#updateManifest`).
- * @throws SensorProxyError `MANIFEST_INVALID_JSON` whose message starts `<source>:<line>:<column>:`,
- *   `details: { source, line, column, offset, reason }`.
+ * @throws SensorProxyError `MANIFEST_TOO_LARGE` (size or nesting), `MANIFEST_INVALID_JSON` whose
+ *   message starts `<source>:<line>:<column>:`, `details: { source, line, column, offset, reason }`.
  */
 export function parseJsonText(text: string, source: string): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MANIFEST_SIZE_LIMIT.limit) throw tooLarge(source, bytes, MANIFEST_SIZE_LIMIT);
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const shape = jsonShapeProblem(body);
+  if (shape !== undefined) {
+    const { line, column } = lineColumn(body, shape.offset);
+    throw new SensorProxyError('MANIFEST_TOO_LARGE', `${source}:${line}:${column}: JSON ${shape.reason}`, {
+      details: { source, line, column, reason: shape.reason },
+      hint: `no manifest needs that many levels or values; check the file (the limits are listed in the README, "Input limits")`,
+    });
+  }
   try {
     return JSON.parse(body);
   } catch (e) {

@@ -3,13 +3,13 @@
  * (`detectManifestForm`), validate and normalise.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SensorProxyError } from '../model/errors.js';
+import { readBoundedFile } from '../model/input-limits.js';
 import type { Update } from '../model/update.js';
 import { detectManifestForm } from './detect.js';
 import { parseImportManifest } from './import-manifest.js';
-import { parseJsonText } from './json-text.js';
+import { MANIFEST_SIZE_LIMIT, parseJsonText } from './json-text.js';
 import { manifestInvalid } from './violations.js';
 import { parseDetachedManifestFile, parseUpdateManifest } from './update-manifest.js';
 
@@ -25,13 +25,14 @@ export interface LoadedManifest {
 }
 
 /**
- * Reads a file as UTF-8 text.
- * @throws SensorProxyError `MANIFEST_NOT_FOUND` when it does not exist or is a directory.
+ * Reads a manifest file as UTF-8 text, refusing one over `INPUT_LIMITS.manifestBytes` by its size.
+ * @throws SensorProxyError `MANIFEST_NOT_FOUND` when it does not exist or is a directory,
+ *   `MANIFEST_TOO_LARGE` when it is over the limit.
  */
 export async function readManifestText(path: string): Promise<{ text: string; bytes: Buffer; path: string }> {
   const abs = resolve(path);
   try {
-    const bytes = await readFile(abs);
+    const bytes = await readBoundedFile(abs, MANIFEST_SIZE_LIMIT);
     return { text: bytes.toString('utf8'), bytes, path: abs };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -56,7 +57,7 @@ export async function readManifestText(path: string): Promise<{ text: string; by
  * or an import manifest (files array; the default). A mini manifest is refused with a violation
  * that names the file holding the full manifest.
  *
- * @throws SensorProxyError `MANIFEST_NOT_FOUND`, `MANIFEST_INVALID_JSON` (message
+ * @throws SensorProxyError `MANIFEST_NOT_FOUND`, `MANIFEST_TOO_LARGE`, `MANIFEST_INVALID_JSON` (message
  *   `<path>:<line>:<column>: …`), `MANIFEST_INVALID`.
  */
 export async function loadManifestFile(path: string): Promise<LoadedManifest> {

@@ -58,7 +58,11 @@ export function checkObject(v: unknown, path: string, out: Violations): v is Rec
   return false;
 }
 
-/** Type `array` with optional `minItems` / `maxItems`. True when it is an array. */
+/**
+ * Type `array` with optional `minItems` / `maxItems`. True when it is an array whose items are
+ * worth checking: false also for an array over `max` (its items are not walked, so a million
+ * steps cost one violation, not a million).
+ */
 export function checkArray(v: unknown, path: string, out: Violations, min?: number, max?: number): v is unknown[] {
   if (!Array.isArray(v)) {
     out.add(path, 'type array', `must be an array (is ${jsonType(v)})`);
@@ -66,24 +70,32 @@ export function checkArray(v: unknown, path: string, out: Violations, min?: numb
   }
   if (min !== undefined && v.length < min)
     out.add(path, `minItems ${min}`, `must have at least ${min} item${min === 1 ? '' : 's'} (has ${v.length})`);
-  if (max !== undefined && v.length > max)
+  if (max !== undefined && v.length > max) {
     out.add(path, `maxItems ${max}`, `must have at most ${max} items (has ${v.length})`);
+    return false;
+  }
   return true;
 }
 
-/** `minProperties` / `maxProperties` on an object already known to be one. */
+/**
+ * `minProperties` / `maxProperties` on an object already known to be one. False when it has more
+ * than `max` properties: the caller then does not walk them (as {@link checkArray}).
+ */
 export function checkPropertyCount(
   obj: Record<string, unknown>,
   path: string,
   out: Violations,
   min?: number,
   max?: number,
-): void {
+): boolean {
   const n = Object.keys(obj).length;
   if (min !== undefined && n < min)
     out.add(path, `minProperties ${min}`, `must have at least ${min} propert${min === 1 ? 'y' : 'ies'} (has ${n})`);
-  if (max !== undefined && n > max)
+  if (max !== undefined && n > max) {
     out.add(path, `maxProperties ${max}`, `must have at most ${max} properties (has ${n})`);
+    return false;
+  }
+  return true;
 }
 
 /** Reports each key of `required` missing from `obj` (`required`, path of the missing key). */

@@ -63,7 +63,7 @@ export function checkFileMap(
 ): Record<string, UpdateFile> {
   const files: Record<string, UpdateFile> = {};
   if (!checkObject(v, path, out)) return files;
-  checkPropertyCount(v, path, out, min, max);
+  if (!checkPropertyCount(v, path, out, min, max)) return files;
   const seen = new Map<string, string>();
   for (const [id, entry] of Object.entries(v)) {
     const at = childPath(path, id);

@@ -37,16 +37,23 @@ export function jsonType(v: unknown): string {
   return typeof v;
 }
 
-/** Ordered list of violations found in one document. */
+/** Violations kept per document; further ones are only counted (a hostile manifest may break a rule a million times). */
+export const MAX_VIOLATIONS_KEPT = 100;
+
+/** Ordered list of violations found in one document (the first {@link MAX_VIOLATIONS_KEPT} kept). */
 export class Violations {
   readonly list: Violation[] = [];
+  /** How many were found beyond the kept ones. */
+  more = 0;
 
   add(path: string, rule: string, message: string): void {
-    this.list.push({ path, rule, message });
+    if (this.list.length < MAX_VIOLATIONS_KEPT) this.list.push({ path, rule, message });
+    else this.more++;
   }
 
+  /** Every violation found, kept or not. */
   get size(): number {
-    return this.list.length;
+    return this.list.length + this.more;
   }
 
   /**
@@ -55,19 +62,25 @@ export class Violations {
    */
   throwIfAny(source: string, what = 'manifest'): void {
     if (this.list.length === 0) return;
-    throw manifestInvalid(source, this.list, what);
+    throw manifestInvalid(source, this.list, what, this.more);
   }
 }
 
 /** The single error raised for a document that breaks one or more rules. */
-export function manifestInvalid(source: string, violations: Violation[], what = 'manifest'): SensorProxyError {
-  const n = violations.length;
+export function manifestInvalid(
+  source: string,
+  violations: Violation[],
+  what = 'manifest',
+  more = 0,
+): SensorProxyError {
+  const n = violations.length + more;
   const lines = violations.map((v) => `${source}: ${v.path}: ${v.message}`);
+  if (more > 0) lines.push(`${source}: … and ${more} more problem${more === 1 ? '' : 's'} not listed`);
   return new SensorProxyError(
     'MANIFEST_INVALID',
     `invalid ${what} (${n} problem${n === 1 ? '' : 's'}):\n${lines.join('\n')}`,
     {
-      details: { source, violations },
+      details: { source, violations, ...(more > 0 && { more }) },
       hint: 'fix every listed field; nothing runs until the manifest validates',
     },
   );

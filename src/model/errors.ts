@@ -1,6 +1,7 @@
 /**
  * One error class for the agent core, with a stable code per layer (`MANIFEST_`, `WORKFLOW_`,
- * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`). Bus drivers have their own (`drivers/shared/errors.ts`).
+ * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`; `INPUT_TOO_LARGE`
+ * for any input over its size limit, see `input-limits.ts`). Bus drivers have their own (`drivers/shared/errors.ts`).
  * `hint` says what the user can do about it; the CLI prints it.
  */
 export type CoreErrorCode =
@@ -8,6 +9,7 @@ export type CoreErrorCode =
   | 'MANIFEST_INVALID'
   | 'MANIFEST_NOT_FOUND'
   | 'MANIFEST_CHILD_NOT_FOUND'
+  | 'MANIFEST_TOO_LARGE'
   | 'FILE_MISSING'
   | 'FILE_SIZE_MISMATCH'
   | 'FILE_HASH_MISMATCH'
@@ -22,7 +24,8 @@ export type CoreErrorCode =
   | 'WORKFLOW_STATE_CORRUPT'
   | 'WORKFLOW_BUSY'
   | 'REBOOT_FAILED'
-  | 'CLI_USAGE';
+  | 'CLI_USAGE'
+  | 'INPUT_TOO_LARGE';
 
 export class SensorProxyError extends Error {
   readonly code: CoreErrorCode;

@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { assertJsonShape, INPUT_LIMITS, readBoundedFile } from '../model/input-limits.js';
 import { dirname, basename, join } from 'node:path';
 
 let tmpSerial = 0;
@@ -35,15 +36,21 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   }
 }
 
-/** Reads a JSON file; undefined when it does not exist. Throws on unreadable or unparsable content. */
+/**
+ * Reads a JSON state file; undefined when it does not exist. Throws on unreadable or unparsable
+ * content, and `INPUT_TOO_LARGE` for a file over `INPUT_LIMITS.stateFileBytes` (not read) or
+ * nested deeper than `INPUT_LIMITS.jsonDepth`.
+ */
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const limit = { limit: INPUT_LIMITS.stateFileBytes, code: 'INPUT_TOO_LARGE', what: 'state file' } as const;
+    text = (await readBoundedFile(path, limit)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+  assertJsonShape(text, path, 'INPUT_TOO_LARGE');
   return JSON.parse(text) as T;
 }
 

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import {
   assertChildUpdate,
   findChildImportManifest,
   parseDetachedManifestFile,
   parseJsonText,
+  readManifestText,
 } from '../manifest/index.js';
 import { SensorProxyError } from '../model/errors.js';
 import type { ReferenceStep, Update } from '../model/update.js';
@@ -28,7 +28,8 @@ export async function resolveChildUpdate(
       );
     }
     const path = await opts.fileSource.materialize(file, opts.workFolder, opts.signal);
-    const update = parseDetachedManifestFile(parseJsonText(await readFile(path, 'utf8'), path), path);
+    // Over the manifest size limit → MANIFEST_TOO_LARGE, without reading it.
+    const update = parseDetachedManifestFile(parseJsonText((await readManifestText(path)).text, path), path);
     assertChildUpdate(update, path);
     return { update, source: path };
   }

@@ -9,6 +9,7 @@ import { aggregateReference, toReport, type ComponentOutcome, type LastInstallRe
 import { DEFAULT_PARALLEL_POLICY, laneSlots, runLanes, type ParallelPolicy } from './lanes.js';
 import type { PlannedInlineStep, PlannedReferenceStep, UpdatePlan } from './update-plan.js';
 import { stepKey, type WorkflowStateStore } from './workflow-state.js';
+import { TimelineRecorder } from './timeline.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
 export interface WorkflowOutcome {
@@ -67,8 +68,20 @@ interface Instance {
  * component is persisted as it ends, so a crashed run resumes.
  */
 export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
+  const log = childLog(opts.log, { workflowId: opts.plan.workflowId });
+  const resumed = await opts.state.begin(opts.plan.update.updateId, opts.plan.manifestSha256);
+  if (resumed) log.info({ stateFile: opts.state.file }, 'resuming an interrupted run of this workflow');
+  const timeline = new TimelineRecorder(opts.state.timelineFile, opts.plan.workflowId, log);
+  await timeline.begin();
+  try {
+    return await runRecorded({ ...opts, emit: timeline.wrap(opts.emit) }, log, resumed);
+  } finally {
+    await timeline.flush();
+  }
+}
+
+async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Promise<WorkflowOutcome> {
   const { plan, state, signal, emit } = opts;
-  const log = childLog(opts.log, { workflowId: plan.workflowId });
   const runner = new StepRunner({
     workflowId: plan.workflowId,
     signal,
@@ -76,8 +89,6 @@ export async function runWorkflow(opts: RunOptions): Promise<WorkflowOutcome> {
     emit,
     ...(opts.cancelGraceMs !== undefined && { cancelGraceMs: opts.cancelGraceMs }),
   });
-  const resumed = await state.begin(plan.update.updateId, plan.manifestSha256);
-  if (resumed) log.info({ stateFile: state.file }, 'resuming an interrupted run of this workflow');
   emit({
     type: 'update.started',
     workflowId: plan.workflowId,

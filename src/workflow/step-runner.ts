@@ -53,7 +53,9 @@ export class StepRunner {
       files: planned.files,
       workFolder: planned.workFolder,
       component,
-      signal: this.opts.signal,
+      // Its own signal, following the workflow's: parallel lanes each hang their deadlines on it, and one
+      // shared signal would collect more than Node's 10 listeners and warn about a leak that is not one.
+      signal: AbortSignal.any([this.opts.signal]),
       log,
       onProgress: (p) => {
         if (p.phase) enterPhase(phaseOfProgress(p.phase));

@@ -4,6 +4,7 @@ import { SensorProxyError } from '../model/errors.js';
 import type { AducResult } from '../model/result-codes.js';
 import type { UpdateId } from '../model/update.js';
 import { readJsonFile, removeTempFiles, writeFileAtomic } from './atomic-file.js';
+import { timelineFile } from './timeline.js';
 
 export type WorkflowStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -47,7 +48,7 @@ export class WorkflowStateStore {
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
-    stateDir: string,
+    readonly stateDir: string,
     readonly workflowId: string,
   ) {
     this.path = join(stateDir, 'workflows', `${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
@@ -55,6 +56,11 @@ export class WorkflowStateStore {
 
   get file(): string {
     return this.path;
+  }
+
+  /** Where the run's timeline goes (src/workflow/timeline.ts), beside the state. */
+  get timelineFile(): string {
+    return timelineFile(this.stateDir, this.workflowId);
   }
 
   /**

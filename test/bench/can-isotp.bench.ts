@@ -9,9 +9,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIT_TIMING_PRESETS, frameDurationUs, type BitTiming } from '../../drivers/can/bit-timing.js';
+import { BIT_TIMING_PRESETS, type BitTiming } from '../../drivers/can/bit-timing.js';
 import { systemClock, type Clock } from '../../drivers/can/clock.js';
-import { makeFrame } from '../../drivers/can/frame.js';
 import { IsoTpChannel } from '../../drivers/can/isotp/channel.js';
 import { MemoryCanNetwork } from '../../drivers/can/memory-bus.js';
 import { flashUds } from '../../drivers/can/uds/flash-session.js';
@@ -19,6 +18,7 @@ import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { writeFirmwareImage } from '../../hw-fixtures/can/firmware-image.js';
 import { makeUdsRig, xorKey } from '../../hw-fixtures/can/uds-rig.js';
 import { VirtualClock } from '../../hw-fixtures/can/virtual-clock.js';
+import { isoTpCeilingUs } from './isotp-ceiling.js';
 
 async function cpuCost(): Promise<void> {
   const net = new MemoryCanNetwork('bench-cpu');
@@ -55,33 +55,6 @@ async function cpuCost(): Promise<void> {
   rx.close();
 }
 
-/** Wire time of the frames that carry `size` bytes in TransferData requests of `blockData` bytes. */
-function ceilingUs(size: number, blockData: number, timing: BitTiming, fd: boolean): number {
-  const txDl = fd ? 64 : 8;
-  const frame = (len: number) =>
-    frameDurationUs(makeFrame({ id: 0x7e0, data: new Uint8Array(len).fill(0x5a), fd, brs: fd }), timing);
-  let us = 0;
-  for (let left = size; left > 0;) {
-    const pdu = 2 + Math.min(blockData, left);
-    left -= pdu - 2;
-    const ffPayload = txDl - (pdu > 4095 ? 6 : 2);
-    us += frame(txDl);
-    const rest = pdu - ffPayload;
-    const cfs = Math.ceil(rest / (txDl - 1));
-    us += (cfs - 1) * frame(txDl);
-    const last = rest - (cfs - 1) * (txDl - 1) + 1;
-    us += frame(
-      fd
-        ? Math.max(
-            8,
-            [8, 12, 16, 20, 24, 32, 48, 64].find((l) => l >= last)!,
-          )
-        : 8,
-    );
-  }
-  return us;
-}
-
 async function flashThroughput(
   label: string,
   timing: BitTiming,
@@ -115,7 +88,7 @@ async function flashThroughput(
       },
     });
     const elapsedUs = dlEnd - dlStart;
-    const ceil = ceilingUs(size, 4093, timing, fd);
+    const ceil = isoTpCeilingUs(size, 4093, timing, fd);
     const kBs = size / 1000 / (elapsedUs / 1e6);
     console.log(
       `flash ${label}: ${size / 1024} KiB download in ${(elapsedUs / 1e6).toFixed(2)} s (${kBs.toFixed(1)} kB/s), ceiling ${(size / 1000 / (ceil / 1e6)).toFixed(1)} kB/s → ${((ceil / elapsedUs) * 100).toFixed(1)} % of the ISO-TP payload ceiling (${r.blocks} blocks, wire ${rig.network!.stats.frames} frames)`,

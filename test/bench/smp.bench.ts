@@ -30,8 +30,11 @@ import { SmpClient } from '../../drivers/serial/smp/smp-client.js';
 import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
+import { requestLimitForBuffer } from '../../drivers/serial/smp/buffer-size.js';
 
-const MTU = 256;
+/** The simulated device's SMP buffer; requests are 4 bytes shorter (length + CRC, buffer-size.ts). */
+const BUF_SIZE = 256;
+const MTU = requestLimitForBuffer(BUF_SIZE);
 
 /** Wraps a link to time the host's own turnaround: last response byte read → next request written. */
 function timedLink(inner: SerialLink): SerialLink & { turnaroundsMs: number[] } {
@@ -99,8 +102,8 @@ async function startSim(port: string, baud: number): Promise<() => Promise<void>
       String(baud),
       '--flash-us-per-byte',
       '0',
-      '--mtu',
-      String(MTU),
+      '--buf-size',
+      String(BUF_SIZE),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

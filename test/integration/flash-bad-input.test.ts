@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -112,6 +112,38 @@ describe('flash: bad input is refused before any handler runs', () => {
     assert.equal(r.succeeded, true);
     assert.equal(r.lastInstallResult.stepResults.step_0.resultCode, 604);
     assert.equal(await s.scriptRuns(), 0);
+  });
+
+  // Issue 13 item 4: oversize input is refused by its size (sparse files: nothing to read but zeros).
+  it('a 100 MB manifest is MANIFEST_TOO_LARGE naming the file and the 1 MiB limit', async () => {
+    const s = await sandbox();
+    await truncate(s.seeds.oneInline, 100 * 1024 * 1024);
+    await expectInputError(s, s.seeds.oneInline, 'MANIFEST_TOO_LARGE', /is 100 MiB; the limit is 1 MiB/);
+    const v = await runCli(['validate', s.seeds.oneInline], s.env);
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /error \[MANIFEST_TOO_LARGE\].*\nhint: /);
+  });
+
+  it('an oversize child import manifest is skipped, and the reason is in the not-found error', async () => {
+    const s = await sandbox();
+    await truncate(s.seeds.childCamera, 100 * 1024 * 1024);
+    const run = await expectInputError(s, s.seeds.parentWithReference, 'MANIFEST_CHILD_NOT_FOUND', /not found/);
+    assert.match(JSON.stringify(run.events[0]), /manifest is 100 MiB; the limit is 1 MiB/);
+  });
+
+  it('an oversize --inventory or --config is INPUT_TOO_LARGE', async () => {
+    const s = await sandbox();
+    const big = join(s.root, 'big.json');
+    await writeFile(big, '{');
+    await truncate(big, 30 * 1024 * 1024);
+    // The inventory is read when a reference step targets components.
+    await expectInputError(s, s.seeds.parentWithReference, 'INPUT_TOO_LARGE', /inventory file is 30 MiB/, [
+      '--inventory',
+      big,
+    ]);
+    const run = await runCli(['flash', s.seeds.oneInline, '--config', big, '--json'], s.env);
+    assert.equal(run.code, 2);
+    assert.match(run.stdout + run.stderr, /INPUT_TOO_LARGE.*gateway config is 30 MiB/);
   });
 
   it('usage errors exit 2 with the usage text', async () => {

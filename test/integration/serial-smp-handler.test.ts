@@ -94,6 +94,59 @@ describe('sensor-proxy/smp:1 over a pty into the simulator', { skip }, () => {
     });
   });
 
+  // Request size vs the device's SMP buffer (reference/bus-protocols.md §7): the simulator drops a
+  // request longer than buf_size − 4 without answering, as Zephyr does. Before the handler asked
+  // `mcumgr params`, each of these ended in SMP_TIMEOUT after 3 attempts with nothing uploaded.
+  const paramsAsked = (rig: SmpRig) => rig.sim.record.requests.some((q) => q.group === 0 && q.id === 6);
+  /** Largest image bytes the device took in one request (from the offsets it processed). */
+  const largestStep = (offs: number[]) => Math.max(...offs.slice(1).map((o, i) => o - offs[i]!));
+
+  it('a device with a 256-byte SMP buffer: params asked, requests fit, flashed', T, async () => {
+    await withRig({ bufSize: 256 }, async (rig) => {
+      const r = await handler.install(context(rig.port).ctx);
+      assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+      assert.ok(paramsAsked(rig), 'mcumgr params was asked');
+      assert.deepEqual(rig.sim.record.oversize, [], 'no request was too large');
+      assert.equal(rig.sim.runningVersion, '1.4.2');
+    });
+  });
+
+  it('a device with a 384-byte SMP buffer and mtu 384: requests up to 380 bytes, flashed', T, async () => {
+    await withRig({ bufSize: 384 }, async (rig) => {
+      const r = await handler.install(context(rig.port, { mtu: 384 }).ctx);
+      assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+      assert.deepEqual(rig.sim.record.oversize, []);
+      const step = largestStep(rig.sim.record.uploadOffsets);
+      assert.ok(step > 300, `chunks use the 384-byte buffer (largest ${step} image bytes per request)`);
+      assert.equal(rig.sim.runningVersion, '1.4.2');
+    });
+  });
+
+  for (const [bufSize, mtu] of [
+    [256, 512],
+    [128, undefined],
+  ] as const) {
+    it(
+      `a device silent on params with a ${bufSize}-byte buffer (mtu ${mtu ?? 'unset'}): smaller requests after timeouts, flashed`,
+      T,
+      async () => {
+        await withRig({ bufSize, answersParams: false }, async (rig) => {
+          const r = await handler.install(context(rig.port, mtu === undefined ? {} : { mtu }).ctx);
+          assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+          assert.ok(paramsAsked(rig), 'mcumgr params was asked (and not answered)');
+          const dropped = rig.sim.record.oversize;
+          assert.ok(dropped.length >= 3, `oversized requests went unanswered first (${dropped.join(',')})`);
+          assert.ok(
+            largestStep(rig.sim.record.uploadOffsets) <= bufSize - 4,
+            'every request the device took fit its buffer',
+          );
+          assert.equal(rig.sim.runningVersion, '1.4.2');
+          assert.deepEqual(Buffer.from(rig.sim.slots.primary.bytes.subarray(0, IMAGE.length)), Buffer.from(IMAGE));
+        });
+      },
+    );
+  }
+
   it('a device whose port vanishes on reset (USB re-enumeration) is reopened and verified', T, async () => {
     await withRig({ resetDisconnects: true, bootTimeMs: 400 }, async (rig) => {
       const r = await handler.install(context(rig.port).ctx);

@@ -169,6 +169,22 @@ describe('sensor-proxy/ymodem:1 over a pty into the bootloader simulator', { ski
     });
   });
 
+  it('checksum-mode bootloader (NAK start, 128-byte blocks only): flashed in checksum mode', T, async () => {
+    // The simulator skips STX frames and rejects CRC-16 trailers in this mode, so only a sender that
+    // fell back to 8-bit checksums and 128-byte blocks gets the image through.
+    await withRig({ check: 'checksum', faults: { corruptBlock: { block: 3 } } }, async (rig) => {
+      const { ctx, progress } = context(rig.port);
+      const r = await handler.install(ctx);
+      assert.equal(r.resultCode, ResultCode.InstallSuccess, r.resultDetails);
+      assert.deepEqual(Buffer.from(rig.sim.image!), IMAGE);
+      assert.equal(rig.sim.version, '3.1.4');
+      const t = rig.sim.transfers[0]!;
+      assert.equal(t.stats.blocks, Math.ceil(IMAGE.length / 128), 'one 128-byte block per 128 bytes of image');
+      assert.ok(t.stats.naks >= 1, 'the corrupted block was NAKed and sent again');
+      assert.equal(progress.at(-1)?.bytesDone, IMAGE.length);
+    });
+  });
+
   it('bootloader without end-of-batch handshake: flashed', T, async () => {
     await withRig({ faults: { noEndOfBatch: true, nakFirstEot: false } }, async (rig) => {
       const r = await handler.install(context(rig.port).ctx);

@@ -20,13 +20,15 @@ import {
   type SmpVersion,
 } from './smp-header.js';
 import { childLog } from '../../shared/child-log.js';
+import { DEFAULT_BUFFER_SIZE, requestLimitForBuffer, smallerRequestLimit } from './buffer-size.js';
 
 /** Options of {@link SmpClient}. */
 export interface SmpClientOptions {
   /**
-   * Largest SMP packet (8-byte header + CBOR) the device accepts, bytes. Default 256
-   * (Zephyr `CONFIG_MCUMGR_TRANSPORT_UART_MTU` default; reference/bus-protocols.md §2.2).
-   * Upload chunks are sized so each request fits.
+   * Largest SMP request (8-byte header + CBOR) the device accepts, bytes. Default 252: a
+   * 256-byte SMP buffer (Zephyr's UART MTU default, reference/bus-protocols.md §2.2) less the
+   * serial packet's length and CRC (§7; `buffer-size.ts`). Upload chunks are sized so each
+   * request fits. {@link SmpClient.setMtu} changes it, e.g. from {@link SmpClient.mcumgrParams}.
    */
   mtu?: number;
   /** Console frame limit incl. marker and newline, bytes. Default 127 (MCUmgr). */
@@ -58,6 +60,15 @@ export interface UploadOptions {
   upgrade?: boolean;
   /** SHA-256 of the whole image, when already known; else computed by streaming the source. */
   sha?: Uint8Array;
+  /**
+   * The MTU is a guess (the device did not report its buffer): when an upload request goes
+   * unanswered (`SMP_TIMEOUT`) or is refused with MGMT_ERR_EMSGSIZE, send the same offset again
+   * in a request sized for the next smaller common buffer (`buffer-size.ts`), down to 128 bytes,
+   * before giving up. The smaller MTU stays for the rest of the client's life. Default false.
+   */
+  shrinkOnTimeout?: boolean;
+  /** Called after the MTU shrank, with the new MTU (to carry it over to a reconnected client). */
+  onMtuShrunk?: (mtu: number) => void;
   signal?: AbortSignal;
   onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
 }
@@ -73,6 +84,8 @@ export interface UploadResult {
   requests: number;
   /** The device's final `match` (undefined when it does not check). */
   match: boolean | undefined;
+  /** The MTU the upload ended with (smaller than at the start after `shrinkOnTimeout` stepped down). */
+  mtu: number;
 }
 
 /**
@@ -83,7 +96,7 @@ export interface UploadResult {
  * `SMP_UPLOAD_*`, the link's `SERIAL_*`, and CancelledError when a `signal` fires.
  */
 export class SmpClient {
-  readonly mtu: number;
+  private limit: number;
   private readonly maxFrameSize: number;
   private readonly version: SmpVersion;
   private readonly responseMs: number;
@@ -97,18 +110,27 @@ export class SmpClient {
     private readonly link: SerialLink,
     options: SmpClientOptions = {},
   ) {
-    this.mtu = options.mtu ?? 256;
+    this.limit = checkMtu(options.mtu ?? requestLimitForBuffer(DEFAULT_BUFFER_SIZE));
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.version = options.version ?? 1;
     this.responseMs = options.timeouts?.responseMs ?? 2500;
     this.attempts = options.attempts?.request ?? 3;
-    if (!(this.mtu >= 64 && this.mtu <= 0xffff)) throw new RangeError(`SMP mtu ${this.mtu} out of range [64, 65535]`);
     this.log = options.log && childLog(options.log, { component: 'serial.smp', port: link.path });
     this.rx = new SmpConsoleReassembler({
       maxPacketSize: 0xffff,
       maxFrameSize: 4096,
       onDiscard: (d) => this.log?.debug(d, 'smp rx discarded bytes'),
     });
+  }
+
+  /** Largest request sent, bytes (header + CBOR). */
+  get mtu(): number {
+    return this.limit;
+  }
+
+  /** Sets the largest request, bytes (64-65535), e.g. `requestLimitForBuffer(bufSize)` from {@link mcumgrParams}. */
+  setMtu(mtu: number): void {
+    this.limit = checkMtu(mtu);
   }
 
   /** Statistics of the receive side (packets, discards). */
@@ -128,10 +150,19 @@ export class SmpClient {
     return typeof rsp.output === 'string' ? rsp.output : '';
   }
 
-  /** Group 0 command 6: the device's SMP buffer size and count. */
+  /**
+   * Group 0 command 6: the device's SMP buffer size and count. A request may be at most
+   * `requestLimitForBuffer(bufSize)` bytes on the serial transport (`buffer-size.ts`).
+   * @throws BusError `SMP_BAD_RESPONSE` when `buf_size` is missing or not a positive integer.
+   */
   async mcumgrParams(opts: RequestOptions = {}): Promise<{ bufSize: number; bufCount: number }> {
     const rsp = await this.request(SmpOp.Read, SmpGroup.Os, OsCmd.McumgrParams, {}, opts);
-    return { bufSize: Number(rsp.buf_size ?? 0), bufCount: Number(rsp.buf_count ?? 0) };
+    const bufSize = Number(rsp.buf_size);
+    if (!Number.isInteger(bufSize) || bufSize <= 0)
+      throw new BusError('SMP_BAD_RESPONSE', `mcumgr params response has buf_size=${String(rsp.buf_size)}`, {
+        keys: Object.keys(rsp),
+      });
+    return { bufSize, bufCount: Number(rsp.buf_count ?? 0) };
   }
 
   /** Group 0 command 5: the device answers, then resets. */
@@ -189,21 +220,32 @@ export class SmpClient {
       restarts: 0,
       requests: 0,
       match: undefined,
+      mtu: this.limit,
     };
     const reader = new ChunkReader(source);
     let off = 0;
     let stalls = 0;
     for (;;) {
       throwIfAborted(opts.signal);
-      const len = fitChunkLength(plan, off, this.mtu);
+      const len = fitChunkLength(plan, off, this.limit);
       const data = await reader.read(off, len);
-      const rsp = await this.request(
-        SmpOp.Write,
-        SmpGroup.Image,
-        ImageCmd.Upload,
-        buildUploadRequest(plan, off, data),
-        { signal: opts.signal },
-      );
+      let rsp: SmpBody;
+      try {
+        rsp = await this.request(SmpOp.Write, SmpGroup.Image, ImageCmd.Upload, buildUploadRequest(plan, off, data), {
+          signal: opts.signal,
+        });
+      } catch (e) {
+        const smaller = opts.shrinkOnTimeout && tooLargeForDevice(e) ? smallerRequestLimit(this.limit) : undefined;
+        if (smaller === undefined) throw e;
+        this.log?.warn(
+          { off, mtu: this.limit, next: smaller, reason: (e as BusError).code },
+          'upload request unanswered; trying smaller requests (the device did not report its buffer size)',
+        );
+        this.limit = smaller;
+        result.mtu = smaller;
+        opts.onMtuShrunk?.(smaller);
+        continue;
+      }
       result.requests++;
       result.bytesSent += data.length;
       const next = nextUploadStep(plan, off, data.length, rsp);
@@ -260,11 +302,11 @@ export class SmpClient {
       const seq = this.seq;
       this.seq = (this.seq + 1) & 0xff;
       const packet = encodeSmpPacket({ op, version: this.version, flags: 0, group, seq, id }, data);
-      if (packet.length > this.mtu) {
+      if (packet.length > this.limit) {
         throw new BusError(
           'SMP_MSG_TOO_LARGE',
-          `SMP request of ${packet.length} bytes exceeds the MTU of ${this.mtu}`,
-          { length: packet.length, mtu: this.mtu, group, id },
+          `SMP request of ${packet.length} bytes exceeds the MTU of ${this.limit}`,
+          { length: packet.length, mtu: this.limit, group, id },
         );
       }
       if (this.log?.isLevelEnabled('debug'))
@@ -324,4 +366,15 @@ export class SmpClient {
       }
     }
   }
+}
+
+function checkMtu(mtu: number): number {
+  if (!(Number.isInteger(mtu) && mtu >= 64 && mtu <= 0xffff))
+    throw new RangeError(`SMP mtu ${mtu} out of range [64, 65535]`);
+  return mtu;
+}
+
+/** No answer at all, or the device's own "message too large": what an oversized request looks like. */
+function tooLargeForDevice(e: unknown): boolean {
+  return isBusError(e, 'SMP_TIMEOUT') || (isBusError(e, 'SMP_RC') && e.details.name === 'MGMT_ERR_EMSGSIZE');
 }

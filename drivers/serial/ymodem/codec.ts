@@ -1,4 +1,14 @@
-import { BLOCK_128, BLOCK_1K, CPMEOF, FRAME_OVERHEAD, SOH, STX, type BlockSize } from './constants.js';
+import {
+  BLOCK_128,
+  BLOCK_1K,
+  CHECKSUM_FRAME_OVERHEAD,
+  CPMEOF,
+  FRAME_OVERHEAD,
+  SOH,
+  STX,
+  type BlockCheck,
+  type BlockSize,
+} from './constants.js';
 import { crc16Xmodem } from '../crc16-xmodem.js';
 
 /**
@@ -21,33 +31,55 @@ export interface YmodemFileInfo {
 /** A decoded block 0: a file header, or the null header that ends the batch. */
 export type YmodemHeader = ({ end: false } & YmodemFileInfo) | { end: true };
 
-/** Why a received frame was rejected. */
+/** Why a received frame was rejected (`bad-crc` also stands for a wrong checksum in checksum mode). */
 export type FrameRejection = 'bad-type' | 'bad-length' | 'bad-complement' | 'bad-crc';
 
 export type DecodedFrame = { ok: true; blockNumber: number; data: Uint8Array } | { ok: false; reason: FrameRejection };
 
-/** Frame length (type byte to CRC) for a frame starting with `type`, or undefined for a byte that starts no frame. */
-export function frameLength(type: number): number | undefined {
-  if (type === SOH) return BLOCK_128 + FRAME_OVERHEAD;
-  if (type === STX) return BLOCK_1K + FRAME_OVERHEAD;
+function overhead(check: BlockCheck): number {
+  return check === 'crc' ? FRAME_OVERHEAD : CHECKSUM_FRAME_OVERHEAD;
+}
+
+/** The 8-bit arithmetic checksum of XMODEM's checksum mode: the sum of the data bytes, modulo 256 (§7.2). */
+export function checksum8(data: Uint8Array, start = 0, end = data.length): number {
+  let sum = 0;
+  for (let i = start; i < end; i++) sum += data[i]!;
+  return sum & 0xff;
+}
+
+/** Frame length (type byte to CRC/checksum) for a frame starting with `type`, or undefined for a byte that starts no frame. */
+export function frameLength(type: number, check: BlockCheck = 'crc'): number | undefined {
+  if (type === SOH) return BLOCK_128 + overhead(check);
+  if (type === STX) return BLOCK_1K + overhead(check);
   return undefined;
 }
 
 /**
  * Encodes one block: SOH/STX by `blockSize`, `blockNumber & 0xFF` and its complement, the data
- * padded with `pad` up to `blockSize`, CRC-16/XMODEM over the padded data, high byte first.
+ * padded with `pad` up to `blockSize`, then CRC-16/XMODEM over the padded data, high byte first,
+ * or in checksum mode their 8-bit sum.
  * @param pad 0x1A (CPMEOF) for data blocks (§4.3), 0x00 for block 0 (§5). Default 0x1A.
  * @throws RangeError when `data` is longer than `blockSize`.
  */
-export function encodeBlock(blockNumber: number, data: Uint8Array, blockSize: BlockSize, pad = CPMEOF): Uint8Array {
+export function encodeBlock(
+  blockNumber: number,
+  data: Uint8Array,
+  blockSize: BlockSize,
+  pad = CPMEOF,
+  check: BlockCheck = 'crc',
+): Uint8Array {
   if (data.length > blockSize) throw new RangeError(`block data is ${data.length} bytes, more than ${blockSize}`);
-  const frame = new Uint8Array(blockSize + FRAME_OVERHEAD);
+  const frame = new Uint8Array(blockSize + overhead(check));
   const n = blockNumber & 0xff;
   frame[0] = blockSize === BLOCK_1K ? STX : SOH;
   frame[1] = n;
   frame[2] = 0xff - n;
   frame.set(data, 3);
   if (data.length < blockSize) frame.fill(pad, 3 + data.length, 3 + blockSize);
+  if (check === 'checksum') {
+    frame[3 + blockSize] = checksum8(frame, 3, 3 + blockSize);
+    return frame;
+  }
   const crc = crc16Xmodem(frame, 3, 3 + blockSize);
   frame[3 + blockSize] = crc >>> 8;
   frame[4 + blockSize] = crc & 0xff;
@@ -60,7 +92,7 @@ export function encodeBlock(blockNumber: number, data: Uint8Array, blockSize: Bl
  * @throws RangeError when the name is empty, holds NUL or space, or the header exceeds 1024 bytes;
  *   when size is not a non-negative integer.
  */
-export function encodeHeaderBlock(info: YmodemFileInfo): Uint8Array {
+export function encodeHeaderBlock(info: YmodemFileInfo, check: BlockCheck = 'crc'): Uint8Array {
   const { fileName, size, mtime, mode } = info;
   if (fileName.length === 0 || /[\0 ]/.test(fileName))
     throw new RangeError(`YMODEM file name "${fileName}" is empty or holds a NUL or space`);
@@ -74,25 +106,29 @@ export function encodeHeaderBlock(info: YmodemFileInfo): Uint8Array {
   // One NUL must follow the fields so the receiver finds their end.
   if (text.length + 1 > BLOCK_1K)
     throw new RangeError(`YMODEM header for "${fileName}" is ${text.length} bytes, more than a 1024-byte block`);
-  return encodeBlock(0, text, text.length + 1 > BLOCK_128 ? BLOCK_1K : BLOCK_128, 0);
+  return encodeBlock(0, text, text.length + 1 > BLOCK_128 ? BLOCK_1K : BLOCK_128, 0, check);
 }
 
 /** The null block 0 that ends a batch (§5 "Transmission of a null pathname terminates batch file transmission"). */
-export function encodeEndOfBatchBlock(): Uint8Array {
-  return encodeBlock(0, new Uint8Array(0), BLOCK_128, 0);
+export function encodeEndOfBatchBlock(check: BlockCheck = 'crc'): Uint8Array {
+  return encodeBlock(0, new Uint8Array(0), BLOCK_128, 0, check);
 }
 
 /**
- * Checks a complete frame (`frameLength(frame[0])` bytes): type, complement and CRC.
+ * Checks a complete frame (`frameLength(frame[0], check)` bytes): type, complement and CRC (or checksum).
  * The returned `data` is a view into `frame`, padding included.
  */
-export function decodeFrame(frame: Uint8Array): DecodedFrame {
-  const len = frameLength(frame[0] ?? -1);
+export function decodeFrame(frame: Uint8Array, check: BlockCheck = 'crc'): DecodedFrame {
+  const len = frameLength(frame[0] ?? -1, check);
   if (len === undefined) return { ok: false, reason: 'bad-type' };
   if (frame.length !== len) return { ok: false, reason: 'bad-length' };
   const n = frame[1]!;
   if (((n + frame[2]!) & 0xff) !== 0xff) return { ok: false, reason: 'bad-complement' };
-  const dataLen = len - FRAME_OVERHEAD;
+  const dataLen = len - overhead(check);
+  if (check === 'checksum') {
+    if (checksum8(frame, 3, 3 + dataLen) !== frame[3 + dataLen]) return { ok: false, reason: 'bad-crc' };
+    return { ok: true, blockNumber: n, data: frame.subarray(3, 3 + dataLen) };
+  }
   const crc = (frame[3 + dataLen]! << 8) | frame[4 + dataLen]!;
   if (crc16Xmodem(frame, 3, 3 + dataLen) !== crc) return { ok: false, reason: 'bad-crc' };
   return { ok: true, blockNumber: n, data: frame.subarray(3, 3 + dataLen) };

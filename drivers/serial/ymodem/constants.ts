@@ -36,6 +36,15 @@ export const BLOCK_128 = 128;
 export const BLOCK_1K = 1024;
 /** Bytes around the data: type, blk#, 255-blk#, CRC hi, CRC lo (§4.2, §7.2). */
 export const FRAME_OVERHEAD = 5;
+/** Bytes around the data in checksum mode: type, blk#, 255-blk#, one 8-bit arithmetic checksum (§7.2, §6.1). */
+export const CHECKSUM_FRAME_OVERHEAD = 4;
+
+/**
+ * How a frame's data is checked: CRC-16/XMODEM (the receiver started with 'C', §4.2) or the
+ * original XMODEM 8-bit arithmetic sum of the data bytes (the receiver started with NAK, §6.1,
+ * §7.2: "the receiver ... sends NAK ... to indicate checksum mode").
+ */
+export type BlockCheck = 'crc' | 'checksum';
 
 /** Data-block size in bytes: SOH (128) or STX (1024). */
 export type BlockSize = typeof BLOCK_128 | typeof BLOCK_1K;
@@ -79,3 +88,12 @@ export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
  * to the application instead and never answer, so the wait is short and its expiry only a warning.
  */
 export const DEFAULT_END_OF_BATCH_TIMEOUT_MS = 3_000;
+
+/**
+ * In checksum mode, how long the sender waits after block 0's ACK for the receiver's NAK that
+ * starts the data before it sends block 1 anyway. Not in the spec: a YMODEM receiver asks at
+ * once, but an XMODEM checksum receiver (lrzsz `rb -X`) takes block 0 as a duplicate, ACKs it and
+ * waits for block 1 without asking, until its own 10 s timeout (traced over a pty,
+ * test/integration/serial-ymodem-lrzsz.test.ts).
+ */
+export const CHECKSUM_DATA_START_MS = 1_000;

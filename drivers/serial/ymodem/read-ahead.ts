@@ -28,10 +28,10 @@ export class ReadAhead {
     return this.image.readAt(offset, length);
   }
 
-  /** Starts reading the block that begins at `offset` (up to one block size). */
-  prefetch(offset: number): void {
+  /** Starts reading the block that begins at `offset` (up to `blockSize`, default the size given at construction). */
+  prefetch(offset: number, blockSize = this.blockSize): void {
     if (offset >= this.image.size) return;
-    const length = Math.min(this.blockSize, this.image.size - offset);
+    const length = Math.min(blockSize, this.image.size - offset);
     const result = this.image.readAt(offset, length).then(
       (data): Outcome => ({ ok: true, data }),
       (error: unknown): Outcome => ({ ok: false, error }),

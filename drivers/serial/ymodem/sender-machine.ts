@@ -1,4 +1,13 @@
-import { ACK, BLOCK_128, CAN, CRC_REQUEST, NAK, type BlockSize } from './constants.js';
+import {
+  ACK,
+  BLOCK_128,
+  CAN,
+  CHECKSUM_DATA_START_MS,
+  CRC_REQUEST,
+  NAK,
+  type BlockCheck,
+  type BlockSize,
+} from './constants.js';
 
 /**
  * The YMODEM-1K batch sender for one file as a pure state machine (no I/O, no timers): the runner
@@ -16,9 +25,15 @@ import { ACK, BLOCK_128, CAN, CRC_REQUEST, NAK, type BlockSize } from './constan
  * ACK or NAK; a missing 'C' or ACK at the end of the batch is a warning, not a failure, because the
  * file is complete once its EOT is ACKed.
  *
+ * Checksum fallback (`checksumFallback`): a receiver that asks for the first block with NAK instead
+ * of 'C' wants the original XMODEM 8-bit checksum (§6.1, §7.2); the whole batch then goes in
+ * checksum mode with 128-byte blocks (receivers old enough for checksum mode often take SOH only),
+ * and a NAK as well as a 'C' starts the data after block 0; when no request comes within
+ * CHECKSUM_DATA_START_MS, block 1 goes anyway (an XMODEM receiver does not ask). {@link check}
+ * tells the runner how to encode frames.
+ *
  * Known limit: a 'C' inside text a bootloader prints before it listens (a banner: "Copyright…")
- * starts block 0 early; the bootloader misses it and block 0 goes again after `ackMs`. Only 'C'
- * starts data after block 0 (a NAK there would ask for checksum mode, which is not supported).
+ * starts block 0 early; the bootloader misses it and block 0 goes again after `ackMs`.
  */
 
 export type SenderState =
@@ -62,6 +77,8 @@ export interface SenderMachineConfig {
   size: number;
   blockSize: BlockSize;
   shortLastBlock: boolean;
+  /** Answer a NAK start with checksum mode (128-byte blocks) instead of waiting for 'C'. */
+  checksumFallback: boolean;
   endOfBatch: boolean;
   maxRetries: number;
   timeouts: { startMs: number; ackMs: number; endOfBatchMs: number };
@@ -79,8 +96,14 @@ export class YmodemSenderMachine {
   private naks = 0;
   private retransmissions = 0;
   private cans = 0;
+  private checkMode: BlockCheck = 'crc';
 
   constructor(private readonly cfg: SenderMachineConfig) {}
+
+  /** How frames are checked: decided by the receiver's first request ('C': CRC-16, NAK: checksum). */
+  get check(): BlockCheck {
+    return this.checkMode;
+  }
 
   get state(): SenderState {
     return this.current;
@@ -119,6 +142,8 @@ export class YmodemSenderMachine {
   get timeoutMs(): number {
     const t = this.cfg.timeouts;
     if (this.current === 'await-start') return t.startMs;
+    if (this.current === 'await-data-start' && this.checkMode === 'checksum')
+      return Math.min(t.ackMs, CHECKSUM_DATA_START_MS);
     if (this.current === 'await-final-start' || this.current === 'await-final-ack') return t.endOfBatchMs;
     return t.ackMs;
   }
@@ -147,8 +172,11 @@ export class YmodemSenderMachine {
   private onByte(b: number, out: SenderAction[]): void {
     switch (this.current) {
       case 'await-start':
-        // A NAK here asks for checksum mode, which YMODEM-1K does not use (§2, §4.3): keep waiting for 'C'.
         if (b === CRC_REQUEST) this.sendFrame({ type: 'send-header' }, 'await-header-ack', out);
+        else if (b === NAK && this.cfg.checksumFallback) {
+          this.checkMode = 'checksum';
+          this.sendFrame({ type: 'send-header' }, 'await-header-ack', out);
+        }
         return;
       case 'await-header-ack':
         // A repeated 'C' is stale (sent before our block 0 arrived); a lost block 0 shows as NAK or timeout.
@@ -156,7 +184,7 @@ export class YmodemSenderMachine {
         else if (b === NAK) this.retry(true, out);
         return;
       case 'await-data-start':
-        if (b === CRC_REQUEST) this.nextBlock(out);
+        if (b === CRC_REQUEST || (b === NAK && this.checkMode === 'checksum')) this.nextBlock(out);
         return;
       case 'await-data-ack':
         if (b === ACK) {
@@ -187,6 +215,11 @@ export class YmodemSenderMachine {
         this.fail('no-receiver', out);
         return;
       case 'await-data-start':
+        // An XMODEM checksum receiver ACKed block 0 as a duplicate and waits for block 1 without asking.
+        if (this.checkMode === 'checksum') {
+          this.nextBlock(out);
+          return;
+        }
         // The receiver ACKed block 0; it will ask again (NAK/'C') on its own 10 s timeout (§7.3.2).
         if (++this.errors > this.cfg.maxRetries) this.fail('timeout', out);
         return;
@@ -217,7 +250,8 @@ export class YmodemSenderMachine {
       this.sendFrame({ type: 'send-eot' }, 'await-eot-ack', out);
       return;
     }
-    const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : this.cfg.blockSize;
+    const full: BlockSize = this.checkMode === 'checksum' ? BLOCK_128 : this.cfg.blockSize;
+    const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : full;
     this.seq++;
     this.length = Math.min(blockSize, remaining);
     this.sendFrame(

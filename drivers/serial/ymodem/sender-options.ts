@@ -37,6 +37,11 @@ export interface YmodemSenderOptions {
   shortLastBlock?: boolean;
   /** Send the null block 0 that ends the batch after the EOT (§5). Default true. */
   endOfBatch?: boolean;
+  /**
+   * A receiver that starts with NAK instead of 'C' gets the batch in checksum mode with 128-byte
+   * blocks (§6.1, §7.2); false keeps waiting for 'C'. Default true.
+   */
+  checksumFallback?: boolean;
   timeouts?: Partial<YmodemTimeouts>;
   attempts?: {
     /** Retransmissions of one frame (block, EOT) after a NAK or a timeout, before giving up (§7.3.1: 10). Default 10. */
@@ -50,6 +55,7 @@ export interface ResolvedYmodemSenderOptions {
   blockSize: BlockSize;
   shortLastBlock: boolean;
   endOfBatch: boolean;
+  checksumFallback: boolean;
   timeouts: YmodemTimeouts;
   maxRetries: number;
   log: Logger | undefined;
@@ -60,6 +66,7 @@ export const YMODEM_SENDER_DEFAULTS = Object.freeze({
   blockSize: BLOCK_1K as BlockSize,
   shortLastBlock: true,
   endOfBatch: true,
+  checksumFallback: true,
   timeouts: Object.freeze({
     startMs: DEFAULT_START_TIMEOUT_MS,
     ackMs: DEFAULT_ACK_TIMEOUT_MS,
@@ -105,6 +112,7 @@ export function resolveYmodemSenderOptions(partial: YmodemSenderOptions = {}): R
     blockSize,
     shortLastBlock: partial.shortLastBlock ?? d.shortLastBlock,
     endOfBatch: partial.endOfBatch ?? d.endOfBatch,
+    checksumFallback: partial.checksumFallback ?? d.checksumFallback,
     timeouts: {
       startMs: positiveInt(t.startMs, 'timeouts.startMs', 1),
       ackMs: positiveInt(t.ackMs, 'timeouts.ackMs', 1),

@@ -70,7 +70,8 @@ export class YmodemSender {
   }
 
   /**
-   * Sends `image` as one YMODEM batch: waits for 'C', block 0, the data, EOT, and the null block 0.
+   * Sends `image` as one YMODEM batch: waits for 'C' (or NAK: checksum mode), block 0, the data,
+   * EOT, and the null block 0.
    * @throws BusError `YMODEM_NO_RECEIVER` (`timeouts.startMs`), `YMODEM_TIMEOUT` (`timeouts.ackMs` ×
    *   `attempts.maxRetries`), `YMODEM_TOO_MANY_RETRIES` (`attempts.maxRetries`),
    *   `YMODEM_CANCELLED_BY_RECEIVER`, `YMODEM_WRITE_TIMEOUT` (`timeouts.writeMs`), `YMODEM_IMAGE_READ`,
@@ -78,13 +79,11 @@ export class YmodemSender {
    */
   async send(image: ImageSource, req: YmodemSendRequest): Promise<YmodemSendResult> {
     const { signal } = req;
+    const info = { fileName: req.fileName, size: image.size, ...(req.mtime === undefined ? {} : { mtime: req.mtime }) };
+    // Checked before anything is sent; encoded again once the receiver chose CRC or checksum mode.
     let header: Uint8Array;
     try {
-      header = encodeHeaderBlock({
-        fileName: req.fileName,
-        size: image.size,
-        ...(req.mtime === undefined ? {} : { mtime: req.mtime }),
-      });
+      header = encodeHeaderBlock(info);
     } catch (e) {
       throw ymodemError('YMODEM_INVALID_OPTIONS', (e as Error).message, { field: 'fileName' }, e);
     }
@@ -95,6 +94,7 @@ export class YmodemSender {
       blockSize: o.blockSize,
       shortLastBlock: o.shortLastBlock,
       endOfBatch: o.endOfBatch,
+      checksumFallback: o.checksumFallback,
       maxRetries: o.maxRetries,
       timeouts: o.timeouts,
     });
@@ -114,9 +114,14 @@ export class YmodemSender {
           await this.sendCancel();
           continue;
         }
-        if (a.type === 'send-header') lastFrame = header;
-        else if (a.type === 'send-eot') lastFrame = Uint8Array.of(EOT);
-        else if (a.type === 'send-end-of-batch') lastFrame = encodeEndOfBatchBlock();
+        if (a.type === 'send-header') {
+          if (m.check === 'checksum') {
+            header = encodeHeaderBlock(info, 'checksum');
+            this.log?.info('ymodem: the receiver asked for checksum mode (NAK); sending 128-byte blocks');
+          }
+          lastFrame = header;
+        } else if (a.type === 'send-eot') lastFrame = Uint8Array.of(EOT);
+        else if (a.type === 'send-end-of-batch') lastFrame = encodeEndOfBatchBlock(m.check);
         else if (a.type === 'send-data') {
           const data = await ahead.read(a.offset, a.length);
           if (data.length !== a.length) {
@@ -127,11 +132,11 @@ export class YmodemSender {
               { offset: a.offset, expected: a.length, got: data.length },
             );
           }
-          lastFrame = encodeBlock(a.block, data, a.blockSize);
+          lastFrame = encodeBlock(a.block, data, a.blockSize, undefined, m.check);
           blocks++;
         }
         await this.writeFrame(lastFrame, a.type, m.block, signal);
-        if (a.type === 'send-data') ahead.prefetch(a.offset + a.length);
+        if (a.type === 'send-data') ahead.prefetch(a.offset + a.length, a.blockSize);
         sent = true;
       }
       return sent;

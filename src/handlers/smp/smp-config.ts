@@ -10,8 +10,13 @@ import type { StepSettings } from '../bus-flash-handler.js';
 export interface SmpHandlerConfig {
   /** Line rate when neither the component nor the step gives one, baud. Default 115200. */
   baudRate: number;
-  /** Largest SMP packet the devices accept, bytes, 64-65535. Default 256 (Zephyr UART MTU default). */
-  mtu: number;
+  /**
+   * The devices' SMP buffer size, bytes, 68-65535 (what `mcumgr params` reports as `buf_size`):
+   * requests are at most `mtu` − 4 bytes (the serial packet's length and CRC share the buffer,
+   * reference/bus-protocols.md §7). Also a cap on what the device reports. Default undefined:
+   * ask the device; one that does not answer gets 256 and smaller requests after timeouts.
+   */
+  mtu: number | undefined;
   /** Wait for one SMP response, ms, > 0. Default 2500. */
   responseTimeoutMs: number;
   /** Sends of one request before giving up, >= 1. Default 3. */
@@ -26,7 +31,7 @@ export interface SmpHandlerConfig {
 
 export const DEFAULT_SMP_HANDLER_CONFIG: Readonly<SmpHandlerConfig> = Object.freeze({
   baudRate: 115200,
-  mtu: 256,
+  mtu: undefined,
   responseTimeoutMs: 2500,
   requestAttempts: 3,
   uploadAttempts: 3,
@@ -39,7 +44,8 @@ export const DEFAULT_SMP_HANDLER_CONFIG: Readonly<SmpHandlerConfig> = Object.fre
 export interface SmpStepSettings {
   port: string;
   baudRate: number;
-  mtu: number;
+  /** The device's SMP buffer size (see {@link SmpHandlerConfig.mtu}); undefined: ask the device. */
+  mtu: number | undefined;
   /** MCUmgr image number; undefined = not sent (device assumes 0). */
   image: number | undefined;
   resetTimeoutSeconds: number;
@@ -57,7 +63,7 @@ const integerAtLeast =
     typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const RULES: Readonly<Record<keyof SmpHandlerConfig, [Check, string]>> = {
   baudRate: [integerAtLeast(1), 'must be a positive integer (baud)'],
-  mtu: [integerAtLeast(64, 0xffff), 'must be an integer in [64, 65535] (bytes)'],
+  mtu: [integerAtLeast(68, 0xffff), "must be an integer in [68, 65535] (bytes: the device's SMP buffer size)"],
   responseTimeoutMs: [positive, 'must be a positive number of milliseconds'],
   requestAttempts: [integerAtLeast(1), 'must be an integer >= 1'],
   uploadAttempts: [integerAtLeast(1), 'must be an integer >= 1'],

@@ -2,6 +2,7 @@ import type { SerialLink, SerialLinkOptions } from '../../../drivers/serial/link
 import { openSerialLink } from '../../../drivers/serial/serialport-link.js';
 import { SmpClient } from '../../../drivers/serial/smp/smp-client.js';
 import { delay } from '../../../drivers/shared/deadline.js';
+import { DEFAULT_BUFFER_SIZE, requestLimitForBuffer } from '../../../drivers/serial/smp/buffer-size.js';
 import { BusError, isBusError, throwIfAborted } from '../../../drivers/shared/errors.js';
 import type { Logger } from '../../model/logger.js';
 import type { SmpHandlerConfig, SmpStepSettings } from './smp-config.js';
@@ -16,20 +17,72 @@ export function isReconnectable(e: unknown): boolean {
   return isBusError(e) && REOPENABLE.has(e.code);
 }
 
+/** Answers to `mcumgr params` that mean "this device does not say": fall back to a guess. */
+const PARAMS_UNANSWERED = new Set(['SMP_TIMEOUT', 'SMP_RC', 'SMP_BAD_RESPONSE']);
+
 /**
  * One device session of the handler: the port opened on demand, an {@link SmpClient} on it,
- * and "wait until the device answers again" after a reset or a lost link.
+ * the request size learned from the device, and "wait until the device answers again" after a
+ * reset or a lost link.
  */
 export class SmpConnection {
   private link: SerialLink | undefined;
   private smp: SmpClient | undefined;
+  /** Largest request, bytes; carried over to the client of every reopen. */
+  private requestLimit: number;
+  private bufferKnown = false;
 
   constructor(
     private readonly step: SmpStepSettings,
     private readonly cfg: SmpHandlerConfig,
     private readonly log: Logger,
     private readonly openLink: OpenLink = openSerialLink,
-  ) {}
+  ) {
+    this.requestLimit = requestLimitForBuffer(step.mtu ?? DEFAULT_BUFFER_SIZE);
+  }
+
+  /** True until the device reported its buffer: upload requests then shrink after timeouts. */
+  get requestSizeIsGuess(): boolean {
+    return !this.bufferKnown;
+  }
+
+  /** The client stepped its request size down (see `UploadOptions.shrinkOnTimeout`). */
+  noteRequestLimit(mtu: number): void {
+    this.requestLimit = mtu;
+  }
+
+  /**
+   * Asks the device's SMP buffer (`mcumgr params`, group 0 command 6; one attempt) and sizes
+   * requests to it: at most `min(buf_size, step.mtu)` − 4 bytes (reference/bus-protocols.md §7).
+   * A device that does not answer, or answers with an error, keeps the guess
+   * (`step.mtu` or 256) and {@link requestSizeIsGuess} stays true.
+   * @throws BusError `SMP_MTU_TOO_SMALL` for a reported buffer below 68 bytes; link errors; CancelledError.
+   */
+  async sizeRequests(signal: AbortSignal): Promise<void> {
+    const c = await this.client();
+    let params: { bufSize: number; bufCount: number };
+    try {
+      params = await c.mcumgrParams({ signal, attempts: 1 });
+    } catch (e) {
+      if (!isBusError(e) || !PARAMS_UNANSWERED.has(e.code)) throw e;
+      this.log.info(
+        { reason: e.code, mtu: this.requestLimit },
+        'device does not report its SMP buffer (mcumgr params); requests will get smaller if they go unanswered',
+      );
+      return;
+    }
+    const buffer = Math.min(params.bufSize, this.step.mtu ?? Number.MAX_SAFE_INTEGER);
+    const limit = requestLimitForBuffer(buffer);
+    if (limit < 64)
+      throw new BusError('SMP_MTU_TOO_SMALL', `an SMP buffer of ${buffer} bytes leaves no room for requests`, {
+        bufSize: params.bufSize,
+        mtu: this.step.mtu,
+      });
+    this.requestLimit = limit;
+    this.bufferKnown = true;
+    c.setMtu(limit);
+    this.log.info({ bufSize: params.bufSize, bufCount: params.bufCount, requestLimit: limit }, 'device SMP buffer');
+  }
 
   /** The client, opening the port first if needed. Throws `SERIAL_OPEN_FAILED`. */
   async client(): Promise<SmpClient> {
@@ -41,7 +94,7 @@ export class SmpConnection {
       log: this.log,
     });
     this.smp = new SmpClient(this.link, {
-      mtu: this.step.mtu,
+      mtu: this.requestLimit,
       timeouts: { responseMs: this.cfg.responseTimeoutMs },
       attempts: { request: this.cfg.requestAttempts },
       log: this.log,

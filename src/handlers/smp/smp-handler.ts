@@ -35,7 +35,8 @@ export const SMP_HANDLER_ID = 'sensor-proxy/smp:1';
  * |-------------|----------------------------------------------------------------------------------|
  * | isInstalled | image state read; running image version vs `installedCriteria` → 900 / 901       |
  * | download    | checks the step has one firmware file → 500 (the engine downloads and verifies)   |
- * | install     | upload (resumes at the device's offset) → mark test → reset → wait for the device |
+ * | install     | mcumgr params (request size) → upload (resumes at the device's offset) → mark test |
+ * |             | → reset → wait for the device                                                    |
  * |             | → runs the new image? confirm → 600; came back on the old one → failure           |
  * | apply       | 700 (install already activated the image)                                        |
  * | cancel      | 800: `ctx.signal` stops the upload at a chunk boundary, the image stays unconfirmed |
@@ -99,6 +100,9 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
         { port: step.port, file: file.fileName, size: source.size, from: oldVersion, to: newVersion },
         'smp install',
       );
+
+      phase = 'read the SMP buffer size (mcumgr params)';
+      await conn.sizeRequests(ctx.signal);
 
       phase = 'upload';
       ctx.onPhase('transfer');
@@ -191,10 +195,12 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
         const r = await client.imageUpload(source, {
           image: step.image,
           signal: ctx.signal,
+          shrinkOnTimeout: conn.requestSizeIsGuess,
+          onMtuShrunk: (mtu) => conn.noteRequestLimit(mtu),
           onProgress: (p) => ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: 'upload' }),
         });
         ctx.log.info(
-          { attempt, resumedFrom: r.resumedFrom, bytesSent: r.bytesSent, requests: r.requests },
+          { attempt, resumedFrom: r.resumedFrom, bytesSent: r.bytesSent, requests: r.requests, mtu: r.mtu },
           'upload finished',
         );
         return;

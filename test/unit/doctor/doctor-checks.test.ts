@@ -331,8 +331,8 @@ describe('doctor: USB', () => {
     expectFail(
       await usbChecks(sys.ctx(usbConfig)),
       'usb.1209:df11.access',
-      /no permission on .*dev\/bus\/usb\/001\/005.*no udev rule for 1209 in \/etc\/udev\/rules.d\/60-sensor-proxy.rules/,
-      /sensor-proxy udev-rules --config .* \| sudo tee \/etc\/udev\/rules.d\/60-sensor-proxy.rules/,
+      /no permission on .*dev\/bus\/usb\/001\/005.*no udev rule for 1209 in \/etc\/udev\/rules.d\/61-sensor-proxy.rules/,
+      /sensor-proxy udev-rules --config .* \| sudo tee \/etc\/udev\/rules.d\/61-sensor-proxy.rules/,
     );
   });
 

@@ -138,6 +138,7 @@ test('sysfs scan: USB identity walked up from the interface or port device, by-i
     product: 'Sensor',
     interfaceNumber: '00',
     busPath: '1-1',
+    interfaceName: '1-1:1.0',
   });
   assert.equal(acm0.byId, join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00'));
   assert.equal(acm0.driver, 'cdc_acm');

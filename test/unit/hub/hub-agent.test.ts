@@ -14,6 +14,7 @@ import { UpdateFileServer } from '../../../hw-fixtures/hub/update-file-server.js
 import { writeImportManifest } from '../../../hw-fixtures/updates/import-manifest-builder.js';
 import { HandlerRegistry } from '../../../src/handlers/registry.js';
 import { HubAgent } from '../../../src/hub/hub-agent.js';
+import { boundedDesired } from '../../../src/hub/service-request.js';
 
 const log = pino({ level: 'silent' });
 
@@ -188,5 +189,37 @@ describe('HubAgent (deviceUpdate component logic)', { timeout: 30_000 }, () => {
     assert.equal(r.lastInstallResult.resultCode, -1);
     gate.open();
     await agent.idle();
+  });
+
+  // Issue 13 item 4: a manifest or desired document over the size limit ends in a terminal failure
+  // report naming the limit; nothing is hashed, verified, downloaded or installed.
+  it('an updateManifest over 1 MiB is refused by its size: ack 200, then Failed with MANIFEST_TOO_LARGE', async () => {
+    const s = await service('wf-huge');
+    link.desired({ ...s, updateManifest: `{"description":"${'x'.repeat(2 * 1024 * 1024)}"}` });
+    await link.waitFor(() => states().includes('wf-huge:255'));
+    await agent.idle();
+    const r = link.agentReports().at(-1)!;
+    assert.equal(r.lastInstallResult.resultCode, 0);
+    assert.match(
+      r.lastInstallResult.resultDetails,
+      /MANIFEST_TOO_LARGE.*updateManifest: manifest is 2 MiB; the limit is 1 MiB/,
+    );
+    assert.equal(installs(), 0);
+  });
+
+  it('a desired document the link cut down (boundedDesired) is refused with MANIFEST_TOO_LARGE', async () => {
+    const s = await service('wf-cut');
+    const live = { deviceUpdate: { __t: 'c', service: { ...s, junk: 'x'.repeat(2 * 1024 * 1024) } }, $version: 9 };
+    const { desired } = boundedDesired(live);
+    link.sink!.onDesired(desired, 9);
+    await link.waitFor(() => states().includes('wf-cut:255'));
+    await agent.idle();
+    assert.equal(link.acks().at(-1)!.ac, 200);
+    assert.equal(link.acks().at(-1)!.value.junk, undefined);
+    assert.match(
+      link.agentReports().at(-1)!.lastInstallResult.resultDetails,
+      /MANIFEST_TOO_LARGE.*desired property is more than 1 MiB/,
+    );
+    assert.equal(installs(), 0);
   });
 });

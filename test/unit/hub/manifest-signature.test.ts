@@ -69,7 +69,7 @@ describe('update manifest signature (reference/adu-agent.md §5.4)', () => {
       ercOf(() =>
         verifyManifestSignature(manifest, signer.sign(manifest), {
           ...trust,
-          disabledSigningKeyHashes: [signer.signingKeyHash],
+          disabledSigningKeys: [{ alg: 'SHA256', hash: signer.signingKeyHash }],
         }),
       ),
       'A0000005',

@@ -155,4 +155,75 @@ describe('SmpClient.imageUpload', () => {
     );
     assert.ok(seen.length <= 4, `device saw ${seen.length} requests after abort`);
   });
+
+  /** A device with a `bufSize`-byte SMP buffer: requests longer than bufSize − 4 get no answer (reference §7). */
+  function smallBufferDevice(bufSize: number, tooLarge: 'silent' | 'emsgsize' = 'silent') {
+    let off = 0;
+    return scriptedDevice((req) => {
+      if (req.size + 4 > bufSize) return tooLarge === 'silent' ? undefined : { rc: 7 };
+      const b = req.body;
+      if (b.off === 0) off = 0;
+      if (b.off === off) off += (b.data as Uint8Array).length;
+      return off === image.length ? { off, match: true } : { off };
+    });
+  }
+
+  it(
+    'shrinkOnTimeout: unanswered requests step down to the next common buffer size and the upload completes',
+    T,
+    async () => {
+      const { host, seen } = smallBufferDevice(256);
+      const shrunk: number[] = [];
+      const c = new SmpClient(host, { mtu: 1020, timeouts: { responseMs: 30 }, attempts: { request: 2 } });
+      const r = await c.imageUpload(new BufferImageSource(image), {
+        shrinkOnTimeout: true,
+        onMtuShrunk: (m) => shrunk.push(m),
+      });
+      assert.equal(r.match, true);
+      assert.deepEqual(shrunk, [508, 380, 252], 'buffers 512, 384, 256 less length and CRC');
+      assert.equal(r.mtu, 252);
+      assert.equal(c.mtu, 252);
+      assert.equal(seen.filter((q) => q.size > 252).length, 6, 'two attempts at each too-large size');
+      const taken = seen.filter((q) => q.size <= 252);
+      assert.deepEqual(new Uint8Array(Buffer.concat(taken.map((q) => q.body.data as Uint8Array))), image);
+    },
+  );
+
+  it('shrinkOnTimeout also steps down on MGMT_ERR_EMSGSIZE', T, async () => {
+    const { host } = smallBufferDevice(384, 'emsgsize');
+    const r = await new SmpClient(host, { mtu: 508 }).imageUpload(new BufferImageSource(image), {
+      shrinkOnTimeout: true,
+    });
+    assert.equal(r.mtu, 380);
+  });
+
+  it(
+    'without shrinkOnTimeout an oversized request is SMP_TIMEOUT; with it, a dead device still fails at 124',
+    T,
+    async () => {
+      const small = smallBufferDevice(256);
+      await assert.rejects(
+        new SmpClient(small.host, { mtu: 380, timeouts: { responseMs: 20 } }).imageUpload(new BufferImageSource(image)),
+        (e: unknown) => isBusError(e, 'SMP_TIMEOUT'),
+      );
+      const dead = scriptedDevice(() => undefined);
+      const c = new SmpClient(dead.host, { timeouts: { responseMs: 20 }, attempts: { request: 1 } });
+      await assert.rejects(c.imageUpload(new BufferImageSource(image), { shrinkOnTimeout: true }), (e: unknown) =>
+        isBusError(e, 'SMP_TIMEOUT'),
+      );
+      assert.equal(c.mtu, 124, 'stopped after the smallest common buffer (128)');
+      assert.equal(dead.seen.length, 2, 'one request at 252, one at 124');
+    },
+  );
+});
+
+describe('SmpClient.mcumgrParams', () => {
+  it('returns buf_size and buf_count; a response without buf_size is SMP_BAD_RESPONSE', T, async () => {
+    const good = scriptedDevice(() => ({ buf_size: 384, buf_count: 4 }));
+    assert.deepEqual(await new SmpClient(good.host).mcumgrParams(), { bufSize: 384, bufCount: 4 });
+    assert.deepEqual(good.seen[0]!.header.group, 0);
+    assert.deepEqual(good.seen[0]!.header.id, 6);
+    const bad = scriptedDevice(() => ({ buf_count: 4 }));
+    await assert.rejects(new SmpClient(bad.host).mcumgrParams(), (e: unknown) => isBusError(e, 'SMP_BAD_RESPONSE'));
+  });
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc16Xmodem } from '../../../drivers/serial/crc16-xmodem.js';
 import {
+  checksum8,
   decodeFrame,
   encodeBlock,
   encodeEndOfBatchBlock,
@@ -98,4 +99,29 @@ test('parseHeaderBlock reads name, size and optional octal fields; a missing siz
   const bare = new Uint8Array(128);
   bare.set(ascii('only-name'));
   assert.deepEqual(parseHeaderBlock(bare), { end: false, fileName: 'only-name', size: -1 });
+});
+
+test('checksum mode: SOH frame of 132 bytes ending in the 8-bit sum of the padded data; decoded back', () => {
+  const data = ascii('hello');
+  const frame = encodeBlock(3, data, 128, undefined, 'checksum');
+  assert.equal(frame.length, 132);
+  assert.deepEqual([...frame.subarray(0, 3)], [0x01, 3, 0xfc]);
+  let sum = 0;
+  for (const b of frame.subarray(3, 131)) sum += b;
+  assert.equal(frame[131], sum & 0xff);
+  assert.equal(checksum8(frame, 3, 131), frame[131]);
+  assert.equal(frameLength(0x01, 'checksum'), 132);
+  assert.equal(frameLength(0x02, 'checksum'), 1028);
+  const d = decodeFrame(frame, 'checksum');
+  assert.ok(d.ok && d.blockNumber === 3);
+  const bad = frame.slice();
+  bad[10]! ^= 1;
+  assert.deepEqual(decodeFrame(bad, 'checksum'), { ok: false, reason: 'bad-crc' });
+  // A checksum frame is not a CRC frame.
+  assert.deepEqual(decodeFrame(frame), { ok: false, reason: 'bad-length' });
+  const header = encodeHeaderBlock({ fileName: 'fw.bin', size: 10 }, 'checksum');
+  assert.equal(header.length, 132);
+  const h = decodeFrame(header, 'checksum');
+  assert.ok(h.ok && h.blockNumber === 0);
+  assert.deepEqual(parseHeaderBlock(h.data), { end: false, fileName: 'fw.bin', size: 10 });
 });

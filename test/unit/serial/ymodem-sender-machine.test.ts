@@ -12,6 +12,7 @@ const cfg = (over: Partial<SenderMachineConfig> = {}): SenderMachineConfig => ({
   blockSize: 1024,
   shortLastBlock: true,
   endOfBatch: true,
+  checksumFallback: true,
   maxRetries: 10,
   timeouts: { startMs: 60_000, ackMs: 10_000, endOfBatchMs: 3_000 },
   ...over,
@@ -112,9 +113,13 @@ test('silence only (no NAK) fails as timeout', () => {
 });
 
 test('no C within the start timeout is no-receiver, and nothing is sent to an unknown peer', () => {
-  const m = new YmodemSenderMachine(cfg());
+  // Without the checksum fallback a NAK is no start either.
+  const m = new YmodemSenderMachine(cfg({ checksumFallback: false }));
   assert.deepEqual(feed(m, 0x41, 0x0d, NAK, 'timeout'), []);
   assert.equal(m.failure?.reason, 'no-receiver');
+  const withFallback = new YmodemSenderMachine(cfg());
+  assert.deepEqual(feed(withFallback, 0x41, 0x0d, 'timeout'), []);
+  assert.equal(withFallback.failure?.reason, 'no-receiver');
 });
 
 test('two CANs in a row cancel; a single CAN between other bytes does not (§4.1)', () => {
@@ -169,4 +174,39 @@ test('block sequence numbers keep counting past 255 (the wire byte wraps in the 
   feed(m, CRC_REQUEST, ACK, CRC_REQUEST);
   for (let i = 1; i < 257; i++) feed(m, ACK);
   assert.equal(m.block, 257);
+});
+
+test('checksum fallback: a NAK start gives checksum mode, 128-byte blocks, and NAK starts the data', () => {
+  const m = new YmodemSenderMachine(cfg({ size: 300 }));
+  assert.equal(m.check, 'crc');
+  assert.deepEqual(feed(m, NAK), ['send-header']);
+  assert.equal(m.check, 'checksum');
+  assert.deepEqual(feed(m, ACK, NAK), ['data#1@0+128/128']);
+  assert.deepEqual(feed(m, NAK), ['resend'], 'a NAK after a data block still asks for it again');
+  assert.deepEqual(feed(m, ACK), ['data#2@128+128/128']);
+  assert.deepEqual(feed(m, ACK), ['data#3@256+44/128']);
+  assert.deepEqual(feed(m, ACK), ['send-eot']);
+  assert.deepEqual(feed(m, ACK, NAK), ['send-end-of-batch']);
+  assert.deepEqual(feed(m, ACK), []);
+  assert.equal(m.state, 'done');
+  assert.equal(m.check, 'checksum');
+});
+
+test('checksum fallback off: a NAK start is ignored until a C arrives', () => {
+  const m = new YmodemSenderMachine(cfg({ checksumFallback: false }));
+  assert.deepEqual(feed(m, NAK, NAK), []);
+  assert.equal(m.state, 'await-start');
+  assert.deepEqual(feed(m, CRC_REQUEST), ['send-header']);
+  assert.equal(m.check, 'crc');
+  assert.deepEqual(feed(m, ACK, NAK), [], 'in CRC mode a NAK does not start the data');
+});
+
+test('checksum mode: no request after block 0 within a second sends block 1 anyway (an XMODEM receiver)', () => {
+  const m = new YmodemSenderMachine(cfg({ size: 200 }));
+  feed(m, NAK);
+  assert.deepEqual(feed(m, ACK), []);
+  assert.equal(m.state, 'await-data-start');
+  assert.equal(m.timeoutMs, 1000);
+  assert.deepEqual(feed(m, 'timeout'), ['data#1@0+128/128']);
+  assert.deepEqual(feed(m, ACK), ['data#2@128+72/128']);
 });
