@@ -58,8 +58,11 @@ test-vm: build native
 	@if [ -d dist/test/vm ] && [ -n "$$(find dist/test/vm -name '*.test.js')" ]; then \
 	  bash hw-fixtures/vm/run-vm-tests.sh; else echo "test-vm: no vm tests yet"; fi
 
+# Host benches, then the vcan ones (test/bench/vcan: kernel ISO-TP and socketcan figures) on vcan0 or,
+# where this kernel has no vcan, in the qemu guest (hw-fixtures/vm/run-vm-bench.sh; SP_BENCH_ONLY=<regex>).
 bench: build native
-	@for b in $$(find dist/test/bench -name '*.bench.js' | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
+	@for b in $$(find dist/test/bench -path dist/test/bench/vcan -prune -o -name '*.bench.js' -print | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
+	bash hw-fixtures/vm/run-vm-bench.sh
 
 # The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build

@@ -12,8 +12,21 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const under = (rel, folder) => rel === folder || rel.startsWith(folder + '/');
 
+/**
+ * A worked example (docs/extending.md) keeps each layer in a folder of its own:
+ * `docs/examples/<name>/drivers/…` is checked as drivers/, `…/enumerators/…` as enumerators/,
+ * `…/handlers/…` as src/handlers/. Any other path is its own layer.
+ */
+export function asLayer(rel) {
+  const m = /^docs\/examples\/[^/]+\/(drivers|enumerators|handlers)(\/.*)?$/.exec(rel);
+  if (!m) return rel;
+  return (m[1] === 'handlers' ? 'src/handlers' : m[1]) + (m[2] ?? '');
+}
+
 /** Why importing `to` from `from` (both repo-relative, '/'-separated) breaks a layer, or undefined. */
-export function layerViolation(from, to) {
+export function layerViolation(fromPath, toPath) {
+  const from = asLayer(fromPath);
+  const to = asLayer(toPath);
   const product = ['src', 'drivers', 'enumerators'].some((f) => under(from, f));
   if (product && (under(to, 'hw-fixtures') || under(to, 'test')))
     return `product code must not import ${to} (hw-fixtures/ and test/ are test rigs, not shipped)`;

@@ -17,6 +17,8 @@ interface Subscription {
  */
 export abstract class CanBusBase implements CanBus {
   private readonly subs = new Set<Subscription>();
+  /** `subs` as an array, rebuilt on (un)subscribe: delivery iterates it without copying per frame. */
+  private subsList: readonly Subscription[] = [];
   private readonly eventListeners = new Set<BusEventListener>();
   private readonly closers = new Set<(e: Error) => void>();
   protected closed = false;
@@ -58,8 +60,13 @@ export abstract class CanBusBase implements CanBus {
 
   subscribe(filters: readonly CanFilter[] | undefined, listener: FrameListener): () => void {
     const sub: Subscription = { filters, listener };
-    if (!this.closed) this.subs.add(sub);
-    return () => this.subs.delete(sub);
+    if (!this.closed) {
+      this.subs.add(sub);
+      this.subsList = [...this.subs];
+    }
+    return () => {
+      if (this.subs.delete(sub)) this.subsList = [...this.subs];
+    };
   }
 
   receive(filters: readonly CanFilter[] | undefined, timeoutMs: number, signal?: AbortSignal): Promise<CanFrame> {
@@ -115,11 +122,15 @@ export abstract class CanBusBase implements CanBus {
     for (const c of [...this.closers]) c(error);
     this.closers.clear();
     this.subs.clear();
+    this.subsList = [];
   }
 
   /** Fans a received frame out to matching subscribers, in subscription order. */
   protected deliver(frame: CanFrame): void {
-    for (const s of [...this.subs]) {
+    // A listener may unsubscribe others (or itself) during delivery: the snapshot stays, `has` skips them.
+    const list = this.subsList;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
       if (!this.subs.has(s) || !matchesFilters(frame, s.filters)) continue;
       try {
         s.listener(frame);

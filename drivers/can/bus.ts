@@ -43,6 +43,14 @@ export interface CanBus {
    */
   send(frame: CanFrameInit, signal?: AbortSignal): Promise<void>;
   /**
+   * Optional fast path of backends whose send is a synchronous non-blocking write (SocketCanBus):
+   * puts `frame` on the wire now and returns true, or returns false without sending when it would
+   * have to wait (full tx queue): then use {@link CanBus.send}, which retries with back-off. No promise,
+   * no timer, and the bus keeps no reference to `frame` (callers may reuse the object). Throws like
+   * `send` rejects (`CAN_CLOSED`, `CAN_FRAME_INVALID`).
+   */
+  trySend?(frame: CanFrameInit): boolean;
+  /**
    * Calls `listener` for every received frame passing `filters` (none: all frames), in arrival order,
    * until the returned function is called. Listener exceptions are reported via `onEvent`-free
    * logging by the backend and never stop delivery to others.

@@ -4,7 +4,7 @@ import { CancelledError } from '../shared/errors.js';
 import { CanBusBase } from './bus-base.js';
 import { sleep, systemClock } from './clock.js';
 import { canError } from './errors.js';
-import type { CanFilter, CanFrame } from './frame.js';
+import { makeFrame, type CanFilter, type CanFrame, type CanFrameInit } from './frame.js';
 
 /** The part of npm `socketcan`'s RawChannel we use (sebi2k1/node-can `src/can.d.ts`). */
 interface RawMessage {
@@ -36,6 +36,11 @@ export interface SocketCanBusOptions {
    * to `qlen 10`, reference/bus-protocols.md §1.1) before `CAN_TX_TIMEOUT`. Default 1000 ms (ISO 15765-2 N_As).
    */
   txTimeoutMs?: number;
+  /**
+   * Receive timestamps (`CanFrame.timestamp`, from SIOCGSTAMP: one more syscall per received frame).
+   * Default false; sniffers that measure gaps turn it on.
+   */
+  timestamps?: boolean;
   /** Kernel receive filters (CAN_RAW_FILTER); default none = all frames. Subscribers filter again. */
   kernelFilters?: CanFilter[];
   log?: Logger;
@@ -48,6 +53,8 @@ const CAN_ERR_RESTARTED = 0x100;
 /** data[1] bits of CAN_ERR_CRTL: 0x04/0x08 rx/tx warning, 0x10/0x20 rx/tx passive. */
 const CAN_ERR_CRTL_WARNING = 0x0c;
 const CAN_ERR_CRTL_PASSIVE = 0x30;
+
+const EMPTY: Buffer = Buffer.alloc(0);
 
 /** First back-off on a full tx queue, doubled per retry up to {@link TX_BACKOFF_MAX_US}. */
 const TX_BACKOFF_START_US = 200;
@@ -64,6 +71,13 @@ const TX_BACKOFF_MAX_US = 20_000;
  */
 export class SocketCanBus extends CanBusBase {
   private readonly txTimeoutUs: number;
+  /** Reused by {@link SocketCanBus.trySend}: the addon reads it synchronously and keeps nothing. */
+  private readonly txMsg: { id: number; ext: boolean; fd_brs: boolean; data: Buffer } = {
+    id: 0,
+    ext: false,
+    fd_brs: false,
+    data: EMPTY,
+  };
 
   private constructor(
     iface: string,
@@ -114,13 +128,50 @@ export class SocketCanBus extends CanBusBase {
     }
     let channel: RawChannel;
     try {
-      channel = mod.createRawChannelWithOptions(options.iface, { timestamps: true, non_block_send: true });
+      channel = mod.createRawChannelWithOptions(options.iface, {
+        timestamps: options.timestamps ?? false,
+        non_block_send: true,
+      });
     } catch (e) {
       throw canError('CAN_OPEN_FAILED', `cannot open CAN interface ${options.iface}`, { iface: options.iface }, e);
     }
     if (options.kernelFilters?.length)
       channel.setRxFilters(options.kernelFilters.map((f) => ({ id: f.id, mask: f.mask })));
     return new SocketCanBus(options.iface, mtu >= 72, channel, options.txTimeoutMs ?? 1000, options.log);
+  }
+
+  /**
+   * One non-blocking write, no promise or timer (the ISO-TP sender's path for back-to-back frames):
+   * false when the addon refused it (full queue, or an interface going down; `send` then retries
+   * with back-off and names the error).
+   */
+  trySend(init: CanFrameInit): boolean {
+    if (this.closed) throw canError('CAN_CLOSED', `${this.name} is closed`, { iface: this.name });
+    let frame: CanFrame;
+    try {
+      frame = makeFrame(init);
+    } catch (e) {
+      throw canError(
+        'CAN_FRAME_INVALID',
+        `invalid frame for ${this.name}: ${(e as Error).message}`,
+        { iface: this.name },
+        e,
+      );
+    }
+    if (frame.fd && !this.fdCapable)
+      throw canError('CAN_FRAME_INVALID', `${this.name} does not carry CAN FD frames`, {
+        iface: this.name,
+        id: frame.id,
+        length: frame.data.length,
+      });
+    const m = this.txMsg;
+    m.id = frame.id;
+    m.ext = frame.extended;
+    m.fd_brs = frame.brs;
+    m.data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+    const n = frame.fd ? this.channel.sendFD(m) : this.channel.send(m);
+    m.data = EMPTY;
+    return n > 0;
   }
 
   protected async transmit(frame: CanFrame, signal?: AbortSignal): Promise<void> {
@@ -167,9 +218,18 @@ export class SocketCanBus extends CanBusBase {
     }
     if (m.rtr) return;
     const data = new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    const ts = m.ts_sec !== undefined ? m.ts_sec * 1e6 + (m.ts_usec ?? 0) : undefined;
-    const frame: CanFrame = { id: m.id, extended: m.ext === true, data, fd: data.length > 8, brs: false };
-    this.deliver(ts === undefined ? frame : { ...frame, timestamp: ts });
+    const frame: CanFrame =
+      m.ts_sec === undefined
+        ? { id: m.id, extended: m.ext === true, data, fd: data.length > 8, brs: false }
+        : {
+            id: m.id,
+            extended: m.ext === true,
+            data,
+            fd: data.length > 8,
+            brs: false,
+            timestamp: m.ts_sec * 1e6 + (m.ts_usec ?? 0),
+          };
+    this.deliver(frame);
   }
 
   private onErrorFrame(m: RawMessage): void {

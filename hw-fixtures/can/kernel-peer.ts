@@ -15,15 +15,24 @@ export interface KernelEcu {
 }
 
 /** Starts the independent Python UDS ECU on kernel ISO-TP and waits for "ready". */
-export async function startKernelEcu(args: string[], readyTimeoutMs: number): Promise<KernelEcu> {
-  const child: ChildProcess = spawn('python3', ['-u', KERNEL_PEER_SCRIPT, 'ecu', ...args], {
+export function startKernelEcu(args: string[], readyTimeoutMs: number): Promise<KernelEcu> {
+  return startKernelPeer('ecu', args, readyTimeoutMs);
+}
+
+/** Starts a long-running role of the Python peer (`ecu`, or `sink`: plain ISO-TP receiver) and waits for "ready". */
+export async function startKernelPeer(
+  role: 'ecu' | 'sink',
+  args: string[],
+  readyTimeoutMs: number,
+): Promise<KernelEcu> {
+  const child: ChildProcess = spawn('python3', ['-u', KERNEL_PEER_SCRIPT, role, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`python ECU not ready: ${err}`)), readyTimeoutMs);
+    const timer = setTimeout(() => reject(new Error(`python ${role} not ready: ${err}`)), readyTimeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       for (const l of d.toString().split('\n')) if (l) lines.push(l);
       if (lines.includes('ready')) {
@@ -33,7 +42,7 @@ export async function startKernelEcu(args: string[], readyTimeoutMs: number): Pr
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`python ECU exited ${code}: ${err}`));
+      reject(new Error(`python ${role} exited ${code}: ${err}`));
     });
   });
   return {

@@ -6,6 +6,8 @@ independent ISO-TP (net/can/isotp.c) and an independent UDS server. Used by test
   uds_kernel_peer.py ecu    --iface vcan0 [--rx 0x7E0 --tx 0x7E8] [--fd] [--bs 0] [--stmin 0]
                             [--pending N] [--power-loss-after BLOCKS] [--version 1.0.0]
   uds_kernel_peer.py tester --iface vcan0 --image FILE [--rx 0x7E8 --tx 0x7E0] [--fd] [--bs 0]
+  uds_kernel_peer.py sink   --iface vcan0 [--rx 0x7E0 --tx 0x7E8]     (plain ISO-TP: receives and drops)
+  uds_kernel_peer.py source --iface vcan0 --count N --size BYTES [--rx 0x7E0 --tx 0x7E8]
 
 ECU: programming session (P2 50 ms, P2* 5000 ms), seed/key (key = seed XOR 5A A5 3C C3), erase
 0xFF00, RequestDownload (maxNumberOfBlockLength 4095), TransferData with block counter checks (a
@@ -203,9 +205,30 @@ def run_tester(args):
     print(f"tester {len(image)} bytes in {t2 - t1:.3f} s download, {t3 - t0:.3f} s session..check", flush=True)
 
 
+def run_sink(args):
+    s = isotp_socket(args, args.rx, args.tx)
+    print("ready", flush=True)
+    n = 0
+    while True:
+        try:
+            s.recv(70000)
+            n += 1
+        except OSError as e:  # a reception error (no CF in time): keep listening
+            print(f"sink recv error after {n} messages: {e}", file=sys.stderr, flush=True)
+
+
+def run_source(args):
+    s = isotp_socket(args, args.rx, args.tx)
+    data = bytes(i & 0xFF for i in range(args.size))
+    for _ in range(args.count):
+        s.send(data)
+    s.close()  # waits for the last PDU to finish
+    print(f"sent {args.count}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("role", choices=["ecu", "tester"])
+    p.add_argument("role", choices=["ecu", "tester", "sink", "source"])
     p.add_argument("--iface", default="vcan0")
     p.add_argument("--rx", type=lambda v: int(v, 0))
     p.add_argument("--tx", type=lambda v: int(v, 0))
@@ -217,8 +240,14 @@ def main():
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--image")
     p.add_argument("--p2", type=float, default=20.0)
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--size", type=int, default=4095)
     args = p.parse_args()
-    if args.role == "ecu":
+    if args.role in ("sink", "source"):
+        args.rx = 0x7E0 if args.rx is None else args.rx
+        args.tx = 0x7E8 if args.tx is None else args.tx
+        (run_sink if args.role == "sink" else run_source)(args)
+    elif args.role == "ecu":
         args.rx = 0x7E0 if args.rx is None else args.rx
         args.tx = 0x7E8 if args.tx is None else args.tx
         run_ecu(args)

@@ -75,13 +75,49 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'flash',
-    summary: 'run an update locally: validate, verify files, select components, run the steps',
+    summary: 'run an update locally (import manifest), or flash one image into sensors (quick flash)',
     usage: [
       'flash <import-manifest.json> [--files DIR] [--config F] [--inventory FILE]...',
       '      [--component ID]... [--dry-run] [--reboot] [--json]',
+      'flash <image> (--port PATH|NAME... [--baud N] [--mtu N]',
+      '      | --can IFACE[:TX:RX]... [--tx-id ID --rx-id ID] [--address ADDR]',
+      '      | --device VID:PID [--serial SN... | --path BUS-PORT...] [--alt N] [--dfuse-address ADDR])',
+      '      [--protocol smp|ymodem|uds|dfu] [--version V] [--force] [--config F] [--dry-run] [--json]',
     ],
-    positionals: { min: 1, max: 1, what: 'one import manifest path' },
+    positionals: { min: 1, max: 1, what: 'one import manifest path or one firmware image' },
     options: {
+      protocol: str('P', 'quick flash: smp, ymodem (serial), uds (CAN), dfu (USB); CAN and USB targets imply it'),
+      port: {
+        ...str('PATH|NAME', 'quick flash: serial port (/dev/ttyACM0) or a configured sensor name (esptool -p)', true),
+        short: 'p',
+      },
+      baud: { ...str('N', 'quick flash: serial line rate, default 115200 (esptool -b, mcumgr baud=)'), short: 'b' },
+      mtu: str('N', 'quick flash, smp: largest SMP packet, default 256 (mcumgr mtu=)'),
+      can: str(
+        'IFACE:TX:RX',
+        'quick flash: CAN interface and the ECU request/response ids in hex (can0:7E0:7E8)',
+        true,
+      ),
+      'tx-id': str('ID', 'quick flash, uds: request id for --can IFACE, hex (isotpsend -s)'),
+      'rx-id': str('ID', 'quick flash, uds: response id for --can IFACE, hex (isotpsend -d)'),
+      address: str('ADDR', 'quick flash, uds: download start address (0x08000000)'),
+      device: { ...str('VID:PID', 'quick flash: USB device ids in hex (dfu-util -d)', true), short: 'd' },
+      serial: {
+        ...str('SN', 'quick flash, dfu: the device with this USB serial number (dfu-util -S); one per device', true),
+        short: 'S',
+      },
+      path: str(
+        'BUS-PORT',
+        'quick flash, dfu: the device at this USB port path, e.g. 1-1.2 (dfu-util -p); one per device',
+        true,
+      ),
+      alt: { ...str('N', 'quick flash, dfu: DFU-mode alt setting, default 0 (dfu-util -a)'), short: 'a' },
+      'dfuse-address': { ...str('ADDR', 'quick flash, dfu: DfuSe start address (dfu-util -s)'), short: 's' },
+      version: str(
+        'V',
+        'quick flash: the version the image carries (installedCriteria): skip sensors running it, check it after; smp reads it from the MCUboot header',
+      ),
+      force: bool('quick flash: flash even a sensor that already runs --version'),
       files: str('DIR', "folder of the update files and child manifests (default: the manifest's folder)"),
       config: CONFIG,
       inventory: INVENTORY,
@@ -95,12 +131,21 @@ export const COMMANDS: CommandSpec[] = [
     description:
       'Validates the manifest and its children, finds and hashes every file, selects the components,\n' +
       'then runs the steps in order with per-component progress (README "How an update runs").\n' +
+      'Quick flash: with a target (--port, --can, --device/--serial/--path) the argument is a firmware\n' +
+      'image, flashed without a manifest through the same handler and workflow (SHA-256 recorded, journal\n' +
+      'and resume, verify/test/confirm), several targets in parallel; it prints the version before and\n' +
+      'after. A target that does not exist, a protocol that does not fit it, an image the protocol\n' +
+      'rejects (no MCUboot header for smp) or the same sensor twice: exit 2, nothing written.\n' +
       'Ctrl-C cancels the running step; a second Ctrl-C exits at once. A run cut short resumes when the\n' +
       'same update is flashed again.',
     examples: [
       'sensor-proxy flash contoso.parent.importmanifest.json --config /etc/sensor-proxy/gateway.json',
       'sensor-proxy flash update.importmanifest.json --files ./payload --component SN-0042 --dry-run',
       'sensor-proxy flash update.importmanifest.json --inventory components-inventory.json --json',
+      'sensor-proxy flash zephyr.signed.bin --protocol smp --port /dev/ttyACM0 --port /dev/ttyACM1',
+      'sensor-proxy flash app.bin --protocol ymodem --port left-sensor --version 2.1.0',
+      'sensor-proxy flash ecu.bin --can can0:7E0:7E8 --can can0:7E1:7E9 --address 0x08000000 --version 3.2.0',
+      'sensor-proxy flash fw.dfu --device 0483:df11 --serial 3471 --serial 3472 --alt 0 --dfuse-address 0x08000000',
     ],
     exitCodes: [
       [0, 'succeeded (incl. every step already installed, no matching components)'],
@@ -108,9 +153,34 @@ export const COMMANDS: CommandSpec[] = [
         1,
         'the update failed or was cancelled, or it waits for a reboot or restart (--dry-run: a selected sensor is absent or unreachable)',
       ],
-      [2, 'usage or input error (bad manifest, missing file, hash mismatch, unknown handler): nothing was run'],
+      [
+        2,
+        'usage or input error (bad manifest, missing file, hash mismatch, unknown handler; quick flash: no such target, protocol does not fit, image rejected, same sensor twice): nothing was run',
+      ],
     ],
     async run({ values: v, positionals, signal, log }) {
+      const { isQuickFlash, QUICK_ONLY_FLAGS } = await import('./quick-flash/target-flags.js');
+      if (isQuickFlash(v)) {
+        const { quickFlashCommand } = await import('./quick-flash-command.js');
+        return quickFlashCommand(
+          {
+            image: positionals[0]!,
+            values: v,
+            ...optional('config', v.config),
+            dryRun: !!v['dry-run'],
+            json: !!v.json,
+            log,
+          },
+          signal,
+        );
+      }
+      const stray = QUICK_ONLY_FLAGS.find((f) => v[f] !== undefined);
+      if (stray) {
+        process.stderr.write(
+          `error [CLI_USAGE]: --${stray} is for a quick flash, which needs a target: --port, --can, --device, --serial or --path\n`,
+        );
+        return 2;
+      }
       const { flashCommand } = await import('./flash-command.js');
       return flashCommand(
         {

@@ -12,7 +12,8 @@ import { updateIdLabel } from '../model/update.js';
 import { dryRun, type DryRunReport } from '../workflow/dry-run.js';
 import { runWorkflow, type WorkflowOutcome } from '../workflow/engine.js';
 import { LocalFileSource } from '../workflow/file-source.js';
-import { planUpdate } from '../workflow/update-plan.js';
+import { planUpdate, type UpdatePlan } from '../workflow/update-plan.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
 import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import { resultFromError } from '../workflow/error-map.js';
 import { requestReboot } from '../workflow/system-restart.js';
@@ -84,28 +85,17 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
       // A selected sensor that is absent or unreachable would fail the real run.
       return report.entries.some((e) => e.action === 'fail') ? ExitCode.Failed : ExitCode.Success;
     }
-    let outcome: WorkflowOutcome;
-    try {
-      outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent, parallel: config.parallel });
-    } catch (e) {
-      // Steps may have run: this is not an input error. The state file tells what finished.
-      emit.finish();
-      return reportRunError(e, state.file, o.json);
-    }
-    emit.finish();
-    // A finished run (not one waiting for a restart) needs its work folder no more (ADU deletes its sandbox).
-    if (!outcome.suspended) {
-      // Cleanup must not turn a reported outcome into an error.
-      await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) =>
-        log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'),
-      );
-    }
-    printResult(outcome, updateIdLabel(loaded.update.updateId), workflowId, o.json);
-    if (outcome.restartRequested) {
-      await state.suspend(); // a reboot must not find the lock held
-      await carryOutRestart(outcome.restartRequested, !!o.reboot, config.rebootCommand, log);
-    }
-    return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
+    return await executePlan({
+      plan,
+      state,
+      config,
+      log,
+      emit,
+      signal,
+      json: o.json,
+      label: updateIdLabel(loaded.update.updateId),
+      reboot: !!o.reboot,
+    });
   } catch (e) {
     emit.finish();
     if (isCancelled(e) || signal.aborted) return reportCancelledBeforeRun(e, o.json);
@@ -114,6 +104,52 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     await state?.suspend();
     await gateway.inventory.close();
   }
+}
+
+export interface PlanExecution {
+  plan: UpdatePlan;
+  /** Locked by the caller. */
+  state: WorkflowStateStore;
+  config: GatewayConfig;
+  log: Logger;
+  emit: EventRenderer;
+  signal: AbortSignal;
+  json: boolean;
+  /** How the result names the update (`provider/name/version`). */
+  label: string;
+  reboot: boolean;
+  /** Extra fields for the JSON result and extra lines after the human result (quick flash's versions). */
+  summary?: () => { json: Record<string, unknown>; lines: string[] };
+}
+
+/**
+ * Runs a resolved plan with the workflow engine and reports it: the part of `flash` a manifest
+ * flash and a quick flash share. Returns the exit code.
+ */
+export async function executePlan(x: PlanExecution): Promise<number> {
+  const { plan, state, config, log, emit, signal } = x;
+  let outcome: WorkflowOutcome;
+  try {
+    outcome = await runWorkflow({ plan, state, signal, log, emit: emit.onEvent, parallel: config.parallel });
+  } catch (e) {
+    // Steps may have run: this is not an input error. The state file tells what finished.
+    emit.finish();
+    return reportRunError(e, state.file, x.json);
+  }
+  emit.finish();
+  // A finished run (not one waiting for a restart) needs its work folder no more (ADU deletes its sandbox).
+  if (!outcome.suspended) {
+    // Cleanup must not turn a reported outcome into an error.
+    await rm(plan.rootWorkFolder, { recursive: true, force: true }).catch((e: unknown) =>
+      log.warn({ err: e, folder: plan.rootWorkFolder }, 'could not remove the work folder'),
+    );
+  }
+  printResult(outcome, x.label, plan.workflowId, x.json, x.summary?.());
+  if (outcome.restartRequested) {
+    await state.suspend(); // a reboot must not find the lock held
+    await carryOutRestart(outcome.restartRequested, x.reboot, config.rebootCommand, log);
+  }
+  return outcome.succeeded ? ExitCode.Success : ExitCode.Failed;
 }
 
 /**
@@ -174,7 +210,7 @@ function reportRunError(e: unknown, stateFile: string, json: boolean): number {
 }
 
 /** Ctrl-C while the update was still being resolved: nothing ran, but it is a cancel, not bad input. */
-function reportCancelledBeforeRun(e: unknown, json: boolean): number {
+export function reportCancelledBeforeRun(e: unknown, json: boolean): number {
   if (json) {
     writeJsonLine({
       type: 'result',
@@ -193,14 +229,14 @@ function reportCancelledBeforeRun(e: unknown, json: boolean): number {
   return ExitCode.Failed;
 }
 
-interface Renderer {
+export interface EventRenderer {
   onEvent: (e: WorkflowEvent) => void;
   /** The components the update will flash (their names and buses for the terminal view). */
   components: (list: Component[]) => void;
   finish: () => void;
 }
 
-function pickRenderer(json: boolean): Renderer {
+export function pickRenderer(json: boolean): EventRenderer {
   if (json)
     return {
       onEvent: (e) => writeJsonLine(e as unknown as Record<string, unknown>),
@@ -216,7 +252,7 @@ function pickRenderer(json: boolean): Renderer {
 }
 
 /** Bad input: nothing ran. JSON mode gets an `error` event and a failed `result` as the last line. */
-function reportInputError(e: unknown, json: boolean): number {
+export function reportInputError(e: unknown, json: boolean): number {
   if (json) {
     const r = resultFromError(e, 'input');
     writeJsonLine({ type: 'error', ...errorObject(e) });
@@ -237,10 +273,17 @@ function reportInputError(e: unknown, json: boolean): number {
   return ExitCode.Usage;
 }
 
-function printResult(outcome: WorkflowOutcome, label: string, workflowId: string, json: boolean): void {
+function printResult(
+  outcome: WorkflowOutcome,
+  label: string,
+  workflowId: string,
+  json: boolean,
+  summary?: { json: Record<string, unknown>; lines: string[] },
+): void {
   if (json) {
     writeJsonLine({
       type: 'result',
+      ...summary?.json,
       workflowId,
       succeeded: outcome.succeeded,
       cancelled: outcome.cancelled,
@@ -276,6 +319,7 @@ function printResult(outcome: WorkflowOutcome, label: string, workflowId: string
       ]),
     ),
     '',
+    ...(summary && summary.lines.length > 0 ? [...summary.lines, ''] : []),
     `${label}: ${outcome.succeeded ? 'SUCCEEDED' : outcome.cancelled ? 'CANCELLED' : outcome.restartRequested ? `WAITING FOR ${outcome.restartRequested.kind === 'reboot' ? 'A REBOOT' : 'AN AGENT RESTART'}` : 'FAILED'} (resultCode ${last.resultCode} ${resultCodeName(last.resultCode)}, extendedResultCodes ${last.extendedResultCodes})${last.resultDetails ? `\n  ${last.resultDetails}` : ''}`,
   ];
   process.stdout.write(out.join('\n') + '\n');

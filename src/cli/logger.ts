@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Logger } from '../model/logger.js';
 import { RotatingLogFile, type LogFileSettings } from './log-file.js';
+import { stderrLines } from './stderr-lines.js';
 
 /**
  * The CLI's root logger: JSON on stderr (stdout stays machine-readable), one line per event, which
@@ -18,7 +19,7 @@ export function createCliLogger(
   const pretty = (opts.pretty ?? process.stderr.isTTY === true) && prettyPrinterInstalled();
   const stderr = pretty
     ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } })
-    : pino.destination({ fd: 2, sync: true });
+    : stderrLines;
   const file = opts.file;
   const fileLevel = process.env.SENSOR_PROXY_LOG_LEVEL ?? file?.level ?? 'silent';
   if (!file || fileLevel === 'silent') return pino({ level: lvl, base: undefined }, stderr);

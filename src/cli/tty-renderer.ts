@@ -3,6 +3,7 @@ import type { Component } from '../model/component.js';
 import type { WorkflowEvent } from '../model/events.js';
 import { ResultCode, resultCodeName } from '../model/result-codes.js';
 import { physicalPathOf } from '../workflow/physical-path.js';
+import { interceptStderrLines } from './stderr-lines.js';
 
 interface Row {
   name: string;
@@ -58,10 +59,14 @@ export class TtyRenderer {
     this.drawn = [];
   };
 
+  private readonly stopIntercepting: () => void;
+
   constructor(
     private readonly out: NodeJS.WriteStream = process.stderr,
     private readonly now: () => number = Date.now,
   ) {
+    // Log lines (warnings) go above the block, which is then drawn again below them.
+    this.stopIntercepting = interceptStderrLines((text) => this.above(text));
     out.on('resize', this.onResize);
     process.on('exit', this.onExit);
     process.on('SIGINT', this.onSigint);
@@ -132,6 +137,7 @@ export class TtyRenderer {
   /** Draws the last state and gives the terminal back (cursor shown). */
   finish(): void {
     this.endBlock();
+    this.stopIntercepting();
     this.out.off('resize', this.onResize);
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSigint);
@@ -171,6 +177,14 @@ export class TtyRenderer {
     if (this.rows.size > 0) this.draw();
     this.rows = new Map();
     this.drawn = [];
+  }
+
+  /** Prints `text` (whole lines) where the block is, and the block again below it. */
+  private above(text: string): void {
+    if (this.drawn.length === 0) return void this.write(text);
+    this.write(`${up(this.drawn.length)}\r${ERASE_BELOW}${text}`);
+    this.drawn = [];
+    this.draw();
   }
 
   private redrawAfterResize(): void {

@@ -34,6 +34,10 @@ function lazyHandler(
       install: call('install'),
       apply: call('apply'),
       cancel: call('cancel'),
+      readVersion: async (ctx: StepContext): Promise<string | undefined> => {
+        const h = await handler();
+        return h.readVersion ? h.readVersion(ctx) : undefined;
+      },
     };
   };
 }

@@ -36,6 +36,7 @@ export interface BusFlashErcs {
  * | install     | step settings, exactly one firmware file                               | {@link flash}     |
  * | apply       | 700: install has already activated the new image                       | -                 |
  * | cancel      | 800: `ctx.signal` stops the transfer; the protocol's own stop runs there | -                 |
+ * | readVersion | step settings                                                          | {@link readRunningVersion} |
  *
  * A new bus protocol extends this class and writes only its protocol's decisions: how a step's
  * settings are merged ({@link resolveStep}), how the running version is read, how an image is
@@ -61,6 +62,15 @@ export abstract class BusFlashHandler<S> implements StepHandler {
 
   /** Flashes `file` into the device and checks it runs the new image → 600 (or a failure). */
   protected abstract flash(ctx: StepContext, step: S, file: StepFile): Promise<AducResult>;
+
+  /** The version the device runs, read as {@link readInstalled} reads it; undefined when it does not tell. */
+  protected abstract readRunningVersion(ctx: StepContext, step: S): Promise<string | undefined>;
+
+  /** StepHandler.readVersion: for display (quick flash prints it before and after), never a decision. */
+  async readVersion(ctx: StepContext): Promise<string | undefined> {
+    const step = this.settings(ctx);
+    return step.ok ? this.readRunningVersion(ctx, step.value) : undefined;
+  }
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const step = this.settings(ctx);

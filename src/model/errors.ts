@@ -1,6 +1,6 @@
 /**
  * One error class for the agent core, with a stable code per layer (`MANIFEST_`, `WORKFLOW_`,
- * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`; `INPUT_TOO_LARGE`
+ * `CONFIG_`, `HANDLER_`, `ENUM_`, `FILE_`, `CLI_`, quick flash's `TARGET_` and `IMAGE_`; `INPUT_TOO_LARGE`
  * for any input over its size limit, see `input-limits.ts`). Bus drivers have their own (`drivers/shared/errors.ts`).
  * `hint` says what the user can do about it; the CLI prints it.
  */
@@ -25,7 +25,12 @@ export type CoreErrorCode =
   | 'WORKFLOW_BUSY'
   | 'REBOOT_FAILED'
   | 'CLI_USAGE'
-  | 'INPUT_TOO_LARGE';
+  | 'INPUT_TOO_LARGE'
+  /** Quick flash: a target that is not there (`TARGET_NOT_FOUND`), or that does not fit (`TARGET_INVALID`). */
+  | 'TARGET_NOT_FOUND'
+  | 'TARGET_INVALID'
+  /** Quick flash: the image is not one the protocol takes (no MCUboot header, no DFU suffix). */
+  | 'IMAGE_REJECTED';
 
 export class SensorProxyError extends Error {
   readonly code: CoreErrorCode;

@@ -62,6 +62,12 @@ export interface StepHandler {
   install(ctx: StepContext): Promise<AducResult>;
   apply(ctx: StepContext): Promise<AducResult>;
   cancel(ctx: StepContext): Promise<AducResult>;
+  /**
+   * The version the component runs now, read the way IsInstalled reads it; undefined when the device
+   * does not tell (it sits in its bootloader, or no version source is configured). For display only
+   * (quick flash prints it before and after): it never decides whether a step runs.
+   */
+  readVersion?(ctx: StepContext): Promise<string | undefined>;
   backup?(ctx: StepContext): Promise<AducResult>;
   restore?(ctx: StepContext): Promise<AducResult>;
 }

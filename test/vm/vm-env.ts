@@ -27,7 +27,7 @@ export async function openVcan(t: TestContext): Promise<SocketCanBus | undefined
     t.skip(why);
     return undefined;
   }
-  return SocketCanBus.open({ iface: IFACE, txTimeoutMs: scaled(1000) });
+  return SocketCanBus.open({ iface: IFACE, txTimeoutMs: scaled(1000), timestamps: true });
 }
 
 /** True when the kernel's ISO-TP protocol (can-isotp) is loaded. */

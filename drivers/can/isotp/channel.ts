@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { CancelledError, isCancelled, type BusError } from '../../shared/errors.js';
 import type { CanBus } from '../bus.js';
 import { deadline, sleep, systemClock, type Clock } from '../clock.js';
-import type { CanFrame } from '../frame.js';
+import type { CanFrame, CanFrameInit } from '../frame.js';
 import { isoTpError } from './errors.js';
 import { resolveIsoTpOptions, type IsoTpOptions, type ResolvedIsoTpOptions } from './options.js';
 import { decodePdu, encodeFlowControl, type FrameLayout } from './pci.js';
@@ -43,6 +43,13 @@ interface Waiter {
 }
 
 const KIND_BY_PCI: IsoTpFrameKind[] = ['SF', 'FF', 'CF', 'FC'];
+const NO_DATA = new Uint8Array(0);
+/** Frames sent synchronously before the sender yields to the event loop once (setImmediate). */
+const FAST_BURST = 64;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /**
  * One ISO 15765-2 connection over a {@link CanBus} (the runner around the pure {@link IsoTpSender}
@@ -74,6 +81,10 @@ export class IsoTpChannel implements IsoTpTransport {
   private readonly inbox: Uint8Array[] = [];
   private readonly waiters: Waiter[] = [];
   private sender: IsoTpSender | undefined;
+  /** The frame object handed to `trySend`, reused (the bus keeps no reference). */
+  private readonly txFrame: CanFrameInit;
+  /** N_Cr: one timer per reception, pushed forward lazily (see {@link IsoTpChannel.armCr}). */
+  private crDeadlineUs = 0;
   private fcWake: (() => void) | undefined;
   private cancelCr: (() => void) | undefined;
   private closed = false;
@@ -104,6 +115,14 @@ export class IsoTpChannel implements IsoTpTransport {
       blockSize: this.options.blockSize,
       maxMessageSize: this.options.maxMessageSize,
     });
+    const fd = this.options.txDataLength > 8;
+    this.txFrame = {
+      id: this.options.txId,
+      extended: this.options.extendedIds,
+      data: NO_DATA,
+      fd,
+      brs: fd && this.options.brs,
+    };
     const mask = this.options.extendedIds ? 0x1fffffff : 0x7ff;
     this.unsubscribe = bus.subscribe([{ id: this.options.rxId, mask, extended: this.options.extendedIds }], (f) =>
       this.onFrame(f),
@@ -126,6 +145,8 @@ export class IsoTpChannel implements IsoTpTransport {
     });
     this.sender = sender;
     this.fcError = undefined;
+    const fast = this.fast;
+    let burst = 0;
     try {
       for (;;) {
         // An FC may arrive while the previous frame's send is still being confirmed.
@@ -137,6 +158,14 @@ export class IsoTpChannel implements IsoTpTransport {
           continue;
         }
         if (action.gapUs > 0) await sleep(this.clock, action.gapUs, signal);
+        else if (fast) {
+          if (signal?.aborted) throw new CancelledError(signal.reason);
+          if (this.trySendFrame(action.data)) {
+            // Back-to-back frames go out synchronously; let I/O (an FC, other work) in now and then.
+            if (++burst % FAST_BURST === 0) await yieldToEventLoop();
+            continue;
+          }
+        }
         await this.sendFrame(action.data, signal);
       }
       this.stats.messagesSent++;
@@ -194,6 +223,7 @@ export class IsoTpChannel implements IsoTpTransport {
     this.inbox.length = 0;
     this.receiver.reset();
     this.cancelCr?.();
+    this.cancelCr = undefined;
   }
 
   /** Stops listening; pending receives reject with CancelledError. */
@@ -202,6 +232,7 @@ export class IsoTpChannel implements IsoTpTransport {
     this.closed = true;
     this.unsubscribe();
     this.cancelCr?.();
+    this.cancelCr = undefined;
     for (const w of this.waiters.splice(0)) w.reject(new CancelledError('ISO-TP channel closed'));
   }
 
@@ -239,6 +270,21 @@ export class IsoTpChannel implements IsoTpTransport {
   }
 
   private fcError: BusError | undefined;
+
+  /** The synchronous path needs a bus with a synchronous write and nothing that inspects single frames. */
+  private get fast(): boolean {
+    return this.bus.trySend !== undefined && !this.hooks.beforeSend && !this.log?.isLevelEnabled('trace');
+  }
+
+  /** One frame through {@link CanBus.trySend} (no promise, no N_As timer: the write cannot block). */
+  private trySendFrame(data: Uint8Array): boolean {
+    const f = this.txFrame;
+    f.data = data;
+    const sent = this.bus.trySend!(f);
+    f.data = NO_DATA;
+    if (sent) this.stats.framesSent++;
+    return sent;
+  }
 
   private async sendFrame(data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const kind = KIND_BY_PCI[(data[this.layout.prefix === undefined ? 0 : 1]! >> 4) & 3]!;
@@ -302,14 +348,28 @@ export class IsoTpChannel implements IsoTpTransport {
     } else this.armCr();
   }
 
+  /**
+   * (Re)starts N_Cr. Called for every CF, so it does not re-arm a timer each time: it moves the
+   * deadline, and the one armed timer, when it fires early, sleeps again for the rest.
+   */
   private armCr(): void {
-    this.cancelCr?.();
-    this.cancelCr = undefined;
-    if (this.receiver.state !== 'receiving') return;
-    const nCr = this.options.timeouts.nCrMs;
-    this.cancelCr = this.clock.schedule(nCr * 1000, () => {
+    if (this.receiver.state !== 'receiving') {
+      this.cancelCr?.();
       this.cancelCr = undefined;
-      for (const out of this.receiver.onTimeout(nCr)) this.handleReceiverOutput(out);
+      return;
+    }
+    const nCrUs = this.options.timeouts.nCrMs * 1000;
+    this.crDeadlineUs = this.clock.now() + nCrUs;
+    if (!this.cancelCr) this.scheduleCr(nCrUs);
+  }
+
+  private scheduleCr(us: number): void {
+    this.cancelCr = this.clock.schedule(us, () => {
+      this.cancelCr = undefined;
+      if (this.receiver.state !== 'receiving') return;
+      const left = this.crDeadlineUs - this.clock.now();
+      if (left > 0) return this.scheduleCr(left);
+      for (const out of this.receiver.onTimeout(this.options.timeouts.nCrMs)) this.handleReceiverOutput(out);
     });
   }
 
@@ -329,6 +389,11 @@ export class IsoTpChannel implements IsoTpTransport {
           this.options.blockSize,
           encodeStMin(this.options.stMinUs),
         );
+        // The FC goes out synchronously where the bus allows it (no promise or timer per block).
+        if (this.fast && this.trySendFrame(fc)) {
+          this.armCr();
+          return;
+        }
         this.sendFrame(fc).then(
           () => this.armCr(),
           (e: unknown) => {

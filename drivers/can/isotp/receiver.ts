@@ -17,6 +17,9 @@ export type ReceiverOutput =
   | { kind: 'error'; error: BusError }
   | { kind: 'ignored'; reason: string };
 
+/** The answer to most CFs, shared (no array per frame); callers only read outputs. */
+const NOTHING: ReceiverOutput[] = Object.freeze([]) as unknown as ReceiverOutput[];
+
 export interface ReceiverConfig {
   layout: FrameLayout;
   blockSize: number;
@@ -90,7 +93,7 @@ export class IsoTpReceiver {
           this.blockCount = 0;
           return [{ kind: 'flow-control', status: 'CTS' }];
         }
-        return [];
+        return NOTHING;
       }
       case 'FC':
         return [{ kind: 'ignored', reason: 'FC is for the sender' }];

@@ -1,3 +1,5 @@
+import zlib from 'node:zlib';
+
 /**
  * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF; zlib's crc32),
  * incremental so an image can be checked while it streams: `crc = crc32Update(crc, chunk)`, start
@@ -15,7 +17,20 @@ const TABLE = (() => {
 
 export const CRC32_INIT = 0xffffffff;
 
+/** zlib's own crc32 where Node has it (20.15+, 22.2+): ~100x faster than the table loop below. */
+const zlibCrc32: ((data: Uint8Array, value?: number) => number) | undefined = (
+  zlib as { crc32?: (data: Uint8Array, value?: number) => number }
+).crc32;
+
+/** Updates the running (non-finalised) CRC with `data`. */
 export function crc32Update(crc: number, data: Uint8Array): number {
+  // zlib takes and returns finalised values: undo and redo the final XOR around it.
+  if (zlibCrc32) return (zlibCrc32(data, (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) >>> 0;
+  return crc32UpdateTable(crc, data);
+}
+
+/** The portable path (Node 20.11 of the armhf userland has no zlib.crc32). */
+export function crc32UpdateTable(crc: number, data: Uint8Array): number {
   let c = crc;
   for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;

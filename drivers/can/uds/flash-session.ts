@@ -79,6 +79,9 @@ export interface UdsFlashResult {
   blocks: number;
 }
 
+/** Bytes read from the image at a time (whole TransferData blocks): few reads, bounded memory. */
+const READ_WINDOW = 64 * 1024;
+
 /** NRCs after which starting over from the session may succeed (reference §1.3 reactions). */
 const RESTARTABLE_NRC = new Set([
   Nrc.requestSequenceError,
@@ -170,13 +173,36 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   let crc = CRC32_INIT;
   let blocks = 0;
   progress('download', 0);
+  // Per-request overhead off the critical path (issue 16): the image is read in windows of about
+  // READ_WINDOW bytes (whole blocks), the next window while this one's blocks are on the bus, and the
+  // CRC of a block is computed while its response is awaited.
+  const windowSize = blockData * Math.max(1, Math.floor(READ_WINDOW / blockData));
+  const readWindow = (offset: number): Promise<Uint8Array> => {
+    const p =
+      offset >= total ? Promise.resolve(new Uint8Array(0)) : image.readAt(offset, Math.min(windowSize, total - offset));
+    p.catch(() => {}); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
+    return p;
+  };
+  let winOffset = 0;
+  let win: Uint8Array = new Uint8Array(0);
+  let nextWin = readWindow(0);
   while (done < total) {
     throwIfAborted(signal);
-    const chunk = await image.readAt(done, Math.min(blockData, total - done));
-    if (chunk.length === 0)
-      throw udsError('UDS_INVALID_REQUEST', `image ended at ${done} of ${total} bytes`, { offset: done, size: total });
-    await client.transferData(bsc, chunk, { signal });
+    if (done - winOffset >= win.length) {
+      winOffset += win.length;
+      win = await nextWin;
+      if (win.length === 0)
+        throw udsError('UDS_INVALID_REQUEST', `image ended at ${done} of ${total} bytes`, {
+          offset: done,
+          size: total,
+        });
+      nextWin = readWindow(winOffset + win.length);
+    }
+    const at = done - winOffset;
+    const chunk = win.subarray(at, Math.min(at + blockData, win.length));
+    const answered = client.transferData(bsc, chunk, { signal });
     crc = crc32Update(crc, chunk);
+    await answered;
     done += chunk.length;
     blocks++;
     bsc = nextBlockSequenceCounter(bsc);

@@ -95,6 +95,15 @@ export class DfuHandler extends BusFlashHandler<DfuStep> {
     }
   }
 
+  /** The run-time firmware's version; undefined in DFU mode (the bootloader has none) or when absent. */
+  protected async readRunningVersion(ctx: StepContext, step: DfuStep): Promise<string | undefined> {
+    const s = step.settings;
+    const device = (await this.backendFor(s).list()).find((d) => matchesDevice(d, targetMatch(step.target)));
+    if (!device) return undefined;
+    const probe = await DfuHost.probe(device, s.controlTimeoutMs).finally(() => device.close());
+    return probe.mode === 'dfu' ? undefined : readDfuVersion(device, device.info, s);
+  }
+
   protected async flash(ctx: StepContext, step: DfuStep, file: StepFile): Promise<AducResult> {
     const image = await openStepFile(file, DfuErc.ImageReadFailed);
     if (!image.ok) return image.failure;

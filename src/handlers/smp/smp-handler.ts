@@ -86,6 +86,15 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
     }
   }
 
+  protected async readRunningVersion(ctx: StepContext, step: SmpStepSettings): Promise<string | undefined> {
+    const conn = new SmpConnection(step, this.cfg, ctx.log, this.openLink);
+    try {
+      return activeImage(await (await conn.client()).imageStateRead({ signal: ctx.signal }), step.image)?.version;
+    } finally {
+      await conn.close();
+    }
+  }
+
   protected async flash(ctx: StepContext, step: SmpStepSettings, file: StepFile): Promise<AducResult> {
     const source = await FileImageSource.open(file.path);
     const conn = new SmpConnection(step, this.cfg, ctx.log, this.openLink);

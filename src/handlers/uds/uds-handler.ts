@@ -78,6 +78,16 @@ export class UdsHandler extends BusFlashHandler<UdsSettings> {
     }
   }
 
+  protected async readRunningVersion(ctx: StepContext, step: UdsSettings): Promise<string | undefined> {
+    let conn: UdsConnection | undefined;
+    try {
+      conn = await UdsConnection.open(step, ctx.log, this.opts.openBus, this.opts.clock);
+      return decodeVersion(await conn.client.readDataByIdentifier(step.versionDid, { signal: ctx.signal }));
+    } finally {
+      await conn?.close();
+    }
+  }
+
   protected async flash(ctx: StepContext, s: UdsSettings, file: StepFile): Promise<AducResult> {
     if (s.memoryAddress === undefined)
       return result(

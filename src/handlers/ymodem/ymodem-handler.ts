@@ -90,6 +90,20 @@ export class YmodemHandler extends BusFlashHandler<YmodemStepSettings> {
     }
   }
 
+  protected async readRunningVersion(ctx: StepContext, step: YmodemStepSettings): Promise<string | undefined> {
+    if (!step.versionQuery) return undefined;
+    const session = new YmodemSession(step, ctx.log, this.openLink);
+    try {
+      return await session.version(ctx.signal);
+    } catch (e) {
+      if (!isBusError(e, 'YMODEM_VERSION_NO_ANSWER')) throw e;
+      ctx.log.debug({ err: e }, 'no version answer (device in its bootloader?)');
+      return undefined;
+    } finally {
+      await session.close();
+    }
+  }
+
   protected async flash(ctx: StepContext, s: YmodemStepSettings, file: StepFile): Promise<AducResult> {
     const image = await openStepFile(file, YmodemErc.ImageReadFailed);
     if (!image.ok) return image.failure;

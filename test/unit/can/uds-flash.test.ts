@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufferImageSource } from '../../../drivers/shared/image-source.js';
+import { isBusError } from '../../../drivers/shared/errors.js';
 import { flashUds, type UdsFlashProgress } from '../../../drivers/can/uds/flash-session.js';
-import { crc32 } from '../../../drivers/can/uds/crc32.js';
+import { CRC32_INIT, crc32, crc32Final, crc32Update, crc32UpdateTable } from '../../../drivers/can/uds/crc32.js';
 import { makeFirmwareImage } from '../../../hw-fixtures/can/firmware-image.js';
 import { makeUdsRig, xorKey } from '../../../hw-fixtures/can/uds-rig.js';
 
@@ -48,3 +49,66 @@ test(
     }
   },
 );
+
+test('the image is read in windows of whole blocks, not once per block (issue 16)', { timeout: 60_000 }, async () => {
+  const rig = makeUdsRig({ sim: { identity: { version: '1.0.0' } } });
+  try {
+    const img = makeFirmwareImage(256 * 1024, '2.0.0');
+    const inner = new BufferImageSource(img);
+    const reads: [number, number][] = [];
+    const r = await flashUds({
+      client: rig.client,
+      image: {
+        size: img.length,
+        readAt: (o, l) => (reads.push([o, l]), inner.readAt(o, l)),
+        close: () => inner.close(),
+      },
+      memory: { address: ADDRESS },
+      security: { level: 1, keyFunction: xorKey() },
+      clock: rig.clock,
+    });
+    assert.equal(r.crc32, crc32(img));
+    assert.deepEqual(Buffer.from(rig.sim.flash.read(ADDRESS, img.length)), Buffer.from(img));
+    // 65,488 = 16 blocks of 4093 bytes per read: 5 reads for 64 blocks.
+    assert.deepEqual(
+      reads.map(([o]) => o),
+      [0, 65_488, 130_976, 196_464, 261_952],
+    );
+  } finally {
+    await rig.close();
+  }
+});
+
+test('an image source that ends early fails the download with a named error', { timeout: 60_000 }, async () => {
+  const rig = makeUdsRig({ sim: { identity: { version: '1.0.0' } } });
+  try {
+    const img = makeFirmwareImage(100 * 1024, '2.0.0');
+    const short = new BufferImageSource(img.subarray(0, 70_000));
+    await assert.rejects(
+      flashUds({
+        client: rig.client,
+        image: { size: img.length, readAt: (o, l) => short.readAt(o, l), close: () => short.close() },
+        memory: { address: ADDRESS },
+        security: { level: 1, keyFunction: xorKey() },
+        clock: rig.clock,
+        attempts: 1,
+      }),
+      (e) => isBusError(e, 'UDS_INVALID_REQUEST') && /image ended at 70000 of 102400/.test(e.message),
+    );
+  } finally {
+    await rig.close();
+  }
+});
+
+test('CRC-32: zlib and the table path agree, incrementally too', () => {
+  const data = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 31 + (i >> 7)) & 0xff);
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  let a = CRC32_INIT;
+  let b = CRC32_INIT;
+  for (let o = 0; o < data.length; o += 4093) {
+    a = crc32Update(a, data.subarray(o, o + 4093));
+    b = crc32UpdateTable(b, data.subarray(o, o + 4093));
+  }
+  assert.equal(a, b);
+  assert.equal(crc32Final(a), crc32(data));
+});

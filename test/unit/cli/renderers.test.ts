@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { PlainRenderer, TtyRenderer } from '../../../src/cli/progress-renderer.js';
+import { createCliLogger } from '../../../src/cli/logger.js';
 import type { WorkflowEvent } from '../../../src/model/events.js';
 
 const events: WorkflowEvent[] = [
@@ -102,6 +103,31 @@ describe('progress renderers', () => {
       assert.equal(rows.length, 2, term.lines().join('\n'));
       if (cols >= 60) assert.equal(rows[0]!.indexOf('['), rows[1]!.indexOf('['), `bars aligned at ${cols}`);
     }
+  });
+
+  it('tty: a log line while the block is live goes above it; the block stays whole below', () => {
+    const term = new MiniTerminal(100, 24);
+    const r = new TtyRenderer(term as unknown as NodeJS.WriteStream);
+    const log = createCliLogger('warn', { pretty: false });
+    r.onEvent(events[0]!);
+    r.onEvent({ type: 'step.started', step: '0.0', handler: 'h', componentId: 'cam0' });
+    r.onEvent({ type: 'step.started', step: '0.0', handler: 'h', componentId: 'cam1' });
+    r.finish(); // draws; a new renderer picks the block up below
+    const r2 = new TtyRenderer(term as unknown as NodeJS.WriteStream);
+    r2.onEvent({ type: 'step.started', step: '0.1', handler: 'h', componentId: 'cam0' });
+    r2.onEvent({ type: 'step.started', step: '0.1', handler: 'h', componentId: 'cam1' });
+    (r2 as unknown as { draw(): void }).draw();
+    log.warn('device slow to answer');
+    r2.onEvent({ type: 'step.phase', step: '0.1', componentId: 'cam1', phase: 'erase' });
+    r2.finish();
+    const screen = term.lines();
+    const at = screen.findIndex((l) => l.includes('device slow to answer'));
+    assert.ok(at > 0, screen.join('\n'));
+    assert.deepEqual(
+      screen.slice(at + 1).map((l) => l.split(/ +/).slice(0, 2).join(' ')),
+      ['cam0 start', 'cam1 erase'],
+      screen.join('\n'),
+    );
   });
 
   it('tty: more components than the terminal has rows: a summary line, the block still fits', () => {

@@ -71,4 +71,30 @@ describe('layers/imports (make lint)', () => {
       [],
     );
   });
+
+  it('holds a worked example in docs/examples/<name>/ to the layer its folder names', () => {
+    // drivers/ of an example: like drivers/, nothing of the agent.
+    assert.match(
+      lint('docs/examples/toy/drivers/x.ts', "import '../../../../src/model/errors.js';\n")[0]!,
+      /drivers\/ must import nothing outside drivers\/, not src\/model\/errors\.js/,
+    );
+    assert.deepEqual(lint('docs/examples/toy/drivers/x.ts', "import '../../../../drivers/shared/errors.js';\n"), []);
+    // enumerators/ of an example: its own drivers and src/model, not the rest of src/.
+    assert.deepEqual(
+      lint(
+        'docs/examples/toy/enumerators/x.ts',
+        "import '../drivers/toy-bus.js';\nimport '../../../../src/model/errors.js';\n",
+      ),
+      [],
+    );
+    assert.match(
+      lint('docs/examples/toy/enumerators/x.ts', "import '../../../../src/handlers/registry.js';\n")[0]!,
+      /only src\/model/,
+    );
+    // handlers/ of an example is product code: no rigs.
+    assert.match(
+      lint('docs/examples/toy/handlers/x.ts', "import '../../../../hw-fixtures/demo/demo-rig.js';\n")[0]!,
+      /product code/,
+    );
+  });
 });
