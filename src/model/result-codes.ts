@@ -118,17 +118,23 @@ export const Erc = {
   InvalidComponentsData: 0x3040000a,
   /** 0x70000001..: component enumerator failures (ADU facility 7). */
   EnumeratorFailed: 0x70000002,
+  /** 0x32000101: the deployment was cancelled (CLI Ctrl-C, `--cancel`, or the service sent Cancel). */
   WorkflowCancelled: makeExtendedResultCode(3, 32, 0x101),
+  /** 0x32000102: a step names a handler id that no handler is registered for. */
   WorkflowUnknownHandler: makeExtendedResultCode(3, 32, 0x102),
+  /** 0x32000103: a handler threw instead of returning a result (a bug in the handler; see resultDetails and the log). */
   WorkflowHandlerThrew: makeExtendedResultCode(3, 32, 0x103),
+  /** 0x32000104: a reference step names a child update whose manifest is not among the update files. */
   WorkflowChildNotFound: makeExtendedResultCode(3, 32, 0x104),
   /** A handler asked for a reboot / agent restart and the agent could not carry it out. */
   WorkflowRestartFailed: makeExtendedResultCode(3, 32, 0x105),
-  /** A selected component's sensor is declared but absent (not attached). */
+  /** 0x32000401: a selected component's sensor is declared but absent (not attached). */
   ComponentAbsent: makeExtendedResultCode(3, 32, 0x401),
-  /** A selected component's sensor is attached or expected but cannot be reached. */
+  /** 0x32000402: a selected component's sensor is attached or expected but cannot be reached. */
   ComponentUnreachable: makeExtendedResultCode(3, 32, 0x402),
+  /** 0x32000201: a file the manifest lists is not in the update folder / was not delivered. */
   FileMissing: makeExtendedResultCode(3, 32, 0x201),
+  /** 0x32000202: a file's size differs from the manifest's sizeInBytes. */
   FileSizeMismatch: makeExtendedResultCode(3, 32, 0x202),
 } as const;
 
