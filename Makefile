@@ -60,9 +60,12 @@ test-vm: build native
 
 # Host benches, then the vcan ones (test/bench/vcan: kernel ISO-TP and socketcan figures) on vcan0 or,
 # where this kernel has no vcan, in the qemu guest (hw-fixtures/vm/run-vm-bench.sh; SP_BENCH_ONLY=<regex>).
+# Every bench prints its figures; the ones with a goal end in one table (and bench-results.json).
 bench: build native
-	@for b in $$(find dist/test/bench -path dist/test/bench/vcan -prune -o -name '*.bench.js' -print | sort); do echo "== $$b"; $(NODE) $$b || exit 1; done
-	bash hw-fixtures/vm/run-vm-bench.sh
+	@log=$$(mktemp); set -o pipefail; \
+	for b in $$(find dist/test/bench -path dist/test/bench/vcan -prune -o -name '*.bench.js' -print | sort); do echo "== $$b"; $(NODE) $$b 2>&1 | tee -a $$log || exit 1; done; \
+	bash hw-fixtures/vm/run-vm-bench.sh 2>&1 | tee -a $$log; \
+	$(NODE) dist/test/bench/summary-table.js $$log bench-results.json; rm -f $$log
 
 # The demo has its own entry point in hw-fixtures/demo/: the product CLI never loads the rigs.
 demo: build

@@ -8,6 +8,7 @@ import type { WorkflowEvent } from '../../src/model/events.js';
 import { resultCodeName } from '../../src/model/result-codes.js';
 import { testSigner } from '../hub/hub-rig.js';
 import { buildDeployment, setService } from '../hub/deploy.js';
+import { buildRootKeyPackage } from '../hub/root-key-package.js';
 import { IotHubEmulator } from '../hub/iot-hub-emulator.js';
 import { UpdateFileServer } from '../hub/update-file-server.js';
 import type { DemoRig } from './demo-rig.js';
@@ -69,11 +70,15 @@ export async function runHubDemo(o: HubDemoOptions): Promise<Obj[]> {
       `local IoT Hub on ${hub.connectionString(deviceId).split(';')[0]} (MQTT over TLS), update files on ${files.url('')}; starting the agent (azure-iot-device SDK)`,
     );
     await agent.start(o.signal);
+    // Like the Device Update service, every deployment names the root key package.
+    const packagePath = join(o.root, 'rootkeypackage-1.json');
+    await writeFile(packagePath, buildRootKeyPackage({ version: 1, roots: [signer] }) + '\n');
+    const rootKeyPackageUrl = files.add(packagePath);
     for (const run of [
       'first deployment: installs',
       'second deployment of the same update: every step already installed',
     ]) {
-      const built = await buildDeployment({ importManifest: o.rig.parentManifest, files, signer });
+      const built = await buildDeployment({ importManifest: o.rig.parentManifest, files, signer, rootKeyPackageUrl });
       const workflowId = (built.service.workflow as Obj).id as string;
       o.say(`${run} (workflow ${workflowId})`);
       const seen = agentReports().length;

@@ -42,9 +42,11 @@ export class AgentStateStore {
    */
   async load(): Promise<void> {
     await removeTempFiles(this.file);
-    // Over the state size limit or nested too deep: nothing worth keeping (32 records are a few KB).
+    // Not JSON (edited by hand; atomic writes cannot tear it), over the state size limit or nested
+    // too deep: nothing worth keeping, start with no records. (Found by the property tests: a
+    // non-JSON file used to stop the agent from starting with a SyntaxError.)
     const doc = await readJsonFile<{ version?: unknown; deliveries?: unknown }>(this.file).catch((e: unknown) => {
-      if (isSensorProxyError(e, 'INPUT_TOO_LARGE')) return undefined;
+      if (e instanceof SyntaxError || isSensorProxyError(e, 'INPUT_TOO_LARGE')) return undefined;
       throw e;
     });
     if (doc?.version === 1 && Array.isArray(doc.deliveries))

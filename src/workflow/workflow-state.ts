@@ -120,31 +120,9 @@ export class WorkflowStateStore {
     await releaseWorkflowLock(this.path + '.lock');
   }
 
-  /**
-   * The previous run's state. A file of another `version` is a fresh start (written by another
-   * release); a version-1 file of the wrong shape is WORKFLOW_STATE_CORRUPT: a fresh start could
-   * install again steps a crashed run finished, so a person decides (the hint says how).
-   */
-  private async readPrevious(): Promise<WorkflowStateDoc | undefined> {
-    try {
-      const doc = await readJsonFile<unknown>(this.path);
-      if (doc === undefined) return undefined;
-      const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
-      if (isObject && (doc as { version?: unknown }).version !== 1) return undefined;
-      const problem = isObject ? stateShapeProblem(doc as Record<string, unknown>) : 'not a JSON object';
-      if (problem) throw new Error(problem);
-      return doc as WorkflowStateDoc;
-    } catch (e) {
-      // Atomic writes make a torn file impossible; anything unreadable was edited by hand.
-      throw new SensorProxyError(
-        'WORKFLOW_STATE_CORRUPT',
-        `workflow state ${this.path} is unreadable: ${(e as Error).message}`,
-        {
-          hint: `delete ${this.path} to start this workflow afresh`,
-          cause: e,
-        },
-      );
-    }
+  /** The previous run's state, see {@link readWorkflowState}. */
+  private readPrevious(): Promise<WorkflowStateDoc | undefined> {
+    return readWorkflowState(this.path);
   }
 
   /**
@@ -156,6 +134,35 @@ export class WorkflowStateStore {
     const write = this.saving.then(() => writeFileAtomic(this.path, text));
     this.saving = write.catch(() => {});
     return write;
+  }
+}
+
+/**
+ * Reads a workflow state file: undefined when there is none, or when it is of another `version`
+ * (written by another release: a fresh start). A version-1 file of the wrong shape is
+ * WORKFLOW_STATE_CORRUPT: a fresh start could install again steps a crashed run finished, so a
+ * person decides (the hint says how).
+ * @throws SensorProxyError `WORKFLOW_STATE_CORRUPT` naming the file.
+ */
+export async function readWorkflowState(path: string): Promise<WorkflowStateDoc | undefined> {
+  try {
+    const doc = await readJsonFile<unknown>(path);
+    if (doc === undefined) return undefined;
+    const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+    if (isObject && (doc as { version?: unknown }).version !== 1) return undefined;
+    const problem = isObject ? stateShapeProblem(doc as Record<string, unknown>) : 'not a JSON object';
+    if (problem) throw new Error(problem);
+    return doc as WorkflowStateDoc;
+  } catch (e) {
+    // Atomic writes make a torn file impossible; anything unreadable was edited by hand.
+    throw new SensorProxyError(
+      'WORKFLOW_STATE_CORRUPT',
+      `workflow state ${path} is unreadable: ${(e as Error).message}`,
+      {
+        hint: `delete ${path} to start this workflow afresh`,
+        cause: e,
+      },
+    );
   }
 }
 

@@ -19,6 +19,7 @@ import { writeFirmwareImage } from '../../hw-fixtures/can/firmware-image.js';
 import { makeUdsRig, xorKey } from '../../hw-fixtures/can/uds-rig.js';
 import { VirtualClock } from '../../hw-fixtures/can/virtual-clock.js';
 import { isoTpCeilingUs } from './isotp-ceiling.js';
+import { recordFigure } from './summary.js';
 
 async function cpuCost(): Promise<void> {
   const net = new MemoryCanNetwork('bench-cpu');
@@ -90,6 +91,13 @@ async function flashThroughput(
     const elapsedUs = dlEnd - dlStart;
     const ceil = isoTpCeilingUs(size, 4093, timing, fd);
     const kBs = size / 1000 / (elapsedUs / 1e6);
+    recordFigure({
+      name: `uds ${label}: fraction of the ISO-TP payload ceiling`,
+      value: ceil / elapsedUs,
+      ...(fd && { goal: 0.9 }),
+      better: 'higher',
+      unit: 'ratio',
+    });
     console.log(
       `flash ${label}: ${size / 1024} KiB download in ${(elapsedUs / 1e6).toFixed(2)} s (${kBs.toFixed(1)} kB/s), ceiling ${(size / 1000 / (ceil / 1e6)).toFixed(1)} kB/s → ${((ceil / elapsedUs) * 100).toFixed(1)} % of the ISO-TP payload ceiling (${r.blocks} blocks, wire ${rig.network!.stats.frames} frames)`,
     );

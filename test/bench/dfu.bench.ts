@@ -29,6 +29,7 @@ import { WebUsbBackend } from '../../drivers/usb/webusb-backend.js';
 import { ensureUdevd, gadgetRigMissing, GadgetProcess, pinToGadgetCpu } from '../../hw-fixtures/usb/gadget-rig.js';
 import { MemoryDfuDevice } from '../../hw-fixtures/usb/memory-dfu-device.js';
 import { testImage } from '../../hw-fixtures/usb/memory-rig.js';
+import { recordFigure } from './summary.js';
 
 const MIB = 1024 * 1024;
 const run = promisify(execFile);
@@ -133,6 +134,13 @@ async function gadget(): Promise<void> {
       `  our host:      ${ourMs.toFixed(0)} ms = ${kbps(MIB, ourMs)} (find to manifestation; ${lost} blocks lost)`,
     );
     console.log(`  ratio ours/dfu-util: ${(ourMs / duMs).toFixed(2)}; ceiling ${ceiling(T, poll)}`);
+    recordFigure({
+      name: `dfu gadget 1 MiB: time ours/dfu-util`,
+      value: ourMs / duMs,
+      goal: 1,
+      better: 'lower',
+      unit: 'x',
+    });
   }
 }
 

@@ -25,6 +25,7 @@ import { LocalFileSource } from '../../src/workflow/file-source.js';
 import { planUpdate } from '../../src/workflow/update-plan.js';
 import { WorkflowStateStore } from '../../src/workflow/workflow-state.js';
 import { isoTpCeilingUs } from './isotp-ceiling.js';
+import { recordFigure } from './summary.js';
 
 const ECUS = 8;
 const KIB = Number(process.env.BENCH_ECU_KIB ?? 64);
@@ -167,6 +168,19 @@ const from = Math.max(...series.map((s) => s[0]!.t));
 const to = Math.min(...series.map((s) => s[s.length - 1]!.t));
 const overlapBytes = series.reduce((sum, s) => sum + bytesAt(s, to) - bytesAt(s, from), 0);
 const overlapKBs = overlapBytes / 1000 / ((to - from) / 1000);
+recordFigure({
+  name: `${ECUS} UDS ECUs on one 500k bus: aggregate fraction of the ISO-TP ceiling`,
+  value: overlapKBs / ceilingKBs,
+  goal: 0.9,
+  better: 'higher',
+  unit: 'ratio',
+});
+recordFigure({
+  name: `${ECUS} UDS ECUs on one 500k bus: parallel/sequential time`,
+  value: par.wallS / seq.wallS,
+  better: 'lower',
+  unit: 'x',
+});
 console.log(
   `can8: ${ECUS} ECUs × ${KIB} KiB on one classic 500 kbit/s bus, ${ERASE_S} s erase, ${WRITE_US_PER_KIB / 1000} ms/KiB programming`,
 );

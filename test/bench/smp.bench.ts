@@ -31,6 +31,7 @@ import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
 import { buildTestImage } from '../../hw-fixtures/serial/test-image.js';
 import { requestLimitForBuffer } from '../../drivers/serial/smp/buffer-size.js';
+import { recordFigure } from './summary.js';
 
 /** The simulated device's SMP buffer; requests are 4 bytes shorter (length + CRC, buffer-size.ts). */
 const BUF_SIZE = 256;
@@ -173,6 +174,13 @@ async function run(baud: number, size: number, dir: string): Promise<void> {
     console.log(
       `   (streaming ceiling, no turnaround: ${(streaming / 1000).toFixed(2)} kB/s = ${((100 * streaming) / line).toFixed(1)} % of line)`,
     );
+    recordFigure({
+      name: `smp ${baud} baud: fraction of the SMP framing ceiling`,
+      value: achieved / ceiling,
+      goal: baud >= 921600 ? 0.9 : 0.95,
+      better: 'higher',
+      unit: 'ratio',
+    });
     const hostMs = median(link.turnaroundsMs);
     const perRequestLineMs = ((cost.requestBytes + cost.responseBytes) / r.requests / line) * 1000;
     console.log(

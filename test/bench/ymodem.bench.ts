@@ -20,6 +20,7 @@ import { YmodemSender } from '../../drivers/serial/ymodem/sender.js';
 import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
 import { startYmodemRig } from '../../hw-fixtures/serial/ymodem-rig.js';
+import { recordFigure } from './summary.js';
 
 const has = (cmd: string, arg: string) => {
   try {
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
       if (lrzsz) {
         const ts = await sb(baud, dir, size);
         sbCol = `${(ts / 1000).toFixed(2)} s   ${(t / ts).toFixed(3)}`;
+        recordFigure({ name: `ymodem ${baud} baud: time ours/sb`, value: t / ts, goal: 1, better: 'lower', unit: 'x' });
       }
       console.log(
         `${String(baud).padEnd(8)} ${String(size / 1024).padStart(4)} KiB  ${(t / 1000).toFixed(2).padStart(6)} s  ${(payload / 1000).toFixed(2).padStart(6)} kB/s  ${(line / 1000).toFixed(2).padStart(6)} kB/s  ${((100 * payload) / line).toFixed(1).padStart(6)} %   ${((100 * steady) / line).toFixed(1).padStart(6)} %     ${sbCol}`,

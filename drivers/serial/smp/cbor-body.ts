@@ -9,8 +9,9 @@ export type SmpBody = Record<string, unknown>;
  * any key order). Keys whose value is `undefined` are left out, so optional fields stay absent.
  */
 export function encodeBody(body: SmpBody): Uint8Array {
-  const clean: SmpBody = {};
-  for (const [k, v] of Object.entries(body)) if (v !== undefined) clean[k] = v;
+  // fromEntries defines own properties: `clean[k] = v` would drop a "__proto__" key (it sets the
+  // prototype instead), silently changing the body (found by the property tests).
+  const clean: SmpBody = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
   return encode(clean);
 }
 

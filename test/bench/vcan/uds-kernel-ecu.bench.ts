@@ -28,6 +28,7 @@ import { FileImageSource } from '../../../drivers/shared/image-source.js';
 import { writeFirmwareImage } from '../../../hw-fixtures/can/firmware-image.js';
 import { KERNEL_PEER_SCRIPT, startKernelEcu } from '../../../hw-fixtures/can/kernel-peer.js';
 import { xorKey } from '../../../hw-fixtures/can/uds-rig.js';
+import { recordFigure } from '../summary.js';
 import { calibrationCpuMs } from './calibration.js';
 
 const IFACE = process.env['SP_VCAN'] ?? 'vcan0';
@@ -147,6 +148,13 @@ try {
     `  sensor-proxy kernel backend: ${k.seconds.toFixed(3)} s download, ${kBs(k.seconds).toFixed(1)} kB/s (runs: ${fmt(kernel)} s)`,
   );
   console.log(`  ratio kernel backend / tester: ${(t.seconds / k.seconds).toFixed(2)}x (goal >= 0.8x)`);
+  recordFigure({
+    name: 'uds 256 KiB on vcan: kernel backend / kernel tester throughput',
+    value: t.seconds / k.seconds,
+    goal: 0.8,
+    better: 'higher',
+    unit: 'x',
+  });
   console.log(
     `  sensor-proxy user backend:   ${userRun.seconds.toFixed(3)} s download, ${kBs(userRun.seconds).toFixed(1)} kB/s, ${(t.seconds / userRun.seconds).toFixed(2)}x the tester; ${userRun.cpuUsPerFrame!.toFixed(1)} µs CPU per frame over ${userRun.frames} frames (incl. UDS)` +
       (slowdown

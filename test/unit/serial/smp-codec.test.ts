@@ -162,6 +162,13 @@ describe('CBOR bodies and errors', () => {
     assert.deepEqual(encodeBody({ slot: undefined }), hex('a0'));
   });
 
+  // Found by test/unit/property/wire-codecs.test.ts: `clean[k] = v` turned a "__proto__" key into
+  // a prototype change, so the key vanished from the encoding.
+  it('encodes a "__proto__" key like any other (regression)', () => {
+    const body = JSON.parse('{"__proto__": 0, "x": 1}') as Record<string, unknown>;
+    assert.deepEqual(Object.keys(decodeBody(encodeBody(body))).sort(), ['__proto__', 'x']);
+  });
+
   it('v1 {rc, rsn} and v2 {err: {group, rc}} become SMP_RC with names', () => {
     assert.throws(
       () => throwIfSmpError({ rc: 8 }, { group: 0, id: 7 }),

@@ -86,4 +86,17 @@ describe('workflow state file: shape validated on load (issue 13 item 5)', () =>
     assert.equal(store.find('w1')?.status, 'finished');
     assert.deepEqual(await readdir(dir), ['agent.json']);
   });
+
+  // Found by test/unit/property/state-files.test.ts: load() threw the SyntaxError, so the agent
+  // could not start at all.
+  it('agent state: a file that is not JSON is a start with no records (regression)', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'sp-agentstate-'));
+    await mkdir(join(stateDir, 'hub'), { recursive: true });
+    for (const text of ['', '{"version":1,"deliveries":[', 'garbage']) {
+      await writeFile(join(stateDir, 'hub', 'agent.json'), text);
+      const store = new AgentStateStore(stateDir);
+      await store.load();
+      assert.deepEqual(store.unfinished(), []);
+    }
+  });
 });
