@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE  ?= node
 TEST_FLAGS ?= --test-concurrency=2 --test-timeout=600000
 
-.PHONY: all deps system-deps build typecheck lint native test test-unit test-integration test-vm bench demo clean \
+.PHONY: all deps system-deps build typecheck lint native coverage test test-unit test-integration test-vm bench demo clean \
         package package-arm64 package-armhf package-amd64 test-arm test-armhf test-node-lts
 
 all: build
@@ -46,6 +46,13 @@ lint: deps
 	npx prettier --check .
 
 test: system-deps build lint native test-unit test-integration test-vm
+
+# Line coverage of the unit and integration suites (c8 over node --test, lcov in coverage/), then
+# per-folder line coverage of src/*, drivers/*, enumerators/* (scripts/coverage-summary.mjs).
+coverage: build native
+	npx c8 --reporter=lcovonly --report-dir=coverage --exclude-after-remap=false \
+	  $(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit dist/test/integration -name '*.test.js' | sort)
+	$(NODE) scripts/coverage-summary.mjs coverage/lcov.info
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)

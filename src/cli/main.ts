@@ -12,8 +12,7 @@ const usageError = (message: string, help: string): number => {
   return ExitCode.Usage;
 };
 
-async function main(argv: string[]): Promise<number> {
-  const { command, args: rest } = splitCommand(argv, (name) => name === 'help' || !!findCommand(name));
+async function main(command: string | undefined, rest: string[]): Promise<number> {
   if (command === '--version' || command === '-V' || command === 'version') {
     process.stdout.write(`sensor-proxy ${packageVersion()}\n`);
     return ExitCode.Success;
@@ -54,8 +53,10 @@ async function main(argv: string[]): Promise<number> {
   return spec.run({ ...parsed, signal: controller.signal, log });
 }
 
-const commandName = process.argv[2] ?? '';
-main(process.argv.slice(2)).then(
+// Options may come before the command (`sensor-proxy -v list`): the exit messages name the command.
+const { command, args } = splitCommand(process.argv.slice(2), (name) => name === 'help' || !!findCommand(name));
+const commandName = command ?? '';
+main(command, args).then(
   (code) => exitWhenDone(commandName, code),
   (e: unknown) => {
     process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
