@@ -5,7 +5,13 @@ import type { Component } from '../../src/model/component.js';
 import { SensorProxyError } from '../../src/model/errors.js';
 import type { Logger } from '../../src/model/logger.js';
 import type { ComponentEnumerator, EnumeratorFactory } from '../enumerator.js';
-import { parseId, resolveCanEnumeratorConfig, type CanEnumeratorConfig, type CanRule } from './can-config.js';
+import {
+  parseId,
+  resolveCanEnumeratorConfig,
+  type CanEnumeratorConfig,
+  type CanInterfaceConfig,
+  type CanRule,
+} from './can-config.js';
 import { discoverNodes, identifyNode, type CanNode } from './can-discovery.js';
 import { childLog } from '../../drivers/shared/child-log.js';
 
@@ -78,7 +84,9 @@ export function nodeToComponent(node: CanNode, cfg: CanEnumeratorConfig): Compon
  *                  physical probes ──┴─▶ nodes ─▶ 22 F18C/F189/F191/F197 ─▶ first matching rule ─▶ component
  *
  * Components carry `properties: { bus: "can", physicalPath: "can:<interface>", interface, txId, rxId, serial, version, hardware,
- * systemName, …rule.properties }`, which is what `sensor-proxy/uds:1` reads.
+ * systemName, …rule.properties }`, which is what `sensor-proxy/uds:1` reads. Top-level `status`:
+ * `present`, or `unreachable` for a configured `physical` ECU that does not answer (listed, with
+ * `properties.statusDetail` and `remedy`, so a deployment for it fails instead of matching nothing).
  */
 export class CanEnumerator implements ComponentEnumerator {
   readonly type = 'can';
@@ -105,12 +113,18 @@ export class CanEnumerator implements ComponentEnumerator {
       }
       try {
         const nodes = await discoverNodes(bus, itf, this.log, signal, this.clock);
+        const declared = (ids: { rxId: number }) => itf.physical.some((p) => p.rxId === ids.rxId);
         for (const ids of nodes) {
           let node: CanNode;
           try {
             node = await identifyNode(bus, itf, ids, this.log, signal, this.clock);
           } catch (e) {
             if (isCancelled(e)) throw e;
+            const detail = `answered TesterPresent but not the identification reads (${isBusError(e) ? e.code : String(e)})`;
+            if (declared(ids)) {
+              out.push(this.unreachable(itf, ids, detail));
+              continue;
+            }
             this.log.warn(
               { err: e, iface: itf.interface, txId: ids.txId },
               'CAN node did not answer identification; skipped',
@@ -118,15 +132,52 @@ export class CanEnumerator implements ComponentEnumerator {
             continue;
           }
           const c = nodeToComponent(node, this.cfg);
-          if (c) out.push(c);
+          if (c) out.push({ ...c, status: 'present' });
           else this.log.info({ node }, 'CAN node matches no rule; skipped');
         }
+        // A configured ECU (a `physical` pair) that stays silent is listed, not dropped (issue 13 item 2).
+        for (const p of itf.physical)
+          if (!nodes.some((n) => n.rxId === p.rxId))
+            out.push(this.unreachable(itf, p, 'did not answer TesterPresent (3E 00)'));
       } finally {
         await bus.close();
       }
     }
     return out;
   }
+
+  private unreachable(itf: CanInterfaceConfig, ids: { txId: number; rxId: number }, detail: string): Component {
+    const c = unreachableComponent(itf, ids, this.cfg, detail);
+    this.log.warn({ componentId: c.id, iface: itf.interface, txId: ids.txId }, `configured CAN ECU ${detail}`);
+    return c;
+  }
+}
+
+/**
+ * A configured ECU that cannot be talked to: status `unreachable`, mapped through the rules that
+ * need no identity (match on `interface`, `txId`, `rxId` only), else listed in group `can`.
+ */
+function unreachableComponent(
+  itf: CanInterfaceConfig,
+  ids: { txId: number; rxId: number },
+  cfg: CanEnumeratorConfig,
+  detail: string,
+): Component {
+  const node: CanNode = {
+    interface: itf.interface,
+    ...ids,
+    serial: null,
+    version: null,
+    hardware: null,
+    systemName: null,
+  };
+  const c = nodeToComponent(node, { ...cfg, includeUnmatched: true })!;
+  c.status = 'unreachable';
+  c.properties.statusDetail = `ECU ${hex(ids.txId)}/${hex(ids.rxId)} on ${itf.interface} ${detail}`;
+  c.properties.remedy =
+    `check the ECU's power and wiring, that ${itf.interface} is up at the ECU's bitrate ` +
+    `(ip -details link show ${itf.interface}) and the txId/rxId configured for it`;
+  return c;
 }
 
 /** Registry entry for `"type": "can"`. */

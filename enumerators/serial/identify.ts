@@ -17,6 +17,8 @@ export interface PortIdentity {
    */
   status: 'ok' | 'not-opened' | 'no-answer' | 'open-failed' | 'error';
   detail?: string;
+  /** What to do about an `open-failed` port (the driver's hint: permissions, busy, path). */
+  hint?: string;
 }
 
 const NO_ANSWER = new Set(['YMODEM_VERSION_NO_ANSWER', 'SMP_TIMEOUT', 'SERIAL_TIMEOUT']);
@@ -42,7 +44,13 @@ export async function identifyPort(
     link = await openLink({ path, baudRate: rule.baudRate, assertControlLinesOnOpen: rule.assertControlLines, log });
   } catch (e) {
     log.warn({ err: e, port: path }, 'serial enumerator: cannot open port');
-    return { version: undefined, status: 'open-failed', detail: isBusError(e) ? `${e.code}: ${e.message}` : String(e) };
+    const hint = isBusError(e) && typeof e.details.hint === 'string' ? e.details.hint : undefined;
+    return {
+      version: undefined,
+      status: 'open-failed',
+      detail: isBusError(e) ? `${e.code}: ${e.message}` : String(e),
+      ...(hint && { hint }),
+    };
   }
   try {
     if (rule.protocol === 'ymodem') {

@@ -19,6 +19,7 @@ import { SensorProxyError } from '../../src/model/errors.js';
  *       "protocol": "smp",                       // "smp" | "ymodem" | "none"
  *       "baudRate": 115200,                      // optional, default 115200
  *       "assertControlLines": false,             // optional, default false: open without raising DTR/RTS
+ *       "optional": false,                       // optional, default false: nothing matching = an `absent` sensor
  *       "component": { "group": "sensors", "name": "left", "manufacturer": "contoso", "model": "m1" },
  *       "versionQuery": { "request": "VERSION?\r", "responsePattern": "v(\\d+\\.\\d+\\.\\d+)", "timeoutMs": 2000 } } ] }
  * ```
@@ -28,6 +29,8 @@ import { SensorProxyError } from '../../src/model/errors.js';
  * (case-insensitive, optional `0x`); `serialPattern` is a regular expression on the USB serial
  * number; every key given must match. A `path` rule names one device path (a pty, a platform UART,
  * a by-id link) and takes no other match keys; ports without sysfs identity are reachable only so.
+ * A rule that matches no port (its `path` does not exist, no USB adapter fits) is listed as one
+ * component with status `absent`, unless it is `optional`.
  * `versionQuery` (ymodem only; partial keys merge with the defaults) is copied into the component
  * so `sensor-proxy/ymodem:1` asks the same way.
  */
@@ -38,6 +41,11 @@ export interface SerialRule {
   assertControlLines: boolean;
   component: { group: string; name?: string; manufacturer?: string; model?: string };
   versionQuery: VersionQuery;
+  /**
+   * False (default): the rule declares a sensor that must be there; when nothing matches it, it is
+   * listed with status `absent` and a deployment for its group fails. True: nothing matching is fine.
+   */
+  optional: boolean;
   /** The query as configured (JSON form), for the component's properties. */
   versionQueryJson: VersionQueryJson | undefined;
 }
@@ -102,6 +110,8 @@ function parseRule(raw: unknown, i: number): SerialRule {
     throw invalid(`${at}.baudRate`, 'must be a positive integer (baud)');
   const acl = r.assertControlLines ?? false;
   if (typeof acl !== 'boolean') throw invalid(`${at}.assertControlLines`, 'must be true or false');
+  const optional = r.optional ?? false;
+  if (typeof optional !== 'boolean') throw invalid(`${at}.optional`, 'must be true or false');
   const c = r.component;
   if (typeof c !== 'object' || c === null || Array.isArray(c))
     throw invalid(`${at}.component`, 'must be an object with at least "group"');
@@ -137,6 +147,7 @@ function parseRule(raw: unknown, i: number): SerialRule {
     assertControlLines: acl,
     component,
     versionQuery,
+    optional,
     versionQueryJson,
   };
 }

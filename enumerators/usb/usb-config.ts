@@ -11,7 +11,8 @@ import { SensorProxyError } from '../../src/model/errors.js';
  *   "probeTimeoutMs": 2000,           // optional: control-transfer timeout when reading a device's DFU interfaces
  *   "rules": [
  *     { "match": { "vid": "1209", "pid": "0001", "dfuPid": "df11", "serialPattern": "^SN-" },
- *       "component": { "group": "dfu-sensors", "name": "left", "manufacturer": "contoso", "model": "m1" } } ] }
+ *       "component": { "group": "dfu-sensors", "name": "left", "manufacturer": "contoso", "model": "m1" },
+ *       "optional": false } ] }           // optional, default false: no device matching = an `absent` sensor
  * ```
  *
  * `vid` is required (4 hex digits, optional `0x`); `pid` is the run-time product ID and `dfuPid`
@@ -20,11 +21,14 @@ import { SensorProxyError } from '../../src/model/errors.js';
  * rule it matches; only matching devices are ever opened (to read their DFU interfaces). A device
  * seen in run-time mode and again in DFU mode is one component, keyed by its serial number (else
  * its port path). `component.name` defaults to the serial number, `manufacturer`/`model` to the
- * descriptor strings.
+ * descriptor strings. A rule no attached device matches is listed as one component with status
+ * `absent` (a deployment for its group then fails naming it), unless it is `optional`.
  */
 export interface UsbRule {
   match: { vid: number; pid?: number; dfuPid?: number; serialPattern?: RegExp };
   component: { group: string; name?: string; manufacturer?: string; model?: string };
+  /** False (default): no device matching means the declared sensor is `absent`. True: none is fine. */
+  optional: boolean;
 }
 
 export interface UsbEnumeratorConfig {
@@ -87,7 +91,9 @@ function parseRule(raw: unknown, i: number): UsbRule {
     const v = optString(co[k], `${at}.component.${k}`);
     if (v !== undefined) component[k] = v;
   }
-  return { match, component };
+  const optional = r.optional ?? false;
+  if (typeof optional !== 'boolean') throw invalid(`${at}.optional`, 'must be true or false');
+  return { match, component, optional };
 }
 
 /**

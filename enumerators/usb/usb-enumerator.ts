@@ -43,7 +43,8 @@ function ruleFor(d: UsbDevice, rules: readonly UsbRule[]): UsbRule | undefined {
  * when known), `dfuPid`, `serialNumber`, `portPath`, `bcdDevice`, `dfuMode`
  * (`runtime` | `dfu` | `none` | `unknown` when the device could not be opened), `product`,
  * `manufacturerString`, `dfuInterfaces` (`[{ interface, alt, mode, transferSize, canDownload,
- * canUpload, manifestationTolerant, willDetach, dfuse }]`).
+ * canUpload, manifestationTolerant, willDetach, dfuse }]`). Top-level `status`: `present`;
+ * `unreachable` when the device could not be opened; `absent` for a non-optional rule no device matches.
  */
 export class UsbEnumerator implements ComponentEnumerator {
   readonly type = 'usb';
@@ -70,7 +71,17 @@ export class UsbEnumerator implements ComponentEnumerator {
       const key = s.device.info.serialNumber ? `sn:${s.device.info.serialNumber}` : `port:${s.device.info.portPath}`;
       byKey.set(key, [...(byKey.get(key) ?? []), s]);
     }
-    return [...byKey.values()].map((group) => this.component(group));
+    const components = [...byKey.values()].map((group) => this.component(group));
+    const ids = new Set(components.map((c) => c.id));
+    this.cfg.rules.forEach((rule, k) => {
+      if (rule.optional || seen.some((s) => s.rule === rule)) return;
+      const absent = absentComponent(rule, k);
+      if (ids.has(absent.id)) absent.id = `${absent.id}#${k}`;
+      ids.add(absent.id);
+      this.log.warn({ componentId: absent.id, rule: k }, 'usb enumerator: declared sensor is absent');
+      components.push(absent);
+    });
+    return components;
   }
 
   private async describe(device: UsbDevice): Promise<Pick<Seen, 'mode' | 'dfuInterfaces'>> {
@@ -133,8 +144,47 @@ export class UsbEnumerator implements ComponentEnumerator {
       },
     };
     if (main.mode !== 'dfu') c.version = formatBcd(i.bcdDevice);
+    if (group.every((s) => s.mode === 'unknown')) {
+      c.status = 'unreachable';
+      c.properties.statusDetail = 'the device is attached but could not be opened to read its DFU interfaces';
+      c.properties.remedy =
+        `install the udev rules ("sensor-proxy udev-rules --config F", README) and re-plug the device, ` +
+        `or run as a member of "plugdev"; "sensor-proxy doctor" checks USB access`;
+    } else c.status = 'present';
     return c;
   }
+}
+
+/** A declared sensor no attached device matches: status `absent`, id `usb:<vid>:<pid>` of the rule. */
+function absentComponent(rule: UsbRule, index: number): Component {
+  const m = rule.match;
+  const pid = m.pid ?? m.dfuPid;
+  const usb = `${hex(m.vid)}:${pid !== undefined ? hex(pid) : 'any'}`;
+  const id = `usb:${usb}`;
+  return {
+    id,
+    name: rule.component.name ?? usb,
+    group: rule.component.group,
+    manufacturer: rule.component.manufacturer ?? hex(m.vid),
+    model: rule.component.model ?? (pid !== undefined ? hex(pid) : 'unknown'),
+    status: 'absent',
+    properties: {
+      bus: 'usb',
+      physicalPath: id,
+      vid: m.vid,
+      pid: m.pid,
+      dfuPid: m.dfuPid,
+      serialNumber: undefined,
+      dfuMode: 'none',
+      statusDetail:
+        `no USB device ${usb}${m.dfuPid !== undefined && m.pid !== undefined ? ` (DFU mode ${hex(m.dfuPid)})` : ''}` +
+        `${m.serialPattern ? ` with a serial number matching /${m.serialPattern.source}/` : ''} is attached`,
+      remedy:
+        `plug in the sensor and check its cable and power (lsusb -d ${hex(m.vid)}:${pid !== undefined ? hex(pid) : ''} should list it), ` +
+        `or fix rules[${index}].match in the gateway config; set "optional": true if it may be missing`,
+      dfuInterfaces: [],
+    },
+  };
 }
 
 /** Factory for the registry (`type: "usb"`). */

@@ -4,7 +4,7 @@ module): none of sensor-proxy's code is involved, so flashing this ECU checks ou
 independent ISO-TP (net/can/isotp.c) and an independent UDS server. Used by test/vm and test/bench.
 
   uds_kernel_peer.py ecu    --iface vcan0 [--rx 0x7E0 --tx 0x7E8] [--fd] [--bs 0] [--stmin 0]
-                            [--pending N] [--power-loss-after BLOCKS] [--version 1.0.0]
+                            [--pending N] [--power-loss-after BLOCKS] [--version 1.0.0] [--trace]
   uds_kernel_peer.py tester --iface vcan0 --image FILE [--rx 0x7E8 --tx 0x7E0] [--fd] [--bs 0]
   uds_kernel_peer.py sink   --iface vcan0 [--rx 0x7E0 --tx 0x7E8]     (plain ISO-TP: receives and drops)
   uds_kernel_peer.py source --iface vcan0 --count N --size BYTES [--rx 0x7E0 --tx 0x7E8]
@@ -16,13 +16,16 @@ repeat of the last block is acknowledged without rewriting), RequestTransferExit
 header of hw-fixtures/can/firmware-image.ts), TesterPresent, ReadDataByIdentifier 0xF189.
 --pending N answers N x NRC 0x78 before erase, transfer exit and check, and before every 16th block.
 --power-loss-after B loses power when block B+1 arrives (download state lost, silent 300 ms), once.
-Prints "ready" on stdout when listening and "flashed <version> <bytes>" after each good check.
+Prints "ready" on stdout when listening, "flashed <version> <bytes>" and "received sha256 <hex>" (of
+the bytes it took, as a readback would show them) after each good check, and with --trace
+"request <sid>" (hex) for every request it receives.
 
 Tester: the same flash sequence (ISO 14229-1 services, reference/bus-protocols.md §1.3) as a plain
 client, printing "tester <bytes> bytes in <seconds> s" for the download phase and the whole run.
 """
 import argparse
 import binascii
+import hashlib
 import os
 import socket
 import struct
@@ -88,6 +91,8 @@ def run_ecu(args):
         if not req or time.monotonic() < state["silent_until"]:
             continue
         sid = req[0]
+        if args.trace:
+            print(f"request {sid:02x}", flush=True)
         if sid == 0x10:
             state.update(session=req[1], unlocked=False, download=None)
             send([0x50, req[1], 0x00, 0x32, 0x01, 0xF4])
@@ -118,6 +123,7 @@ def run_ecu(args):
                 send([0x71, 0x01, 0x02, 0x02, 0x00 if good else 0x01])
                 if good:
                     print(f"flashed {image_version(flash)} {len(flash)}", flush=True)
+                    print(f"received sha256 {hashlib.sha256(flash).hexdigest()}", flush=True)
             else:
                 nrc(0x31)
         elif sid == 0x34:
@@ -238,6 +244,7 @@ def main():
     p.add_argument("--pending", type=int, default=0)
     p.add_argument("--power-loss-after", type=int)
     p.add_argument("--version", default="1.0.0")
+    p.add_argument("--trace", action="store_true")
     p.add_argument("--image")
     p.add_argument("--p2", type=float, default=20.0)
     p.add_argument("--count", type=int, default=100)

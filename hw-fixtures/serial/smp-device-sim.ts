@@ -52,7 +52,11 @@ export interface SmpDeviceSimOptions {
    * Default 256.
    */
   bufSize?: number;
-  /** `buf_count` in the params answer. Default 4. */
+  /**
+   * `buf_count` in the params answer, and the buffers the device has: each request waiting or being
+   * handled holds one, the response being sent one more (Zephyr `CONFIG_MCUMGR_BUF_COUNT`: "used for
+   * both requests and responses"); a request that finds none free is dropped unanswered. Default 4.
+   */
   bufCount?: number;
   /** Answers `mcumgr params` (group 0 command 6); false: stays silent on it, as older firmware does. Default true. */
   answersParams?: boolean;
@@ -78,6 +82,10 @@ export interface SmpSimRecord {
   rxDiscards: number;
   /** Requests dropped unanswered because they did not fit the buffer, with their SMP message length. */
   oversize: number[];
+  /** Requests dropped unanswered because every buffer was in use (too many requests in flight). */
+  overrun: number;
+  /** Most requests held at once (waiting or being handled). */
+  maxHeld: number;
 }
 
 /**
@@ -96,7 +104,11 @@ export class SmpDeviceSim {
     disappearances: 0,
     rxDiscards: 0,
     oversize: [],
+    overrun: 0,
+    maxHeld: 0,
   };
+  /** Requests received and not yet answered (each holds a buffer; the one being answered holds two). */
+  private held = 0;
   private readonly rx: SmpConsoleReassembler;
   private readonly life = new AbortController();
   private queue: Promise<void> = Promise.resolve();
@@ -140,8 +152,15 @@ export class SmpDeviceSim {
   private onData(data: Uint8Array): void {
     if (this.state !== 'running') return; // a rebooting or vanished device hears nothing
     for (const packet of this.rx.feed(data)) {
+      if (this.held > 0 && this.held + 2 > (this.options.bufCount ?? 4)) {
+        this.record.overrun++;
+        continue;
+      }
+      this.held++;
+      this.record.maxHeld = Math.max(this.record.maxHeld, this.held);
       this.queue = this.queue
         .then(() => this.handle(packet))
+        .finally(() => this.held--)
         .catch((e: unknown) => {
           if (!isCancelled(e)) this.options.log?.error({ err: e }, 'smp sim: request handling failed');
         });
@@ -287,7 +306,7 @@ async function main(argv: string[]): Promise<void> {
   const port = arg('port');
   if (!port) {
     process.stderr.write(
-      'usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--buf-size 256] [--no-params]\n',
+      'usage: smp-device-sim --port /dev/pts/N [--baud 115200] [--version 1.0.0] [--flash-us-per-byte 10] [--buf-size 256] [--buf-count 4] [--no-params]\n',
     );
     process.exitCode = 2;
     return;
@@ -298,6 +317,7 @@ async function main(argv: string[]): Promise<void> {
     primaryImage: buildTestImage(arg('version') ?? '1.0.0'),
     flashUsPerByte: Number(arg('flash-us-per-byte') ?? 10),
     bufSize: Number(arg('buf-size') ?? 256),
+    bufCount: Number(arg('buf-count') ?? 4),
     answersParams: !argv.includes('--no-params'),
   });
   process.stderr.write(`smp-device-sim on ${port}, running ${sim.runningVersion}; Ctrl-C to stop\n`);

@@ -26,7 +26,7 @@ fi
 echo "test-vm: no vcan on this kernel; booting the qemu guest"
 set +e
 # dummy_hcd + gadgetfs: the USB DFU gadget of test/vm/usb-*.test.ts (issue 5).
-bash hw-fixtures/vm/vm-run.sh --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-840}" \
+bash hw-fixtures/vm/vm-run.sh --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-1500}" \
   --env "SP_TIMEOUT_SCALE=${SP_TIMEOUT_SCALE:-20}" --env "CI=${CI:-}" \
   -- sh -c 'bash hw-fixtures/can/setup-vcan.sh vcan0 && exec node "$@"' sh "${flags[@]}" "${tests[@]}"
 rc=$?

@@ -34,7 +34,9 @@ export const COMMANDS: CommandSpec[] = [
     options: { config: CONFIG, inventory: INVENTORY, json: bool('the ADU document {"components":[...]} on stdout') },
     description:
       'Runs every enumerator of the config (serial, CAN, USB, static inventory), merges what they find\n' +
-      'and prints one row per component (id, name, group, manufacturer, model, version).',
+      'and prints one row per component (id, name, group, manufacturer, model, version, status).\n' +
+      'A sensor the config declares but that is absent or unreachable is listed with that status and\n' +
+      'what to check; a deployment for it fails naming it.',
     examples: [
       'sensor-proxy list --config /etc/sensor-proxy/gateway.json',
       'sensor-proxy list --inventory components-inventory.json --json',
@@ -147,7 +149,10 @@ export const COMMANDS: CommandSpec[] = [
     ],
     exitCodes: [
       [0, 'succeeded (incl. every step already installed, no matching components)'],
-      [1, 'the update failed or was cancelled, or it waits for a reboot or restart'],
+      [
+        1,
+        'the update failed or was cancelled, or it waits for a reboot or restart (--dry-run: a selected sensor is absent or unreachable)',
+      ],
       [
         2,
         'usage or input error (bad manifest, missing file, hash mismatch, unknown handler; quick flash: no such target, protocol does not fit, image rejected, same sensor twice): nothing was run',

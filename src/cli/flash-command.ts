@@ -82,7 +82,8 @@ export async function flashCommand(o: FlashOptions, signal: AbortSignal): Promis
     if (o.dryRun) {
       const report = await dryRun(plan, { signal, log });
       printDryRun(report, updateIdLabel(loaded.update.updateId), o.json);
-      return ExitCode.Success;
+      // A selected sensor that is absent or unreachable would fail the real run.
+      return report.entries.some((e) => e.action === 'fail') ? ExitCode.Failed : ExitCode.Success;
     }
     return await executePlan({
       plan,
@@ -332,7 +333,12 @@ function printDryRun(report: DryRunReport, label: string, json: boolean): void {
       entries: report.entries,
       noMatchingComponents: report.noMatchingComponents,
     });
-    writeJsonLine({ type: 'result', dryRun: true, succeeded: true, plan: report.entries });
+    writeJsonLine({
+      type: 'result',
+      dryRun: true,
+      succeeded: !report.entries.some((e) => e.action === 'fail'),
+      plan: report.entries,
+    });
     return;
   }
   const rows = report.entries.map((e) => [
@@ -343,7 +349,9 @@ function printDryRun(report: DryRunReport, label: string, json: boolean): void {
       ? 'skip (already installed)'
       : e.action === 'install'
         ? 'install'
-        : `install? (IsInstalled ${e.isInstalled.resultCode})`,
+        : e.action === 'fail'
+          ? 'FAIL (sensor not present)'
+          : `install? (IsInstalled ${e.isInstalled.resultCode})`,
     e.description ?? '',
   ]);
   const lines = [
@@ -351,5 +359,7 @@ function printDryRun(report: DryRunReport, label: string, json: boolean): void {
     table(['step', 'component', 'handler', 'would', 'description'], rows),
   ];
   for (const s of report.noMatchingComponents) lines.push(`step ${s}: no matching components (would report 604)`);
+  for (const e of report.entries)
+    if (e.action === 'fail') lines.push(`step ${e.step}: ${e.isInstalled.resultDetails ?? ''}`);
   process.stdout.write(lines.join('\n') + '\n');
 }

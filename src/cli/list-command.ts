@@ -1,9 +1,23 @@
 import { buildGateway, loadConfig } from './gateway.js';
 import { ExitCode, errorObject, formatHumanError, table, writeJsonLine } from './output.js';
+import { componentRemedy, componentStatus, type Component } from '../model/component.js';
 import type { Logger } from '../model/logger.js';
-import type { Component } from '../model/component.js';
 
-/** `sensor-proxy list`: the merged component inventory as a table, or `{"components":[...]}` JSON. */
+/** Two lines for a sensor that is not present: what was seen, and what to check. */
+function remedyLines(c: Component): string {
+  const detail = c.properties.statusDetail;
+  const remedy = componentRemedy(c);
+  return (
+    `${c.name} (${c.id}) is ${componentStatus(c)}${typeof detail === 'string' && detail ? `: ${detail}` : ''}` +
+    (remedy ? `\n  check: ${remedy}` : '')
+  );
+}
+
+/**
+ * `sensor-proxy list`: the merged component inventory as a table with each sensor's status
+ * (`present` / `absent` / `unreachable`) and, below it, what to check for each one not present;
+ * or `{"components":[...]}` JSON (top-level `status`, `properties.statusDetail`, `properties.remedy`).
+ */
 export async function listCommand(
   o: { config?: string; inventories: string[]; json: boolean; log: (level: string) => Logger },
   signal: AbortSignal,
@@ -36,14 +50,19 @@ export async function listCommand(
   }
 }
 
-/** The `list` table: one row per component (id, name, group, manufacturer, model, version). */
+/**
+ * The `list` table: one row per component (id, name, group, manufacturer, model, version, status),
+ * then, for each sensor not present, what was seen and what to check.
+ */
 export function componentsTable(components: Component[]): string {
   const version = (c: Component) => {
     const v = c.version ?? c.properties.version;
     return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
   };
-  return table(
-    ['id', 'name', 'group', 'manufacturer', 'model', 'version'],
-    components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c)]),
+  const rows = table(
+    ['id', 'name', 'group', 'manufacturer', 'model', 'version', 'status'],
+    components.map((c) => [c.id, c.name, c.group, c.manufacturer, c.model, version(c), componentStatus(c)]),
   );
+  const notPresent = components.filter((c) => componentStatus(c) !== 'present');
+  return notPresent.length > 0 ? `${rows}\n\n${notPresent.map(remedyLines).join('\n')}` : rows;
 }

@@ -3,10 +3,12 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { openUsbBackend } from '../../drivers/usb/open-backend.js';
-import { isCancelled } from '../../drivers/shared/errors.js';
+import { childLog } from '../../drivers/shared/child-log.js';
+import { CancelledError, isCancelled } from '../../drivers/shared/errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { resolveDfuHandlerConfig } from '../handlers/dfu/dfu-config.js';
 import { SensorProxyError } from '../model/errors.js';
+import type { StepContext } from '../model/handler.js';
 import type { Logger } from '../model/logger.js';
 import { dryRun } from '../workflow/dry-run.js';
 import { planQuickFlash } from '../workflow/quick/quick-plan.js';
@@ -14,6 +16,7 @@ import { VersionRecordingHandler, type VersionRecord } from '../workflow/quick/v
 import { WorkflowStateStore } from '../workflow/workflow-state.js';
 import { executePlan, pickRenderer, reportCancelledBeforeRun, reportInputError } from './flash-command.js';
 import { buildGateway, loadConfig, type Gateway } from './gateway.js';
+import { assertCanTargetsAnswer, canReachOf } from './quick-flash/can-reachability.js';
 import { checkImage } from './quick-flash/image-check.js';
 import { resolveTargets, type ResolvedTarget, type TargetEnvironment } from './quick-flash/resolve-targets.js';
 import { parseQuickFlashFlags, type QuickProtocol } from './quick-flash/target-flags.js';
@@ -67,6 +70,7 @@ export async function quickFlashCommand(o: QuickFlashOptions, signal: AbortSigna
     const handler = new VersionRecordingHandler(gateway.handlers.get(HANDLER_OF[protocol]), {
       alwaysInstall: req.force || criteria === undefined,
     });
+    if (protocol === 'uds') await readCanTargets(targets, handler, hp, criteria, log, signal);
     const sha256 = await sha256File(req.image, signal);
     const plan = await planQuickFlash(
       {
@@ -153,6 +157,44 @@ export async function quickFlashCommand(o: QuickFlashOptions, signal: AbortSigna
     await state?.suspend();
     await gateway?.inventory.close();
   }
+}
+
+/**
+ * Asks every CAN target for its running version at once, before the plan exists and anything is
+ * written: the versions are recorded for the "before" column, and an id nobody answers is refused
+ * with exit 2 (assertCanTargetsAnswer) instead of failing the flash minutes later.
+ */
+async function readCanTargets(
+  targets: ResolvedTarget[],
+  handler: VersionRecordingHandler,
+  handlerProperties: Record<string, unknown>,
+  installedCriteria: string | undefined,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const reach = await Promise.all(
+    targets.map(async (target) => {
+      const ctx: StepContext = {
+        workflowId: 'quick-flash-probe',
+        updateId: { provider: 'sensor-proxy', name: 'quick-flash', version: installedCriteria ?? '' },
+        step: '0.0',
+        handlerId: handler.id,
+        handlerProperties,
+        installedCriteria,
+        files: [],
+        workFolder: '',
+        component: target.component,
+        signal,
+        log: childLog(log, { componentId: target.component.id }),
+        onProgress: () => {},
+        onPhase: () => {},
+      };
+      const { error } = await handler.readBefore(ctx);
+      if (signal.aborted) throw new CancelledError('cancelled while reading the targets');
+      return { target, reach: canReachOf(error) };
+    }),
+  );
+  assertCanTargetsAnswer(reach);
 }
 
 function versionSummary(

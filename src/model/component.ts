@@ -13,7 +13,34 @@ export interface Component {
   properties: Record<string, unknown>;
   /** Top-level version, as the Contoso enumerator copies it (read by `--component-version-val`). */
   version?: string;
+  /**
+   * Whether a sensor the gateway config declares can be reached now (absent from a static
+   * inventory: `present`). Bus enumerators list a declared sensor that is missing with `absent` or
+   * `unreachable` instead of leaving it out, the way ADU's Contoso enumerator keeps an unplugged
+   * device (with `properties.status: "unknown"`): a deployment for it then fails naming it, never
+   * "no matching components". They put what they saw in `properties.statusDetail` and what to check
+   * in `properties.remedy`.
+   */
+  status?: ComponentStatus;
   [extra: string]: unknown;
+}
+
+/**
+ * `present`: found on its bus. `absent`: declared in the config, not attached (serial path missing,
+ * USB VID:PID not enumerated). `unreachable`: attached or expected on a working bus but it cannot be
+ * talked to (port will not open, ECU silent, USB device cannot be opened).
+ */
+export type ComponentStatus = 'present' | 'absent' | 'unreachable';
+
+/** The component's status; a component without one (static inventory) is present. */
+export function componentStatus(c: Component): ComponentStatus {
+  return c.status === 'absent' || c.status === 'unreachable' ? c.status : 'present';
+}
+
+/** What to check for a component that is not present (`properties.remedy`), or undefined. */
+export function componentRemedy(c: Component): string | undefined {
+  const r = c.properties.remedy;
+  return typeof r === 'string' && r !== '' ? r : undefined;
 }
 
 /** The ADU `{"components":[...]}` document (GetAllComponents / SelectComponents output). */

@@ -128,6 +128,10 @@ export const Erc = {
   WorkflowChildNotFound: makeExtendedResultCode(3, 32, 0x104),
   /** A handler asked for a reboot / agent restart and the agent could not carry it out. */
   WorkflowRestartFailed: makeExtendedResultCode(3, 32, 0x105),
+  /** 0x32000401: a selected component's sensor is declared but absent (not attached). */
+  ComponentAbsent: makeExtendedResultCode(3, 32, 0x401),
+  /** 0x32000402: a selected component's sensor is attached or expected but cannot be reached. */
+  ComponentUnreachable: makeExtendedResultCode(3, 32, 0x402),
   /** 0x32000201: a file the manifest lists is not in the update folder / was not delivered. */
   FileMissing: makeExtendedResultCode(3, 32, 0x201),
   /** 0x32000202: a file's size differs from the manifest's sizeInBytes. */

@@ -1,5 +1,6 @@
 import type { Logger } from '../model/logger.js';
 import { ResultCode, type AducResult } from '../model/result-codes.js';
+import { unavailable } from './engine.js';
 import { StepRunner } from './step-runner.js';
 import type { UpdatePlan } from './update-plan.js';
 
@@ -8,8 +9,8 @@ export interface PlanEntry {
   handler: string;
   description?: string;
   componentId?: string;
-  /** What a real run would do, judged by IsInstalled now. */
-  action: 'skip-installed' | 'install' | 'unknown';
+  /** What a real run would do, judged by IsInstalled now; `fail`: the sensor is absent or unreachable. */
+  action: 'skip-installed' | 'install' | 'unknown' | 'fail';
   isInstalled: AducResult;
 }
 
@@ -34,6 +35,18 @@ export async function dryRun(plan: UpdatePlan, opts: { signal: AbortSignal; log:
     if (planned.kind === 'reference' && !planned.onHost && planned.components.length === 0)
       noMatchingComponents.push(planned.path);
     for (const { s, c } of instances) {
+      const missing = c && unavailable(c);
+      if (missing) {
+        entries.push({
+          step: s.path,
+          handler: s.step.handler,
+          ...(s.step.description && { description: s.step.description }),
+          componentId: c.id,
+          action: 'fail',
+          isInstalled: missing,
+        });
+        continue;
+      }
       const ctx = runner.context(s, c);
       const r = await runner.isInstalled(s, ctx);
       entries.push({

@@ -1,4 +1,4 @@
-import type { Component } from '../model/component.js';
+import { componentRemedy, componentStatus, type Component } from '../model/component.js';
 import type { EventSink } from '../model/events.js';
 import type { Logger } from '../model/logger.js';
 import { Erc, ResultCode, isSuccess, result, type AducResult } from '../model/result-codes.js';
@@ -335,6 +335,8 @@ async function downloadPhase(
   state: WorkflowStateStore,
 ): Promise<{ index: number; result: AducResult; outcome: ComponentOutcome } | undefined> {
   for (const inst of instances) {
+    // A sensor that is not there gets no handler call at all; its install fails (installInstance).
+    if (inst.component && unavailable(inst.component)) continue;
     if (state.completedInPreviousRun(stepKey(inst.planned.path, inst.component?.id))) continue;
     const ctx = runner.context(inst.planned, inst.component);
     const installed = await runner.isInstalled(inst.planned, ctx);
@@ -375,6 +377,20 @@ async function installInstance(
     ...(component && { componentId: component.id }),
     ...(planned.step.description && { description: planned.step.description }),
   };
+  const missing = component && unavailable(component);
+  if (missing) {
+    const started = { type: 'step.started', step: planned.path, handler: planned.step.handler } as const;
+    emit({ ...started, componentId: component.id });
+    emit({
+      type: 'step.finished',
+      step: planned.path,
+      handler: planned.step.handler,
+      componentId: component.id,
+      result: missing,
+    });
+    await state.record(key, missing);
+    return { ...base, result: missing, outcome: 'failed' };
+  }
   const previous = carriedOut(state.completedInPreviousRun(key));
   const ctx = runner.context(planned, component);
   const installed = await runner.isInstalled(planned, ctx);
@@ -413,6 +429,24 @@ async function installInstance(
   await state.record(key, r);
   const outcome = isSuccess(r) ? 'installed' : r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed';
   return { ...base, result: r, outcome };
+}
+
+/**
+ * The failure of any step for a component whose sensor is `absent` or `unreachable` (issue 13
+ * item 2): the handler is never called, and the result names the sensor and what to check, so a
+ * declared sensor that is missing can never end as "no matching components" or as installed.
+ */
+export function unavailable(component: Component): AducResult | undefined {
+  const status = componentStatus(component);
+  if (status === 'present') return undefined;
+  const detail = component.properties.statusDetail;
+  const remedy = componentRemedy(component);
+  return result(
+    ResultCode.Failure,
+    status === 'absent' ? Erc.ComponentAbsent : Erc.ComponentUnreachable,
+    `sensor "${component.name}" (component ${component.id}, group ${component.group}) is ${status}` +
+      `${typeof detail === 'string' && detail ? `: ${detail}` : ''}${remedy ? `; ${remedy}` : ''}`,
+  );
 }
 
 /**

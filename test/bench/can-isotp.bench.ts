@@ -4,6 +4,10 @@
  *  2. Flash throughput into the ECU simulator on the timed MemoryCanBus (classic 500k, 1M, FD 500k/2M),
  *     as a fraction of the ISO-TP payload ceiling for the same frames (the wire time of the frames that
  *     carry the image), on the virtual clock (protocol efficiency) and on the real clock (with CPU).
+ *     The ISO-TP ceiling is the wire alone, so the goal figure is measured against an ECU that programs
+ *     instantly; a TransferData is answered only after its block is programmed (ISO 14229-1 §14.5, the
+ *     simulator's FlashMemory.write), so with the simulator's default 1 ms/KiB the wire idles for that
+ *     time every block. That run is printed beside it, against a ceiling of wire + programming time.
  *  3. Memory while streaming an image from a file (heap growth for 1 MiB vs 8 MiB).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -62,6 +66,7 @@ async function flashThroughput(
   fd: boolean,
   clock: Clock,
   size: number,
+  writeUsPerKiB: number,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'can-bench-'));
   const path = join(dir, 'img.bin');
@@ -71,7 +76,11 @@ async function flashThroughput(
     fd,
     timing,
     isotp: fd ? { txDataLength: 64 } : {},
-    sim: { isotp: fd ? { txDataLength: 64 } : {}, flash: { size: 1 << 24 }, ...(fd ? { maxBlockLength: 4095 } : {}) },
+    sim: {
+      isotp: fd ? { txDataLength: 64 } : {},
+      flash: { size: 1 << 24, writeUsPerKiB },
+      ...(fd ? { maxBlockLength: 4095 } : {}),
+    },
   });
   const source = await FileImageSource.open(path);
   let dlStart = 0;
@@ -89,17 +98,21 @@ async function flashThroughput(
       },
     });
     const elapsedUs = dlEnd - dlStart;
-    const ceil = isoTpCeilingUs(size, 4093, timing, fd);
+    const wireUs = isoTpCeilingUs(size, 4093, timing, fd);
+    // Programming time the ECU spends before each positive response: nothing else can use the wire meanwhile.
+    const programUs = (size / 1024) * writeUsPerKiB;
+    const ceil = wireUs + programUs;
     const kBs = size / 1000 / (elapsedUs / 1e6);
+    const what = programUs > 0 ? 'ISO-TP payload ceiling + ECU programming time' : 'ISO-TP payload ceiling';
     recordFigure({
-      name: `uds ${label}: fraction of the ISO-TP payload ceiling`,
+      name: `uds ${label}: fraction of the ${what}`,
       value: ceil / elapsedUs,
-      ...(fd && { goal: 0.9 }),
+      ...(fd && programUs === 0 && { goal: 0.9 }),
       better: 'higher',
       unit: 'ratio',
     });
     console.log(
-      `flash ${label}: ${size / 1024} KiB download in ${(elapsedUs / 1e6).toFixed(2)} s (${kBs.toFixed(1)} kB/s), ceiling ${(size / 1000 / (ceil / 1e6)).toFixed(1)} kB/s → ${((ceil / elapsedUs) * 100).toFixed(1)} % of the ISO-TP payload ceiling (${r.blocks} blocks, wire ${rig.network!.stats.frames} frames)`,
+      `flash ${label}, ECU programs ${writeUsPerKiB / 1000} ms/KiB: ${size / 1024} KiB download in ${(elapsedUs / 1e6).toFixed(2)} s (${kBs.toFixed(1)} kB/s), ceiling ${(size / 1000 / (ceil / 1e6)).toFixed(1)} kB/s → ${((ceil / elapsedUs) * 100).toFixed(1)} % of the ${what}; ${((wireUs / elapsedUs) * 100).toFixed(1)} % of the wire-only ceiling (${r.blocks} blocks, wire ${rig.network!.stats.frames} frames)`,
     );
   } finally {
     await source.close();
@@ -149,8 +162,10 @@ for (const [label, timing, fd] of [
   ['classic 1M', BIT_TIMING_PRESETS.classic1M, false],
   ['FD 500k/2M', BIT_TIMING_PRESETS.fd500k2M, true],
 ] as const) {
-  await flashThroughput(`${label} (virtual clock)`, timing, fd, new VirtualClock(), 256 * 1024);
+  // 0: the protocol's own efficiency (the goal figure); 1000: the simulator's default programming time.
+  for (const writeUsPerKiB of [0, 1000])
+    await flashThroughput(`${label} (virtual clock)`, timing, fd, new VirtualClock(), 256 * 1024, writeUsPerKiB);
 }
-await flashThroughput('classic 500k (real clock)', BIT_TIMING_PRESETS.classic500k, false, systemClock, 64 * 1024);
-await flashThroughput('classic 1M (real clock)', BIT_TIMING_PRESETS.classic1M, false, systemClock, 64 * 1024);
+await flashThroughput('classic 500k (real clock)', BIT_TIMING_PRESETS.classic500k, false, systemClock, 64 * 1024, 1000);
+await flashThroughput('classic 1M (real clock)', BIT_TIMING_PRESETS.classic1M, false, systemClock, 64 * 1024, 1000);
 await memory();

@@ -27,7 +27,7 @@ const log = pino({ level: 'silent' });
 
 describe('serial enumerator on pty path rules', { skip }, () => {
   it(
-    'identifies a YMODEM-bootloader device and an SMP device; an absent path gives nothing',
+    'identifies a YMODEM-bootloader device and an SMP device; an absent path is listed absent',
     { timeout: 30_000 },
     async () => {
       const y = await startYmodemRig({
@@ -63,10 +63,12 @@ describe('serial enumerator on pty path rules', { skip }, () => {
             c.properties.port,
             c.properties.protocol,
             c.properties.status,
+            c.status,
           ]),
           [
-            ['left', 'ymodem-sensors', '1.7.0', y.port, 'ymodem', 'ok'],
-            ['right', 'smp-sensors', '2.3.4', smp.port, 'smp', 'ok'],
+            ['left', 'ymodem-sensors', '1.7.0', y.port, 'ymodem', 'ok', 'present'],
+            ['right', 'smp-sensors', '2.3.4', smp.port, 'smp', 'ok', 'present'],
+            ['/dev/pts/does-not-exist', 'none', undefined, '/dev/pts/does-not-exist', 'smp', 'absent', 'absent'],
           ],
         );
         assert.equal(components[0]!.id, y.port);

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { openSerialLink } from '../../drivers/serial/serialport-link.js';
+import { requestsInFlightForBuffers } from '../../drivers/serial/smp/buffer-size.js';
 import { SmpClient, type SmpClientOptions } from '../../drivers/serial/smp/smp-client.js';
 import { isBusError } from '../../drivers/shared/errors.js';
 import { BufferImageSource } from '../../drivers/shared/image-source.js';
@@ -69,6 +70,39 @@ describe('SmpClient ↔ simulator over a pty', { skip }, () => {
       assert.equal(rig.sim.slots.primaryConfirmed, true);
     });
   });
+
+  it(
+    'with the window its buffers allow (buf_count 4: 2 in flight) the device holds two requests, loses none',
+    T,
+    async () => {
+      await withClient({}, {}, async (c, rig) => {
+        const img = buildTestImage('2.2.0', 20_000, 5);
+        const window = requestsInFlightForBuffers((await c.mcumgrParams()).bufCount);
+        assert.equal(window, 2);
+        const r = await c.imageUpload(new BufferImageSource(img), { requestsInFlight: window });
+        assert.equal(r.match, true);
+        assert.equal(r.requestsInFlight, 2);
+        assert.equal(rig.sim.record.maxHeld, 2);
+        assert.equal(rig.sim.record.overrun, 0);
+        assert.equal((await c.imageStateRead()).find((s) => s.slot === 1)?.version, '2.2.0');
+      });
+    },
+  );
+
+  it(
+    'more requests in flight than the device has buffers: the lost ones are sent again, the image arrives whole',
+    T,
+    async () => {
+      await withClient({ bufCount: 2, flashUsPerByte: 20 }, {}, async (c, rig) => {
+        const img = buildTestImage('2.3.0', 20_000, 6);
+        const r = await c.imageUpload(new BufferImageSource(img), { requestsInFlight: 3 });
+        assert.equal(r.match, true, 'the device checked the whole image against its SHA-256');
+        assert.ok(rig.sim.record.overrun > 0, 'the device dropped requests');
+        assert.equal(r.requestsInFlight, 1);
+        assert.equal((await c.imageStateRead()).find((s) => s.slot === 1)?.version, '2.3.0');
+      });
+    },
+  );
 
   it('a device that reboots mid-upload keeps its offset: the upload continues there, never from 0', T, async () => {
     const img = buildTestImage('2.0.0', 20_000, 5);

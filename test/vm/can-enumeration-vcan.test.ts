@@ -77,7 +77,13 @@ test('enumerates three simulated ECUs with different ids on vcan', { timeout: TE
         ['ECU-A', 'brake-ECU-A', 'brakes', '1.0.0', '0x7E0', '0x7E8', IFACE],
         ['ECU-B', 'brake-ECU-B', 'brakes', '2.0.0', '0x7E4', '0x7EC', IFACE],
         ['ECU-C', 'ECU-C', 'lidars', '3.0.0', '0x7A0', '0x7A8', IFACE],
+        // The configured pair 0x7B0/0x7B8 has no ECU: listed unreachable in group "can" (issue 13 item 2).
+        [`can:${IFACE}:0x7B0`, `can:${IFACE}:0x7B0`, 'can', undefined, '0x7B0', '0x7B8', IFACE],
       ],
+    );
+    assert.deepEqual(
+      comps.map((c) => c.status),
+      ['present', 'present', 'present', 'unreachable'],
     );
   } finally {
     sims.forEach((s) => s.close());

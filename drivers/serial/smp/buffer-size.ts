@@ -38,3 +38,20 @@ export function smallerRequestLimit(limit: number): number | undefined {
   }
   return undefined;
 }
+
+/** Most upload requests a client keeps in flight, whatever the device reports (bounds the resend after a loss). */
+export const MAX_REQUESTS_IN_FLIGHT = 4;
+
+/**
+ * Upload requests a client may keep in flight for a device that reported `bufCount` SMP buffers
+ * (`buf_count` of `mcumgr params`). The buffers hold requests and responses alike
+ * (Zephyr `CONFIG_MCUMGR_BUF_COUNT`: "used for both requests and responses"), so each request in
+ * flight is counted with its response: `floor(bufCount / 2)`, at least 1, at most
+ * {@link MAX_REQUESTS_IN_FLIGHT}. A device that does not report its buffers gets 1 (SMP's
+ * request/response turnaround, reference/bus-protocols.md §6 "several requests in flight may help
+ * where the device accepts it").
+ */
+export function requestsInFlightForBuffers(bufCount: number | undefined): number {
+  if (bufCount === undefined || !Number.isInteger(bufCount) || bufCount < 2) return 1;
+  return Math.min(MAX_REQUESTS_IN_FLIGHT, Math.floor(bufCount / 2));
+}

@@ -20,7 +20,12 @@ import {
   type SmpVersion,
 } from './smp-header.js';
 import { childLog } from '../../shared/child-log.js';
-import { DEFAULT_BUFFER_SIZE, requestLimitForBuffer, smallerRequestLimit } from './buffer-size.js';
+import {
+  DEFAULT_BUFFER_SIZE,
+  MAX_REQUESTS_IN_FLIGHT,
+  requestLimitForBuffer,
+  smallerRequestLimit,
+} from './buffer-size.js';
 
 /** Options of {@link SmpClient}. */
 export interface SmpClientOptions {
@@ -69,6 +74,17 @@ export interface UploadOptions {
   shrinkOnTimeout?: boolean;
   /** Called after the MTU shrank, with the new MTU (to carry it over to a reconnected client). */
   onMtuShrunk?: (mtu: number) => void;
+  /**
+   * Upload requests kept in flight once the first one was answered (1-{@link MAX_REQUESTS_IN_FLIGHT}),
+   * e.g. `requestsInFlightForBuffers(bufCount)` from {@link SmpClient.mcumgrParams}. More than 1 keeps
+   * the line busy while the device works on the previous chunk; responses still come in order. When a
+   * response says the device wants another offset (a lost chunk, a restart), the rest of the window is
+   * answered and ignored, then the upload goes on from the device's offset; after a lost chunk with one
+   * request fewer in flight. When a response does not come within the timeout, the upload goes on one
+   * request at a time. Ignored with `shrinkOnTimeout`
+   * (a device that did not report its buffers). Default 1.
+   */
+  requestsInFlight?: number;
   signal?: AbortSignal;
   onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
 }
@@ -86,12 +102,22 @@ export interface UploadResult {
   match: boolean | undefined;
   /** The MTU the upload ended with (smaller than at the start after `shrinkOnTimeout` stepped down). */
   mtu: number;
+  /** Requests in flight the upload ended with (1 after a pipelined request went unanswered). */
+  requestsInFlight: number;
+}
+
+/** One upload request sent and not yet answered. */
+interface InFlight {
+  seq: number;
+  off: number;
+  len: number;
 }
 
 /**
  * MCUmgr SMP client over the serial console transport on any {@link SerialLink}.
- * One request is in flight at a time: the expected response (same group, id, seq, op + 1) is
- * awaited after the write; responses to earlier sequence numbers are dropped and logged.
+ * One request is in flight at a time (image uploads: see `UploadOptions.requestsInFlight`): the
+ * expected response (same group, id, seq, op + 1) is awaited after the write; responses to earlier
+ * sequence numbers are dropped and logged.
  * Errors: BusError `SMP_RC` (details `rc`, `name`, `group`, `rsn`), `SMP_TIMEOUT`, `SMP_BAD_*`,
  * `SMP_UPLOAD_*`, the link's `SERIAL_*`, and CancelledError when a `signal` fires.
  */
@@ -105,6 +131,8 @@ export class SmpClient {
   private readonly rx: SmpConsoleReassembler;
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Packets reassembled from a read but not looked at yet (several responses can arrive in one read). */
+  private readonly unread: Uint8Array[] = [];
 
   constructor(
     private readonly link: SerialLink,
@@ -221,11 +249,22 @@ export class SmpClient {
       requests: 0,
       match: undefined,
       mtu: this.limit,
+      requestsInFlight: 1,
     };
     const reader = new ChunkReader(source);
+    let window = opts.shrinkOnTimeout ? 1 : checkWindow(opts.requestsInFlight ?? 1);
     let off = 0;
     let stalls = 0;
     for (;;) {
+      // The first request goes alone: its answer says where the device stands (resume, restart).
+      if (window > 1 && result.requests > 0) {
+        result.requestsInFlight = window;
+        const w = await this.uploadWindow(plan, reader, off, window, result, opts);
+        if (w.kind === 'done') return result;
+        off = w.off;
+        window = 1;
+        result.requestsInFlight = 1;
+      }
       throwIfAborted(opts.signal);
       const len = fitChunkLength(plan, off, this.limit);
       const data = await reader.read(off, len);
@@ -277,6 +316,108 @@ export class SmpClient {
   }
 
   /**
+   * The upload from `from` on with up to `requestsInFlight` requests in flight, run exclusively (no other
+   * request interleaves). Returns `done` (result filled in) or `fallback` with the offset the device
+   * last asked for, when a response did not come in time or the device kept going back to the same
+   * offset: the caller goes on one request at a time, whose retries and stall detection then apply.
+   */
+  private uploadWindow(
+    plan: UploadPlan,
+    reader: ChunkReader,
+    from: number,
+    requestsInFlight: number,
+    result: UploadResult,
+    opts: UploadOptions,
+  ): Promise<{ kind: 'done' } | { kind: 'fallback'; off: number }> {
+    const run = this.queue.then(async (): Promise<{ kind: 'done' } | { kind: 'fallback'; off: number }> => {
+      const inFlight: InFlight[] = [];
+      let window = requestsInFlight;
+      let sendOff = from;
+      /** The offset the device last asked for. */
+      let deviceOff = from;
+      /** After the device asked for an unexpected offset: the rest of the window is answered and ignored. */
+      let draining = false;
+      let lastDrainOff = -1;
+      let stalls = 0;
+      for (;;) {
+        throwIfAborted(opts.signal);
+        if (draining && inFlight.length === 0) {
+          draining = false;
+          sendOff = deviceOff;
+        }
+        while (!draining && inFlight.length < window && sendOff < plan.size) {
+          const len = fitChunkLength(plan, sendOff, this.limit);
+          const data = await reader.read(sendOff, len);
+          const seq = await this.send(
+            SmpOp.Write,
+            SmpGroup.Image,
+            ImageCmd.Upload,
+            encodeBody(buildUploadRequest(plan, sendOff, data)),
+            opts.signal,
+          );
+          inFlight.push({ seq, off: sendOff, len });
+          result.bytesSent += len;
+          sendOff += len;
+        }
+        const got = await this.awaitResponse(
+          SmpOp.Write + 1,
+          SmpGroup.Image,
+          ImageCmd.Upload,
+          inFlight.map((e) => e.seq),
+          this.responseMs,
+          opts.signal,
+        );
+        if (!got) {
+          this.log?.info(
+            { off: inFlight[0]?.off, inFlight: inFlight.length, timeoutMs: this.responseMs },
+            'pipelined upload request unanswered; going on one request at a time',
+          );
+          return { kind: 'fallback', off: deviceOff };
+        }
+        // Responses come in request order: the ones before this seq were lost.
+        const i = inFlight.findIndex((e) => e.seq === got.seq);
+        const sent = inFlight[i]!;
+        inFlight.splice(0, i + 1);
+        throwIfSmpError(got.body, { group: SmpGroup.Image, id: ImageCmd.Upload });
+        result.requests++;
+        const next = nextUploadStep(plan, sent.off, sent.len, got.body);
+        if (next.kind === 'done') {
+          result.match = next.match;
+          opts.onProgress?.({ bytesDone: plan.size, bytesTotal: plan.size });
+          this.log?.info({ ...result }, 'image upload complete');
+          return { kind: 'done' };
+        }
+        deviceOff = next.off;
+        if (draining) continue;
+        if (next.off === sent.off + sent.len) {
+          opts.onProgress?.({ bytesDone: next.off, bytesTotal: plan.size });
+          continue;
+        }
+        // The device wants another offset: it restarted (0), resumed further, or lost a chunk before this one.
+        if (next.restarted && next.off === 0) {
+          result.restarts++;
+          this.log?.warn({ sentOff: sent.off, deviceOff: next.off }, 'device went back to an earlier offset');
+        } else if (next.off < sent.off + sent.len) {
+          // Lost in flight (e.g. no free buffer): fewer at once; at 1 the caller's retries take over.
+          window--;
+          result.requestsInFlight = window;
+          this.log?.info(
+            { sentOff: sent.off, deviceOff: next.off, requestsInFlight: window },
+            'device lost an upload request in flight; sending fewer at once',
+          );
+          if (window === 1) return { kind: 'fallback', off: next.off };
+        }
+        stalls = next.off === lastDrainOff ? stalls + 1 : 0;
+        lastDrainOff = next.off;
+        if (stalls >= this.attempts) return { kind: 'fallback', off: next.off };
+        draining = true;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
    * Sends one request and returns the response body (errors in it thrown as `SMP_RC`).
    * On no response within the timeout the request is sent again with a new sequence number,
    * `attempts` times in all, then `SMP_TIMEOUT` (details `group`, `id`, `attempts`, `timeoutMs`).
@@ -299,20 +440,8 @@ export class SmpClient {
     const data = encodeBody(body);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       throwIfAborted(opts.signal);
-      const seq = this.seq;
-      this.seq = (this.seq + 1) & 0xff;
-      const packet = encodeSmpPacket({ op, version: this.version, flags: 0, group, seq, id }, data);
-      if (packet.length > this.limit) {
-        throw new BusError(
-          'SMP_MSG_TOO_LARGE',
-          `SMP request of ${packet.length} bytes exceeds the MTU of ${this.limit}`,
-          { length: packet.length, mtu: this.limit, group, id },
-        );
-      }
-      if (this.log?.isLevelEnabled('debug'))
-        this.log.debug({ op, group, id, seq, len: data.length, attempt }, 'smp request');
-      await this.link.write(encodeConsoleFrames(packet, this.maxFrameSize), opts.signal);
-      const rsp = await this.awaitResponse(op + 1, group, id, seq, timeoutMs, opts.signal);
+      const seq = await this.send(op, group, id, data, opts.signal, attempt);
+      const rsp = (await this.awaitResponse(op + 1, group, id, [seq], timeoutMs, opts.signal))?.body;
       if (rsp) {
         throwIfSmpError(rsp, { group, id });
         return rsp;
@@ -327,27 +456,51 @@ export class SmpClient {
     );
   }
 
-  /** The matching response body, or undefined when `timeoutMs` passed without it. */
+  /** Writes one request with the next sequence number and returns that number. */
+  private async send(
+    op: SmpOpValue,
+    group: number,
+    id: number,
+    data: Uint8Array,
+    signal?: AbortSignal,
+    attempt = 1,
+  ): Promise<number> {
+    const seq = this.seq;
+    this.seq = (this.seq + 1) & 0xff;
+    const packet = encodeSmpPacket({ op, version: this.version, flags: 0, group, seq, id }, data);
+    if (packet.length > this.limit) {
+      throw new BusError(
+        'SMP_MSG_TOO_LARGE',
+        `SMP request of ${packet.length} bytes exceeds the MTU of ${this.limit}`,
+        {
+          length: packet.length,
+          mtu: this.limit,
+          group,
+          id,
+        },
+      );
+    }
+    if (this.log?.isLevelEnabled('debug'))
+      this.log.debug({ op, group, id, seq, len: data.length, attempt }, 'smp request');
+    await this.link.write(encodeConsoleFrames(packet, this.maxFrameSize), signal);
+    return seq;
+  }
+
+  /**
+   * The response (op, group, id) to one of the requests numbered `seqs`, or undefined when
+   * `timeoutMs` passed without one. Other packets are dropped (logged at debug).
+   */
   private async awaitResponse(
     op: number,
     group: number,
     id: number,
-    seq: number,
+    seqs: readonly number[],
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<SmpBody | undefined> {
+  ): Promise<{ seq: number; body: SmpBody } | undefined> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const left = Math.ceil(deadline - performance.now());
-      if (left <= 0) return undefined;
-      let chunk: Uint8Array;
-      try {
-        chunk = await this.link.read(4096, left, signal);
-      } catch (e) {
-        if (isBusError(e, 'SERIAL_TIMEOUT')) return undefined;
-        throw e;
-      }
-      for (const packet of this.rx.feed(chunk)) {
+      for (let packet = this.unread.shift(); packet; packet = this.unread.shift()) {
         let decoded: ReturnType<typeof decodeSmpPacket>;
         try {
           decoded = decodeSmpPacket(packet);
@@ -357,15 +510,34 @@ export class SmpClient {
           continue;
         }
         const { header, data } = decoded;
-        if (header.op === op && header.group === group && header.id === id && header.seq === seq)
-          return decodeBody(data);
+        if (header.op === op && header.group === group && header.id === id && seqs.includes(header.seq))
+          return { seq: header.seq, body: decodeBody(data) };
         this.log?.debug(
-          { got: { op: header.op, group: header.group, id: header.id, seq: header.seq }, want: { op, group, id, seq } },
+          {
+            got: { op: header.op, group: header.group, id: header.id, seq: header.seq },
+            want: { op, group, id, seqs },
+          },
           'dropped SMP packet that answers another request',
         );
       }
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) return undefined;
+      let chunk: Uint8Array;
+      try {
+        chunk = await this.link.read(4096, left, signal);
+      } catch (e) {
+        if (isBusError(e, 'SERIAL_TIMEOUT')) return undefined;
+        throw e;
+      }
+      this.unread.push(...this.rx.feed(chunk));
     }
   }
+}
+
+function checkWindow(n: number): number {
+  if (!(Number.isInteger(n) && n >= 1 && n <= MAX_REQUESTS_IN_FLIGHT))
+    throw new RangeError(`SMP requestsInFlight ${n} out of range [1, ${MAX_REQUESTS_IN_FLIGHT}]`);
+  return n;
 }
 
 function checkMtu(mtu: number): number {

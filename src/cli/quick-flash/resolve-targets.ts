@@ -19,6 +19,8 @@ export interface ResolvedTarget {
   component: Component;
   /** Equal for two targets that reach the same sensor. */
   key: string;
+  /** CAN: the interface and response id; equal for two targets whose answers could not be told apart. */
+  responseKey?: string;
 }
 
 const notFound = (target: string, message: string, hint: string, details: Record<string, unknown> = {}) =>
@@ -95,7 +97,12 @@ export async function resolveTargets(
           `CAN interface ${spec.iface} does not exist`,
           `bring it up first (ip link set ${spec.iface} up type can bitrate 500000); "ip -br link" lists the interfaces`,
         );
-      out.push({ label, component: canComponent(spec), key: `can:${spec.iface}:${spec.txId.toString(16)}` });
+      out.push({
+        label,
+        component: canComponent(spec),
+        key: `can:${spec.iface}:${spec.txId.toString(16)}`,
+        responseKey: `can:${spec.iface}:rx:${spec.rxId.toString(16)}`,
+      });
       continue;
     }
     usb ??= await env.listUsb().catch((e: unknown) => {
@@ -149,6 +156,20 @@ function rejectDuplicates(targets: ResolvedTarget[]): void {
         'name each sensor once; several targets flash in parallel',
       );
     seen.set(key, t);
+  }
+  // Two ECUs cannot answer on one id: both testers would take each other's responses.
+  const answers = new Map<string, ResolvedTarget>();
+  for (const t of targets) {
+    if (t.responseKey === undefined) continue;
+    const first = answers.get(t.responseKey);
+    if (first)
+      throw invalid(
+        t.label,
+        `targets ${first.label} and ${t.label} share the response id ${t.responseKey.split(':rx:')[1]}: ` +
+          `their answers could not be told apart`,
+        'each ECU answers on its own id (usually request id + 8): check --can IFACE:TX:RX',
+      );
+    answers.set(t.responseKey, t);
   }
 }
 

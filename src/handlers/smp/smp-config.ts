@@ -23,6 +23,12 @@ export interface SmpHandlerConfig {
   requestAttempts: number;
   /** Upload runs (each resuming at the device's offset) before the install fails, >= 1. Default 3. */
   uploadAttempts: number;
+  /**
+   * Most upload requests in flight, 1-4. The handler keeps `min(this, floor(buf_count / 2))` in
+   * flight for a device that reported its buffers (`mcumgr params`), 1 for one that did not
+   * (`requestsInFlightForBuffers`); 1 turns pipelining off. Default 4.
+   */
+  maxRequestsInFlight: number;
   /** How long a reset device may take to answer again, s, > 0. Default 30. */
   resetTimeoutSeconds: number;
   /** Pause between reopen / echo attempts while waiting for the device, ms, > 0. Default 250. */
@@ -35,6 +41,7 @@ export const DEFAULT_SMP_HANDLER_CONFIG: Readonly<SmpHandlerConfig> = Object.fre
   responseTimeoutMs: 2500,
   requestAttempts: 3,
   uploadAttempts: 3,
+  maxRequestsInFlight: 4,
   // MCUboot swapping a 256 KiB slot pair on an nRF52 takes ~10-20 s; 30 s leaves room.
   resetTimeoutSeconds: 30,
   pollIntervalMs: 250,
@@ -67,6 +74,7 @@ const RULES: Readonly<Record<keyof SmpHandlerConfig, [Check, string]>> = {
   responseTimeoutMs: [positive, 'must be a positive number of milliseconds'],
   requestAttempts: [integerAtLeast(1), 'must be an integer >= 1'],
   uploadAttempts: [integerAtLeast(1), 'must be an integer >= 1'],
+  maxRequestsInFlight: [integerAtLeast(1, 4), 'must be an integer in [1, 4] (1: one upload request at a time)'],
   resetTimeoutSeconds: [positive, 'must be a positive number of seconds'],
   pollIntervalMs: [positive, 'must be a positive number of milliseconds'],
 };

@@ -2,7 +2,11 @@ import type { SerialLink, SerialLinkOptions } from '../../../drivers/serial/link
 import { openSerialLink } from '../../../drivers/serial/serialport-link.js';
 import { SmpClient } from '../../../drivers/serial/smp/smp-client.js';
 import { delay } from '../../../drivers/shared/deadline.js';
-import { DEFAULT_BUFFER_SIZE, requestLimitForBuffer } from '../../../drivers/serial/smp/buffer-size.js';
+import {
+  DEFAULT_BUFFER_SIZE,
+  requestLimitForBuffer,
+  requestsInFlightForBuffers,
+} from '../../../drivers/serial/smp/buffer-size.js';
 import { BusError, isBusError, throwIfAborted } from '../../../drivers/shared/errors.js';
 import type { Logger } from '../../model/logger.js';
 import type { SmpHandlerConfig, SmpStepSettings } from './smp-config.js';
@@ -31,6 +35,7 @@ export class SmpConnection {
   /** Largest request, bytes; carried over to the client of every reopen. */
   private requestLimit: number;
   private bufferKnown = false;
+  private bufCount: number | undefined;
 
   constructor(
     private readonly step: SmpStepSettings,
@@ -44,6 +49,14 @@ export class SmpConnection {
   /** True until the device reported its buffer: upload requests then shrink after timeouts. */
   get requestSizeIsGuess(): boolean {
     return !this.bufferKnown;
+  }
+
+  /**
+   * Upload requests to keep in flight: `floor(buf_count / 2)` for a device that reported its
+   * buffers, capped by `maxRequestsInFlight`; 1 while its buffers are unknown.
+   */
+  get requestsInFlight(): number {
+    return Math.min(this.cfg.maxRequestsInFlight, requestsInFlightForBuffers(this.bufCount));
   }
 
   /** The client stepped its request size down (see `UploadOptions.shrinkOnTimeout`). */
@@ -80,8 +93,17 @@ export class SmpConnection {
       });
     this.requestLimit = limit;
     this.bufferKnown = true;
+    this.bufCount = params.bufCount;
     c.setMtu(limit);
-    this.log.info({ bufSize: params.bufSize, bufCount: params.bufCount, requestLimit: limit }, 'device SMP buffer');
+    this.log.info(
+      {
+        bufSize: params.bufSize,
+        bufCount: params.bufCount,
+        requestLimit: limit,
+        requestsInFlight: this.requestsInFlight,
+      },
+      'device SMP buffer',
+    );
   }
 
   /** The client, opening the port first if needed. Throws `SERIAL_OPEN_FAILED`. */

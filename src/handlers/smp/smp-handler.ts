@@ -205,11 +205,19 @@ export class SmpHandler extends BusFlashHandler<SmpStepSettings> {
           image: step.image,
           signal: ctx.signal,
           shrinkOnTimeout: conn.requestSizeIsGuess,
+          requestsInFlight: conn.requestsInFlight,
           onMtuShrunk: (mtu) => conn.noteRequestLimit(mtu),
           onProgress: (p) => ctx.onProgress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, phase: 'upload' }),
         });
         ctx.log.info(
-          { attempt, resumedFrom: r.resumedFrom, bytesSent: r.bytesSent, requests: r.requests, mtu: r.mtu },
+          {
+            attempt,
+            resumedFrom: r.resumedFrom,
+            bytesSent: r.bytesSent,
+            requests: r.requests,
+            mtu: r.mtu,
+            requestsInFlight: r.requestsInFlight,
+          },
           'upload finished',
         );
         return;

@@ -32,6 +32,19 @@ export class VersionRecordingHandler implements StepHandler {
     this.componentAware = inner.componentAware;
   }
 
+  /**
+   * Reads and records the version the component runs before anything else is sent to it (quick
+   * flash's first look at a target, before the plan runs); IsInstalled then does not ask again.
+   * Returns the read's error, for the caller to judge (silence on CAN: nobody at those ids).
+   */
+  async readBefore(ctx: StepContext): Promise<{ error?: unknown }> {
+    const v = await this.read(ctx);
+    const rec = this.record(ctx);
+    if (v.version !== undefined) rec.before = v.version;
+    else rec.beforeNote = v.note;
+    return v.error === undefined ? {} : { error: v.error };
+  }
+
   async isInstalled(ctx: StepContext): Promise<AducResult> {
     const rec = this.record(ctx);
     if (rec.before === undefined && rec.beforeNote === undefined) {
@@ -90,14 +103,14 @@ export class VersionRecordingHandler implements StepHandler {
   }
 
   /** A failed read is not a failed flash: IsInstalled and install report the device's errors themselves. */
-  private async read(ctx: StepContext): Promise<{ version?: string; note?: string }> {
+  private async read(ctx: StepContext): Promise<{ version?: string; note?: string; error?: unknown }> {
     if (!this.inner.readVersion) return { note: `${this.inner.id} cannot read versions` };
     try {
       const version = await this.inner.readVersion(ctx);
       return version === undefined ? { note: 'the device reports no version' } : { version };
     } catch (e) {
       ctx.log.debug({ err: e }, 'version read failed');
-      return { note: errorMessage(e) };
+      return { note: errorMessage(e), error: e };
     }
   }
 }

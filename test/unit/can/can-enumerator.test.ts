@@ -67,13 +67,26 @@ test(
       });
       const comps = await new CanEnumerator(cfg, log, undefined, clock).getAllComponents();
       assert.deepEqual(
-        comps.map((c) => [c.id, c.name, c.group, c.model, c.version, c.properties['txId'], c.properties['rxId']]),
+        comps.map((c) => [
+          c.id,
+          c.name,
+          c.group,
+          c.model,
+          c.version,
+          c.properties['txId'],
+          c.properties['rxId'],
+          c.status,
+        ]),
         [
-          ['BRK-001', 'brake-front', 'brakes', 'HW-B1', '1.0.0', '0x7E0', '0x7E8'],
-          ['BRK-002', 'brake-rear', 'brakes', 'HW-B1', '1.1.0', '0x7E1', '0x7E9'],
-          ['CAM-77', 'CAM-77', 'cameras', 'HW-C', '3.2.1', '0x7E3', '0x7EB'],
+          ['BRK-001', 'brake-front', 'brakes', 'HW-B1', '1.0.0', '0x7E0', '0x7E8', 'present'],
+          ['BRK-002', 'brake-rear', 'brakes', 'HW-B1', '1.1.0', '0x7E1', '0x7E9', 'present'],
+          ['CAM-77', 'CAM-77', 'cameras', 'HW-C', '3.2.1', '0x7E3', '0x7EB', 'present'],
+          // The configured pair 0x7E5/0x7ED has no ECU behind it: listed, not dropped (issue 13 item 2).
+          ['can:mem:enum1:0x7E5', 'can:mem:enum1:0x7E5', 'can', 'unknown', undefined, '0x7E5', '0x7ED', 'unreachable'],
         ],
       );
+      assert.match(String(comps[3]!.properties['statusDetail']), /did not answer TesterPresent/);
+      assert.match(String(comps[3]!.properties['remedy']), /ip -details link show mem:enum1/);
       assert.equal(comps[0]!.properties['memoryAddress'], '0x08000000');
       assert.equal(comps[0]!.properties['interface'], 'mem:enum1');
       assert.equal(sims[2]!.requests[0]![0], 0x3e, 'the camera was probed physically with TesterPresent first');

@@ -249,6 +249,17 @@ describe('quick flash targets', () => {
       ),
       code('TARGET_INVALID', /same sensor/),
     );
+    await assert.rejects(
+      resolveTargets(
+        [
+          { kind: 'can', iface: 'can0', txId: 0x7e0, rxId: 0x7e8 },
+          { kind: 'can', iface: 'can0', txId: 0x7e1, rxId: 0x7e8 },
+        ],
+        'uds',
+        host(),
+      ),
+      code('TARGET_INVALID', /can0 7e0\/7e8 and can0 7e1\/7e8 share the response id 7e8/),
+    );
     const two = await resolveTargets(
       [
         { kind: 'can', iface: 'can0', txId: 0x7e0, rxId: 0x7e8 },

@@ -74,7 +74,7 @@ async function ids(t: { sys: string; dev: string; proc: string }, rules: unknown
 }
 
 const ch340 = { vid: '1a86', pid: '7523' };
-const byVid = [{ match: { vid: '1a86' }, protocol: 'none', component: { group: 'sensors' } }];
+const byVid = [{ match: { vid: '1a86' }, protocol: 'none', component: { group: 'sensors' }, optional: true }];
 
 test('an adapter without a serial number keeps its id when it comes back as another ttyUSB in the same port', async () => {
   const first = await tree([{ port: '1-1.2', tty: 'ttyUSB0', ...ch340 }]);

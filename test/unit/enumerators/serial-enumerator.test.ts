@@ -184,6 +184,7 @@ test('protocol none: components in the ADU shape, and no port is opened', async 
           status: 'not-opened',
           assertControlLines: false,
         },
+        status: 'present',
       },
     ]);
     assert.deepEqual(spy.opened, []);
@@ -290,8 +291,13 @@ test('first matching rule wins; one serial number on two interfaces gives two id
       procRoot: proc,
       rules: [
         { match: { vid: 'cafe', pid: '4001' }, protocol: 'none', component: { group: 'dual' } },
-        { match: { vid: 'cafe' }, protocol: 'none', component: { group: 'never' } },
-        { match: { vid: '0403', serialPattern: '^XX' }, protocol: 'none', component: { group: 'never' } },
+        { match: { vid: 'cafe' }, protocol: 'none', component: { group: 'never' }, optional: true },
+        {
+          match: { vid: '0403', serialPattern: '^XX' },
+          protocol: 'none',
+          component: { group: 'never' },
+          optional: true,
+        },
         {
           match: { path: join(dev, 'serial', 'by-id', 'usb-Contoso_Sensor_SN-0001-if00') },
           protocol: 'none',
@@ -312,17 +318,23 @@ test('first matching rule wins; one serial number on two interfaces gives two id
   );
 });
 
-test('a path rule for a port that is not there gives no component', async () => {
-  const e = createSerialEnumeratorWith(
-    {
-      sysfsRoot: sys,
-      devRoot: dev,
-      procRoot: proc,
-      rules: [{ match: { path: join(dev, 'ttyNOPE') }, protocol: 'none', component: { group: 'x' } }],
-    },
-    env(),
+test('a declared sensor that is not there is listed as absent, with what to check; optional rules give nothing', async () => {
+  const rules = [
+    { match: { path: join(dev, 'ttyNOPE') }, protocol: 'none', component: { group: 'x', name: 'left' } },
+    { match: { vid: '1234', pid: '5678' }, protocol: 'smp', component: { group: 'y' } },
+    { match: { vid: '1234', pid: '9999' }, protocol: 'smp', component: { group: 'z' }, optional: true },
+  ];
+  const e = createSerialEnumeratorWith({ sysfsRoot: sys, devRoot: dev, procRoot: proc, rules }, env());
+  const components = await e.getAllComponents();
+  assert.deepEqual(
+    components.map((c) => [c.id, c.name, c.group, c.status, c.properties.statusDetail]),
+    [
+      [join(dev, 'ttyNOPE'), 'left', 'x', 'absent', `${join(dev, 'ttyNOPE')} does not exist`],
+      ['serial:1234:5678', 'serial:1234:5678', 'y', 'absent', 'no USB serial adapter 1234:5678 is attached'],
+    ],
   );
-  assert.deepEqual(await e.getAllComponents(), []);
+  assert.match(String(components[0]!.properties.remedy), /rules\[0\]\.match\.path/);
+  assert.match(String(components[1]!.properties.remedy), /lsusb -d 1234:5678/);
 });
 
 test('registered as "serial"; bad settings are CONFIG_INVALID naming the field', () => {

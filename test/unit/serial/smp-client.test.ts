@@ -217,6 +217,156 @@ describe('SmpClient.imageUpload', () => {
   );
 });
 
+describe('SmpClient.imageUpload with requests in flight', () => {
+  const image = Uint8Array.from({ length: 6000 }, (_, i) => (i * 7 + 3) & 0xff);
+
+  /**
+   * A device like img_mgmt that answers each request a little later, in order (a chunk at another
+   * offset than it expects is answered with the offset it expects, data dropped). `drop(n)` loses
+   * request n unanswered; `busyDrops` loses every request that arrives while one is unanswered.
+   */
+  function windowDevice(o: { drop?: (n: number) => boolean; busyDrops?: boolean } = {}) {
+    let off = 0;
+    let pending = 0;
+    let maxPending = 0;
+    const taken: { off: number; data: Uint8Array }[] = [];
+    const { host, device } = createMemoryLinkPair();
+    const seen: Seen[] = [];
+    const rx = new SmpConsoleReassembler();
+    let chain = Promise.resolve();
+    device.onData((d) => {
+      for (const packet of rx.feed(d)) {
+        const { header, data } = decodeSmpPacket(packet);
+        const req = { header, body: decodeBody(data), size: packet.length };
+        seen.push(req);
+        const n = seen.length;
+        if (o.drop?.(n) || (o.busyDrops && pending > 0)) continue;
+        pending++;
+        maxPending = Math.max(maxPending, pending);
+        chain = chain.then(async () => {
+          await new Promise((r) => setTimeout(r, 2));
+          const b = req.body;
+          const chunk = b.data as Uint8Array;
+          if (b.off === 0) off = 0;
+          if (b.off === off) {
+            taken.push({ off, data: chunk });
+            off += chunk.length;
+          }
+          const body = off === image.length ? { off, match: true } : { off };
+          const rsp = encodeSmpPacket(
+            { op: (header.op + 1) as SmpOpValue, version: header.version, flags: 0, group: 1, seq: header.seq, id: 1 },
+            encodeBody(body),
+          );
+          pending--;
+          await device.write(encodeConsoleFrames(rsp));
+        });
+      }
+    });
+    /** The image as the device assembled it from the chunks it took. */
+    const assembled = () => {
+      const out = new Uint8Array(image.length);
+      for (const t of taken) out.set(t.data, t.off);
+      return out;
+    };
+    return { host, seen, assembled, maxPending: () => maxPending };
+  }
+
+  it('keeps that many requests in flight after the first and delivers the image', T, async () => {
+    const dev = windowDevice();
+    const progress: number[] = [];
+    const r = await new SmpClient(dev.host).imageUpload(new BufferImageSource(image), {
+      requestsInFlight: 2,
+      onProgress: (p) => progress.push(p.bytesDone),
+    });
+    assert.equal(r.match, true);
+    assert.equal(r.requestsInFlight, 2);
+    assert.equal(dev.maxPending(), 2, 'two requests were waiting at the device at once');
+    assert.deepEqual(dev.assembled(), image);
+    assert.deepEqual(
+      dev.seen.map((q) => q.body.off),
+      [...dev.seen.map((q) => q.body.off as number)].sort((a, b) => a - b),
+      'offsets only go up: nothing sent twice',
+    );
+    assert.equal(r.requests, dev.seen.length);
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+    );
+    assert.equal(progress.at(-1), image.length);
+  });
+
+  it(
+    'a lost request: the device asks for its offset again, the upload goes on from there with one in flight',
+    T,
+    async () => {
+      const dev = windowDevice({ drop: (n) => n === 4 });
+      const r = await new SmpClient(dev.host).imageUpload(new BufferImageSource(image), { requestsInFlight: 2 });
+      assert.equal(r.match, true);
+      assert.deepEqual(dev.assembled(), image);
+      assert.equal(r.requestsInFlight, 1, 'a device that lost a request in flight gets one at a time');
+      const lostOff = dev.seen[3]!.body.off;
+      assert.ok(
+        dev.seen.slice(4).some((q) => q.body.off === lostOff),
+        'the lost chunk was sent again',
+      );
+    },
+  );
+
+  it('a device that drops requests while busy still gets the whole image', T, async () => {
+    const dev = windowDevice({ busyDrops: true });
+    const r = await new SmpClient(dev.host).imageUpload(new BufferImageSource(image), { requestsInFlight: 3 });
+    assert.equal(r.match, true);
+    assert.deepEqual(dev.assembled(), image);
+    assert.equal(r.requestsInFlight, 1);
+  });
+
+  it('requests in flight that all go unanswered: after the timeout it goes on one at a time', T, async () => {
+    const dev = windowDevice({ drop: (n) => n === 3 || n === 4 });
+    const c = new SmpClient(dev.host, { timeouts: { responseMs: 100 } });
+    const r = await c.imageUpload(new BufferImageSource(image), { requestsInFlight: 2 });
+    assert.equal(r.match, true);
+    assert.deepEqual(dev.assembled(), image);
+    assert.equal(r.requestsInFlight, 1);
+  });
+
+  it('a device that went back to 0 gets the first-packet fields again', T, async () => {
+    let restarted = false;
+    const { host, seen } = uploadLikeDevice((b, off) => {
+      if (!restarted && off >= 2000) {
+        restarted = true;
+        return 0;
+      }
+      return off;
+    });
+    const r = await new SmpClient(host).imageUpload(new BufferImageSource(image), { requestsInFlight: 2 });
+    assert.equal(r.match, true);
+    assert.equal(r.restarts, 1);
+    const again = seen.filter((q) => q.body.off === 0);
+    assert.equal(again.length, 2);
+    assert.equal(again[1]!.body.len, image.length);
+  });
+
+  /** img_mgmt answering at once; `tweak` may change the offset it answers (and keeps). */
+  function uploadLikeDevice(tweak: (b: SmpBody, off: number) => number) {
+    let off = 0;
+    return scriptedDevice((req) => {
+      const b = req.body;
+      if (b.off === 0) off = 0;
+      if (b.off === off) off += (b.data as Uint8Array).length;
+      off = tweak(b, off);
+      return off === image.length ? { off, match: true } : { off };
+    });
+  }
+
+  it('rejects a window outside 1-4', T, async () => {
+    const { host } = scriptedDevice(() => ({ off: 0 }));
+    await assert.rejects(
+      new SmpClient(host).imageUpload(new BufferImageSource(image), { requestsInFlight: 5 }),
+      RangeError,
+    );
+  });
+});
+
 describe('SmpClient.mcumgrParams', () => {
   it('returns buf_size and buf_count; a response without buf_size is SMP_BAD_RESPONSE', T, async () => {
     const good = scriptedDevice(() => ({ buf_size: 384, buf_count: 4 }));
