@@ -102,7 +102,8 @@ vcan:
 # Debian packages (issue 11): build/package/sensor-proxy_<version>_<arch>.deb, self-contained under
 # /usr/lib/sensor-proxy with a bundled Node; arm addons are compiled under qemu-user (root, network).
 package: package-arm64 package-armhf package-amd64
-package-arm64 package-armhf package-amd64: build
+# native: amd64 packs this machine's `make native` build of the ISO-TP addon (arm ones are built in a chroot).
+package-arm64 package-armhf package-amd64: build native
 	nice bash scripts/package/build-deb.sh $(@:package-%=%)
 
 # The arm64 package installed and run as the service user in a Debian bookworm arm64 userland (qemu-user).
