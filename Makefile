@@ -48,11 +48,24 @@ lint: deps
 test: system-deps build lint native test-unit test-integration test-vm
 
 # Line coverage of the unit and integration suites (c8 over node --test, lcov in coverage/), then
-# per-folder line coverage of src/*, drivers/*, enumerators/* (scripts/coverage-summary.mjs).
+# per-folder line coverage of src/*, drivers/*, enumerators/* (scripts/coverage-summary.mjs; files never
+# loaded count as 0%, type-only files not at all). Child processes (the CLI, the agent) write their
+# coverage too: NODE_V8_COVERAGE is inherited, and coverage/tmp is world-writable for the CLI runs as an
+# unprivileged test uid. COVERAGE_VM=1 adds the vm suite (run-vm-tests.sh: natively on vcan0, or the
+# qemu guest writes into its shared run folder and vm-run.sh copies the files out). The summary is
+# printed also when a test failed; the target then fails.
+COVERAGE_VM ?=
+COVERAGE_ONLY := --include 'dist/src/**' --include 'dist/drivers/**' --include 'dist/enumerators/**'
 coverage: build native
-	npx c8 --reporter=lcovonly --report-dir=coverage --exclude-after-remap=false \
-	  $(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit dist/test/integration -name '*.test.js' | sort)
-	$(NODE) scripts/coverage-summary.mjs coverage/lcov.info
+	rm -rf coverage && mkdir coverage && install -d -m 1777 coverage/tmp
+	@rc=0; \
+	NODE_V8_COVERAGE=$(CURDIR)/coverage/tmp $(NODE) --test $(TEST_FLAGS) \
+	  $$(find dist/test/unit dist/test/integration -name '*.test.js' | sort) || rc=1; \
+	if [ -n "$(COVERAGE_VM)" ]; then NODE_V8_COVERAGE=$(CURDIR)/coverage/tmp bash hw-fixtures/vm/run-vm-tests.sh || rc=1; fi; \
+	npx c8 report --temp-directory=coverage/tmp --reporter=lcovonly --report-dir=coverage \
+	  --exclude-after-remap=false --all --src dist $(COVERAGE_ONLY) || rc=1; \
+	$(NODE) scripts/coverage-summary.mjs coverage/lcov.info || rc=1; \
+	exit $$rc
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/unit -name '*.test.js' | sort)
@@ -89,7 +102,8 @@ vcan:
 # Debian packages (issue 11): build/package/sensor-proxy_<version>_<arch>.deb, self-contained under
 # /usr/lib/sensor-proxy with a bundled Node; arm addons are compiled under qemu-user (root, network).
 package: package-arm64 package-armhf package-amd64
-package-arm64 package-armhf package-amd64: build
+# native: amd64 packs this machine's `make native` build of the ISO-TP addon (arm ones are built in a chroot).
+package-arm64 package-armhf package-amd64: build native
 	nice bash scripts/package/build-deb.sh $(@:package-%=%)
 
 # The arm64 package installed and run as the service user in a Debian bookworm arm64 userland (qemu-user).

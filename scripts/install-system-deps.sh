@@ -13,9 +13,10 @@ for p in dfu-util udev util-linux; do have "$p" || need+=("$p"); done
 # Kernel ISO-TP addon (issue 16, `make native`): C++ compiler, make, python3 for node-gyp, the kernel uapi headers
 # (linux/can/isotp.h). Node's own headers come with Debian's nodejs (/usr/include/node).
 for p in g++ make python3 linux-libc-dev; do have "$p" || need+=("$p"); done
-# Packaging (issue 11): dpkg-deb (dpkg), file (addon arch check), systemd-analyze (unit check); the Pi
-# userland under qemu-user: mmdebstrap (+arch-test for foreign arches), qemu-user-static, binfmt-support.
-for p in file systemd mmdebstrap arch-test qemu-user-static binfmt-support; do have "$p" || need+=("$p"); done
+# Packaging (issue 11): dpkg-deb (dpkg), file (addon arch check), readelf (binutils: Depends from the
+# libraries the bundled binaries need), systemd-analyze (unit check); the Pi userland under qemu-user:
+# mmdebstrap (+arch-test for foreign arches), qemu-user-static, binfmt-support.
+for p in file binutils systemd mmdebstrap arch-test qemu-user-static binfmt-support; do have "$p" || need+=("$p"); done
 # microsoft/apt:1 rig (issue 14): a throwaway bookworm root (mmdebstrap, cached under ~/.cache/sensor-proxy-apt)
 # and a local repository built in the test (dpkg-deb, dpkg-scanpackages from dpkg-dev).
 for p in dpkg-dev; do have "$p" || need+=("$p"); done

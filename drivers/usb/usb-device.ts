@@ -63,8 +63,3 @@ export interface UsbBackend {
   /** @throws BusError USB_NOT_AVAILABLE when the backend cannot run here (no package, no USB). */
   list(): Promise<UsbDevice[]>;
 }
-
-/** `1209:0001` */
-export function formatVidPid(vid: number, pid: number): string {
-  return `${vid.toString(16).padStart(4, '0')}:${pid.toString(16).padStart(4, '0')}`;
-}

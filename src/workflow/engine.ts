@@ -62,8 +62,8 @@ interface Instance {
  * Multi-step ordered execution (reference/adu-agent.md §2.4): a Download phase over every step ×
  * component, then an Install phase, parent steps in order, each guarded by IsInstalled (900 →
  * skipped as 603). Within a reference step each selected component is a lane running the child's
- * steps in order; lanes on different physical paths run concurrently (runReferenceStep, policy in
- * `opts.parallel`). A failed parent step stops the parent steps after it; the results are
+ * steps in order; lanes on different physical paths run concurrently (runReferenceSteps, policy in
+ * `opts.parallel`; with `acrossReferenceSteps`, consecutive reference steps on distinct components too). A failed parent step stops the parent steps after it; the results are
  * aggregated into `lastInstallResult` with `stepResults` keyed `step_<i>`. Every finished step ×
  * component is persisted as it ends, so a crashed run resumes.
  */
@@ -117,21 +117,34 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
   let restart: RestartRequest | undefined;
   const policy = { ...DEFAULT_PARALLEL_POLICY, ...opts.parallel };
   if (!failure) {
-    for (const [i, planned] of plan.steps.entries()) {
-      const step =
+    const env: LaneEnv = { runner, state, emit, signal, log, policy };
+    steps: for (let i = 0; i < plan.steps.length;) {
+      const planned = plan.steps[i]!;
+      const together = planned.kind === 'reference' ? referenceRun(plan.steps, i, policy) : 1;
+      const runs =
         planned.kind === 'reference'
-          ? await runReferenceStep(planned, groups[i]!, { runner, state, emit, signal, log, policy })
-          : await runHostStep(groups[i]![0]!, runner, state, emit);
-      outcomes.push(...step.outcomes);
-      parentResults[i] = step.result;
-      if (step.restart) {
-        restart = restart?.immediate ? restart : step.restart;
-        if (step.restart.immediate) break;
+          ? await runReferenceSteps(
+              plan.steps.slice(i, i + together) as PlannedReferenceStep[],
+              groups.slice(i, i + together),
+              env,
+            )
+          : [await runHostStep(groups[i]![0]!, runner, state, emit)];
+      // Steps that ran together all report, whichever of them failed first.
+      for (const [k, step] of runs.entries()) {
+        outcomes.push(...step.outcomes);
+        parentResults[i + k] = step.result;
       }
-      if (!isSuccess(step.result)) {
-        failure = { index: i, result: step.result };
-        break;
+      for (const [k, step] of runs.entries()) {
+        if (step.restart) {
+          restart = restart?.immediate ? restart : step.restart;
+          if (step.restart.immediate) break steps;
+        }
+        if (!isSuccess(step.result)) {
+          failure = { index: i + k, result: step.result };
+          break steps;
+        }
       }
+      i += together;
     }
   } else {
     parentResults[failure.index] = failure.result;
@@ -210,31 +223,64 @@ async function runHostStep(
 }
 
 /**
- * A reference step: one lane per selected component, each running the child's steps in order.
- * Lanes on different physical paths run at the same time (laneSlots); a failing lane never
- * interrupts another mid-step: with `onComponentFailure: "stop"` (and on an immediate restart
- * request or a cancel) the others finish the step they are in and start nothing more. Every
- * component's every step gets an outcome, `not-run` for those that never started.
+ * How many parent steps from `i` run together: 1, or with `parallel.acrossReferenceSteps` the
+ * consecutive reference steps (none run on the host) whose selected components are all distinct,
+ * so no component gets the steps of two children at once.
  */
-async function runReferenceStep(planned: PlannedReferenceStep, instances: Instance[], env: LaneEnv): Promise<StepRun> {
-  if (planned.onHost) return runChildOnHost(instances, env);
-  const { components } = planned;
-  const lanes = components.map((c) => instances.filter((inst) => inst.component === c));
+function referenceRun(steps: UpdatePlan['steps'], i: number, policy: ParallelPolicy): number {
+  const first = steps[i]!;
+  if (!policy.enabled || !policy.acrossReferenceSteps || first.kind !== 'reference' || first.onHost) return 1;
+  const ids = new Set(first.components.map((c) => c.id));
+  let n = 1;
+  for (let j = i + 1; j < steps.length; j++, n++) {
+    const next = steps[j]!;
+    if (next.kind !== 'reference' || next.onHost || next.components.some((c) => ids.has(c.id))) break;
+    next.components.forEach((c) => ids.add(c.id));
+  }
+  return n;
+}
+
+/**
+ * Reference steps (one, or several that run together: {@link referenceRun}): one lane per selected
+ * component, each running its child's steps in order. Lanes on different physical paths run at the
+ * same time (laneSlots); a failing lane never interrupts another mid-step: with
+ * `onComponentFailure: "stop"` (and on an immediate restart request or a cancel) the others finish
+ * the step they are in and start nothing more. Every component's every step gets an outcome,
+ * `not-run` for those that never started; each reference step gets its own result.
+ */
+async function runReferenceSteps(
+  planneds: PlannedReferenceStep[],
+  instanceGroups: Instance[][],
+  env: LaneEnv,
+): Promise<StepRun[]> {
+  if (planneds.length === 1 && planneds[0]!.onHost) return [await runChildOnHost(instanceGroups[0]!, env)];
+  const lanes = planneds.flatMap((planned, k) =>
+    planned.components.map((component) => ({
+      owner: k,
+      component,
+      instances: instanceGroups[k]!.filter((inst) => inst.component === component),
+    })),
+  );
+  const components = lanes.map((l) => l.component);
   const perLane: ComponentOutcome[][] = lanes.map(() => []);
-  const finishedInOrder: ComponentOutcome[] = [];
+  const finishedInOrder: ComponentOutcome[][] = planneds.map(() => []);
   let stopWhy: string | undefined;
-  let restart: RestartRequest | undefined;
-  let immediate: ComponentOutcome | undefined;
+  const restarts: (RestartRequest | undefined)[] = planneds.map(() => undefined);
+  const immediates: (ComponentOutcome | undefined)[] = planneds.map(() => undefined);
   const slots = laneSlots(components, env.policy);
   if (new Set(slots.map((s) => s.key)).size > 1 || slots.some((s) => s.capacity > 1))
     env.log.info(
-      { step: planned.path, lanes: slots.map((s, i) => `${components[i]!.id}@${s.key}`) },
+      {
+        steps: planneds.map((p) => p.path),
+        lanes: slots.map((s, i) => `${components[i]!.id}@${s.key}`),
+      },
       'flashing components in parallel',
     );
   const stopped = () => stopWhy ?? (env.signal.aborted ? 'cancelled' : undefined);
 
   const runLane = async (li: number): Promise<void> => {
-    for (const inst of lanes[li]!) {
+    const lane = lanes[li]!;
+    for (const inst of lane.instances) {
       const why = stopped();
       if (why) {
         perLane[li]!.push(notRun(inst, why));
@@ -242,7 +288,7 @@ async function runReferenceStep(planned: PlannedReferenceStep, instances: Instan
       }
       const o = await installInstance(inst, env.runner, env.state, env.emit);
       perLane[li]!.push(o);
-      finishedInOrder.push(o);
+      finishedInOrder[lane.owner]!.push(o);
       if (!isSuccess(o.result)) {
         if (env.policy.onComponentFailure === 'stop' || o.outcome === 'cancelled')
           stopWhy ??= `component ${o.componentId} failed at step ${o.step}`;
@@ -251,13 +297,14 @@ async function runReferenceStep(planned: PlannedReferenceStep, instances: Instan
       }
       const req = restartRequestOf(o.result.resultCode);
       if (!req) continue;
-      restart = restart?.immediate ? restart : req;
+      const prior = restarts[lane.owner];
+      restarts[lane.owner] = prior?.immediate ? prior : req;
       env.log.warn(
         { step: o.step, componentId: o.componentId, request: req },
         `handler requests ${req.immediate ? 'an immediate' : 'a deferred'} ${req.kind}`,
       );
       if (req.immediate) {
-        immediate ??= o;
+        immediates[lane.owner] ??= o;
         stopWhy ??= `component ${o.componentId} requested an immediate ${req.kind}`;
       }
       // Deferred (ADU §2.4): this component's remaining steps wait for the restart; other components go on.
@@ -266,15 +313,20 @@ async function runReferenceStep(planned: PlannedReferenceStep, instances: Instan
     }
   };
   const stopLane = (li: number, after: Instance, why: string) => {
-    const rest = lanes[li]!.slice(lanes[li]!.indexOf(after) + 1);
+    const rest = lanes[li]!.instances.slice(lanes[li]!.instances.indexOf(after) + 1);
     perLane[li]!.push(...rest.map((inst) => notRun(inst, why)));
   };
 
   const neverStarted = await runLanes(slots, runLane, () => stopped() === undefined);
-  for (const li of neverStarted) perLane[li]!.push(...lanes[li]!.map((inst) => notRun(inst, stopped() ?? 'not run')));
-  const outcomes = perLane.flat();
-  const r = immediate ? immediate.result : aggregateReference(finishedInOrder, components.length);
-  return { result: r, outcomes, ...(restart && { restart }) };
+  for (const li of neverStarted)
+    perLane[li]!.push(...lanes[li]!.instances.map((inst) => notRun(inst, stopped() ?? 'not run')));
+  return planneds.map((planned, k) => {
+    const outcomes = lanes.flatMap((l, li) => (l.owner === k ? perLane[li]! : []));
+    const immediate = immediates[k];
+    const restart = restarts[k];
+    const r = immediate ? immediate.result : aggregateReference(finishedInOrder[k]!, planned.components.length);
+    return { result: r, outcomes, ...(restart && { restart }) };
+  });
 }
 
 /**

@@ -11,6 +11,14 @@ export interface ParallelPolicy {
   /** ECUs flashed at once on one CAN interface (distinct ids share the wire). Default 4. */
   maxPerCanInterface: number;
   /**
+   * Consecutive reference steps of the parent that select distinct components run at the same time,
+   * as if one step had selected them all (same physical-path rules; each component still runs its
+   * child's steps in order; the next inline parent step waits for all of them). Off by default: the
+   * ADU agent runs parent steps strictly in order, and a publisher may rely on it (flash a bridge
+   * before the ECUs behind it).
+   */
+  acrossReferenceSteps: boolean;
+  /**
    * When one component fails: `stop` lets the others finish the step they are in and run nothing
    * more; `continue` lets them finish all their steps. Either way nothing is aborted mid-write and
    * the reference step fails. Default `stop`.
@@ -21,6 +29,7 @@ export interface ParallelPolicy {
 export const DEFAULT_PARALLEL_POLICY: Readonly<ParallelPolicy> = Object.freeze({
   enabled: true,
   maxPerCanInterface: 4,
+  acrossReferenceSteps: false,
   onComponentFailure: 'stop',
 });
 

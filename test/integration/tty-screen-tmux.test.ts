@@ -25,6 +25,21 @@ const MODES =
   '#{cursor_flag} #{wrap_flag} #{insert_flag} #{keypad_cursor_flag} #{keypad_flag} #{origin_flag} #{mouse_any_flag} #{alternate_on}';
 const AS_FOUND = '1 1 0 0 0 0 0 0';
 
+/** `flash` of the fleet's manifest in a fresh tmux pane of `width` × 30, then AFTER. */
+const flashInPane = (fleet: SmpFleet, width: number) =>
+  TmuxPane.start(`${CLI} flash ${fleet.manifest} --config ${fleet.configPath}; ${AFTER}`, width, 30, ENV);
+
+/** The terminal as found after the CLI exited (`when`): no mode left set, a 150-character line wraps at 100 columns. */
+async function assertTerminalAsFound(pane: TmuxPane, end: string[], when: string): Promise<void> {
+  assert.equal(await pane.format(MODES), AS_FOUND, `terminal modes ${when}`);
+  const zeros = end.filter((l) => /^0+$/.test(l));
+  assert.deepEqual(
+    zeros.map((l) => l.length),
+    [100, 50],
+    'a 150-character line wraps at 100 columns',
+  );
+}
+
 describe('flash on a terminal, seen through tmux', { skip, timeout: 300_000 }, () => {
   let fleet: SmpFleet;
   before(async () => {
@@ -35,12 +50,7 @@ describe('flash on a terminal, seen through tmux', { skip, timeout: 300_000 }, (
   });
 
   it('one line per sensor, redrawn in place through a resize, all done at the end; the terminal as found', async () => {
-    const pane = await TmuxPane.start(
-      `${CLI} flash ${fleet.manifest} --config ${fleet.configPath}; ${AFTER}`,
-      130,
-      30,
-      ENV,
-    );
+    const pane = await flashInPane(fleet, 130);
     try {
       assert.equal(await pane.format(MODES), AS_FOUND, 'modes of a fresh pane');
       const running = await pane.waitFor(
@@ -84,13 +94,7 @@ describe('flash on a terminal, seen through tmux', { skip, timeout: 300_000 }, (
         assert.match(lines[0]!, /done +\[#+\] 100% +64\.0K\/64\.0K/);
       }
       assert.match(end.join('\n'), /contoso\/fleet\/2\.0\.0: SUCCEEDED/);
-      assert.equal(await pane.format(MODES), AS_FOUND, 'terminal modes after the run');
-      const zeros = end.filter((l) => /^0+$/.test(l));
-      assert.deepEqual(
-        zeros.map((l) => l.length),
-        [100, 50],
-        'a 150-character line wraps at 100 columns',
-      );
+      await assertTerminalAsFound(pane, end, 'after the run');
     } finally {
       await pane.kill();
     }
@@ -98,12 +102,7 @@ describe('flash on a terminal, seen through tmux', { skip, timeout: 300_000 }, (
 
   it('Ctrl-C mid-transfer: cancelled, each sensor once with its end state, cursor and wrap as found', async () => {
     const fresh = await startSmpFleet({ sensors: 2, imageBytes: 128 * 1024 });
-    const pane = await TmuxPane.start(
-      `${CLI} flash ${fresh.manifest} --config ${fresh.configPath}; ${AFTER}`,
-      100,
-      30,
-      ENV,
-    );
+    const pane = await flashInPane(fresh, 100);
     try {
       await pane.waitFor(
         (s) => fresh.names.every((n) => sensorLines(s, n).some((l) => /transfer .*ETA/.test(l))),
@@ -121,13 +120,7 @@ describe('flash on a terminal, seen through tmux', { skip, timeout: 300_000 }, (
         assert.ok(last, `${name} on the screen:\n${end.join('\n')}`);
         assert.match(last, /cancelled .*-1 FailureCancelled|done .*100%/, `${name} shows how it ended`);
       }
-      assert.equal(await pane.format(MODES), AS_FOUND, 'terminal modes after Ctrl-C');
-      const zeros = end.filter((l) => /^0+$/.test(l));
-      assert.deepEqual(
-        zeros.map((l) => l.length),
-        [100, 50],
-        'a 150-character line wraps at 100 columns',
-      );
+      await assertTerminalAsFound(pane, end, 'after Ctrl-C');
     } finally {
       await pane.kill();
       await fresh.close();

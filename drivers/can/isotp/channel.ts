@@ -3,9 +3,10 @@ import { CancelledError, isCancelled, type BusError } from '../../shared/errors.
 import type { CanBus } from '../bus.js';
 import { deadline, sleep, systemClock, type Clock } from '../clock.js';
 import type { CanFrame, CanFrameInit } from '../frame.js';
-import { isoTpError } from './errors.js';
+import { isoTpError, rxTimeoutError } from './errors.js';
 import { resolveIsoTpOptions, type IsoTpOptions, type ResolvedIsoTpOptions } from './options.js';
 import { decodePdu, encodeFlowControl, type FrameLayout } from './pci.js';
+import { MessageInbox } from './message-inbox.js';
 import { IsoTpReceiver } from './receiver.js';
 import { IsoTpSender } from './sender.js';
 import { encodeStMin } from './st-min.js';
@@ -35,11 +36,6 @@ export interface IsoTpStats {
   messagesReceived: number;
   /** Reception errors with no `receive` waiting (wrong SN, N_Cr, interrupted): logged, counted here. */
   unclaimedErrors: number;
-}
-
-interface Waiter {
-  resolve(data: Uint8Array): void;
-  reject(e: Error): void;
 }
 
 const KIND_BY_PCI: IsoTpFrameKind[] = ['SF', 'FF', 'CF', 'FC'];
@@ -78,8 +74,7 @@ export class IsoTpChannel implements IsoTpTransport {
   private readonly layout: FrameLayout;
   private readonly receiver: IsoTpReceiver;
   private readonly unsubscribe: () => void;
-  private readonly inbox: Uint8Array[] = [];
-  private readonly waiters: Waiter[] = [];
+  private readonly inbox = new MessageInbox();
   private sender: IsoTpSender | undefined;
   /** The frame object handed to `trySend`, reused (the bus keeps no reference). */
   private readonly txFrame: CanFrameInit;
@@ -184,43 +179,17 @@ export class IsoTpChannel implements IsoTpTransport {
    * `ISOTP_RX_INTERRUPTED`) of the message it was waiting for, or CancelledError.
    */
   receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const queued = this.inbox.shift();
-    if (queued) return Promise.resolve(queued);
-    let waiter!: Waiter;
-    const p = new Promise<Uint8Array>((resolve, reject) => {
-      waiter = { resolve, reject };
-      this.waiters.push(waiter);
-    });
-    const drop = () => {
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-    };
-    return deadline(
+    return this.inbox.take(
       this.clock,
-      p,
       timeoutMs * 1000,
-      () => {
-        drop();
-        return isoTpError(
-          'ISOTP_RX_TIMEOUT',
-          `no ISO-TP message on 0x${this.options.rxId.toString(16)} within ${timeoutMs} ms`,
-          {
-            rxId: this.options.rxId,
-            timeoutMs,
-            receiving: this.receiver.progress,
-          },
-        );
-      },
+      () => rxTimeoutError(this.options.rxId, timeoutMs, { receiving: this.receiver.progress }),
       signal,
-    ).catch((e: unknown) => {
-      drop();
-      throw e;
-    });
+    );
   }
 
   /** Drops queued messages and any reception in progress. */
   discard(): void {
-    this.inbox.length = 0;
+    this.inbox.clear();
     this.receiver.reset();
     this.cancelCr?.();
     this.cancelCr = undefined;
@@ -233,7 +202,7 @@ export class IsoTpChannel implements IsoTpTransport {
     this.unsubscribe();
     this.cancelCr?.();
     this.cancelCr = undefined;
-    for (const w of this.waiters.splice(0)) w.reject(new CancelledError('ISO-TP channel closed'));
+    this.inbox.failAll(new CancelledError('ISO-TP channel closed'));
   }
 
   private async awaitFlowControl(sender: IsoTpSender, signal?: AbortSignal): Promise<void> {
@@ -377,9 +346,7 @@ export class IsoTpChannel implements IsoTpTransport {
     switch (out.kind) {
       case 'message': {
         this.stats.messagesReceived++;
-        const w = this.waiters.shift();
-        if (w) w.resolve(out.data);
-        else this.inbox.push(out.data);
+        this.inbox.deliver(out.data);
         return;
       }
       case 'flow-control': {
@@ -411,9 +378,7 @@ export class IsoTpChannel implements IsoTpTransport {
         return;
       }
       case 'error': {
-        const w = this.waiters.shift();
-        if (w) w.reject(out.error);
-        else {
+        if (!this.inbox.failNext(out.error)) {
           this.stats.unclaimedErrors++;
           this.log?.warn({ code: out.error.code, details: out.error.details }, 'ISO-TP reception failed');
         }

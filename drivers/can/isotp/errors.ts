@@ -45,3 +45,12 @@ export function isoTpError(
 ): BusError {
   return new BusError(code, message, details, cause);
 }
+
+/** `ISOTP_RX_TIMEOUT` of a receive on `rxId` that waited `timeoutMs` (either backend; `details` adds its own). */
+export function rxTimeoutError(rxId: number, timeoutMs: number, details: Record<string, unknown>): BusError {
+  return isoTpError('ISOTP_RX_TIMEOUT', `no ISO-TP message on 0x${rxId.toString(16)} within ${timeoutMs} ms`, {
+    rxId,
+    timeoutMs,
+    ...details,
+  });
+}

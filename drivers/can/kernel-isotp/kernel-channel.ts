@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { BusError, CancelledError } from '../../shared/errors.js';
-import { deadline, systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { canError } from '../errors.js';
-import { isoTpError } from '../isotp/errors.js';
+import { isoTpError, rxTimeoutError } from '../isotp/errors.js';
 import { resolveIsoTpOptions, type IsoTpOptions, type ResolvedIsoTpOptions } from '../isotp/options.js';
+import { MessageInbox } from '../isotp/message-inbox.js';
 import { encodeStMin } from '../isotp/st-min.js';
 import type { IsoTpTransport } from '../isotp/transport.js';
 import type { AddonSocket, AddonSocketOptions, AddonSystemError, IsoTpAddon } from './addon.js';
@@ -45,11 +46,6 @@ export interface KernelIsoTpStats {
   unclaimedErrors: number;
 }
 
-interface Waiter {
-  resolve(data: Uint8Array): void;
-  reject(e: Error): void;
-}
-
 /** The kernel's ISO-TP receive buffer limit in Debian 6.1 and 5.10 (MAX_MSG_LENGTH 66000; reference §1.2). */
 const KERNEL_MAX_PDU = 66_000;
 /** Errors the kernel reports for the interface itself: the connection cannot go on until it is back. */
@@ -69,8 +65,7 @@ const LINK_ERRORS = new Set(['ENETDOWN', 'ENODEV', 'ENXIO', 'EADDRNOTAVAIL']);
 export class KernelIsoTpChannel implements IsoTpTransport {
   readonly backend = 'kernel' as const;
   readonly stats: KernelIsoTpStats = { messagesSent: 0, messagesReceived: 0, unclaimedErrors: 0 };
-  private readonly inbox: Uint8Array[] = [];
-  private readonly waiters: Waiter[] = [];
+  private readonly inbox = new MessageInbox();
   private readonly clock: Clock;
   private readonly log: Logger | undefined;
   private socket: AddonSocket | undefined;
@@ -153,39 +148,17 @@ export class KernelIsoTpChannel implements IsoTpTransport {
   }
 
   receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const queued = this.inbox.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.closed) return Promise.reject(new CancelledError('ISO-TP channel closed'));
-    let waiter!: Waiter;
-    const p = new Promise<Uint8Array>((resolve, reject) => {
-      waiter = { resolve, reject };
-      this.waiters.push(waiter);
-    });
-    const drop = () => {
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-    };
-    return deadline(
+    if (this.closed && !this.inbox.hasQueued) return Promise.reject(new CancelledError('ISO-TP channel closed'));
+    return this.inbox.take(
       this.clock,
-      p,
       timeoutMs * 1000,
-      () => {
-        drop();
-        return isoTpError(
-          'ISOTP_RX_TIMEOUT',
-          `no ISO-TP message on 0x${this.options.rxId.toString(16)} within ${timeoutMs} ms`,
-          { rxId: this.options.rxId, timeoutMs, backend: 'kernel' },
-        );
-      },
+      () => rxTimeoutError(this.options.rxId, timeoutMs, { backend: 'kernel' }),
       signal,
-    ).catch((e: unknown) => {
-      drop();
-      throw e;
-    });
+    );
   }
 
   discard(): void {
-    this.inbox.length = 0;
+    this.inbox.clear();
   }
 
   close(): void {
@@ -197,15 +170,13 @@ export class KernelIsoTpChannel implements IsoTpTransport {
       this.log?.warn({ err: e, iface: this.iface }, 'closing the ISO-TP socket failed');
     }
     this.socket = undefined;
-    for (const w of this.waiters.splice(0)) w.reject(new CancelledError('ISO-TP channel closed'));
+    this.inbox.failAll(new CancelledError('ISO-TP channel closed'));
   }
 
   private onMessage(data: Buffer): void {
     this.stats.messagesReceived++;
     const msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const w = this.waiters.shift();
-    if (w) w.resolve(msg);
-    else this.inbox.push(msg);
+    this.inbox.deliver(msg);
   }
 
   /** Errors the kernel reports outside a send: reception errors and the interface going down. */
@@ -213,12 +184,10 @@ export class KernelIsoTpChannel implements IsoTpTransport {
     const e = this.mapError(err, 'receive');
     if (LINK_ERRORS.has(err.code)) {
       this.log?.warn({ iface: this.iface, code: err.code }, 'CAN interface went down under an ISO-TP connection');
-      for (const w of this.waiters.splice(0)) w.reject(e);
+      this.inbox.failAll(e);
       return;
     }
-    const w = this.waiters.shift();
-    if (w) w.reject(e);
-    else {
+    if (!this.inbox.failNext(e)) {
       this.stats.unclaimedErrors++;
       this.log?.warn({ code: e.code, details: e.details }, 'ISO-TP reception failed');
     }

@@ -1,16 +1,7 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import {
-  Erc,
-  Facility,
-  HandlerComponent,
-  makeExtendedResultCode,
-  ResultCode,
-  result,
-  type AducResult,
-} from '../../model/result-codes.js';
-
-const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
+import { ercTable } from '../handler-erc.js';
+import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
 
 /**
  * Extended result codes of `sensor-proxy/dfu:1`: facility 3 (content handler), component 32
@@ -23,58 +14,58 @@ const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHand
  * | 0x820-0x82F  | DFU protocol (status errors, states, detach, verify)         |
  * | 0x830-0x83F  | the device after the flash (version)                         |
  */
-export const DfuErc = {
+export const DfuErc = ercTable({
   /** 0x32000801: the component carries no serialNumber / portPath / vid (nothing to flash). */
-  NoTarget: erc(0x801),
+  NoTarget: 0x801,
   /** 0x32000802: a handlerProperty has the wrong type or range (details name it). */
-  InvalidHandlerProperties: erc(0x802),
+  InvalidHandlerProperties: 0x802,
   /** 0x32000803: IsInstalled without `handlerProperties.installedCriteria`. */
-  MissingInstalledCriteria: erc(0x803),
+  MissingInstalledCriteria: 0x803,
   /** 0x32000804: the step does not carry exactly one firmware file. */
-  WrongFileCount: erc(0x804),
+  WrongFileCount: 0x804,
   /** 0x32000805: the firmware file cannot be opened or read. */
-  ImageReadFailed: erc(0x805),
+  ImageReadFailed: 0x805,
   /** 0x32000806: `.dfu` suffix CRC wrong, malformed, or missing with `requireSuffix`. */
-  BadDfuFile: erc(0x806),
+  BadDfuFile: 0x806,
   /** 0x32000807: the `.dfu` suffix names another VID/PID than the device's. */
-  DfuFileForOtherDevice: erc(0x807),
+  DfuFileForOtherDevice: 0x807,
   /** 0x32000810: the USB backend cannot run here (npm usb missing, no /sys/bus/usb) or is unknown. */
-  BackendUnavailable: erc(0x810),
+  BackendUnavailable: 0x810,
   /** 0x32000811: the device is not on the bus. */
-  DeviceNotFound: erc(0x811),
+  DeviceNotFound: 0x811,
   /** 0x32000812: open/claim refused (permissions: udev uaccess rule; interface busy). */
-  OpenFailed: erc(0x812),
+  OpenFailed: 0x812,
   /** 0x32000813: the device stalled a request and recovery ran out. */
-  Stalled: erc(0x813),
+  Stalled: 0x813,
   /** 0x32000814: a control transfer timed out. */
-  UsbTimeout: erc(0x814),
+  UsbTimeout: 0x814,
   /** 0x32000815: the device left the bus mid-operation (unplug, power loss). */
-  Disconnected: erc(0x815),
+  Disconnected: 0x815,
   /** 0x32000816: other USB I/O error. */
-  UsbIo: erc(0x816),
+  UsbIo: 0x816,
   /** 0x32000820: no DFU interface / alt setting on the device. */
-  NoDfuInterface: erc(0x820),
+  NoDfuInterface: 0x820,
   /** 0x32000821: bmAttributes forbid the operation (download / upload for verify). */
-  NotSupported: erc(0x821),
+  NotSupported: 0x821,
   /** 0x32000822: the device reported dfuERROR (details name the bStatus: errTARGET … errSTALLEDPKT). */
-  DeviceStatusError: erc(0x822),
+  DeviceStatusError: 0x822,
   /** 0x32000823: the device is in a state that does not allow the step. */
-  UnexpectedState: erc(0x823),
+  UnexpectedState: 0x823,
   /** 0x32000824: the device stayed busy (dfuDNBUSY / manifestation) past its timeout. */
-  BusyTimeout: erc(0x824),
+  BusyTimeout: 0x824,
   /** 0x32000825: the device did not re-enumerate after detach or reset. */
-  NoReenumeration: erc(0x825),
+  NoReenumeration: 0x825,
   /** 0x32000826: UPLOAD read-back differs from the image. */
-  VerifyFailed: erc(0x826),
+  VerifyFailed: 0x826,
   /** 0x32000827: DfuSe address/size outside the writable memory map. */
-  AddressRange: erc(0x827),
+  AddressRange: 0x827,
   /** 0x32000830: after the flash the device reports another version than `installedCriteria`. */
-  VersionMismatch: erc(0x830),
+  VersionMismatch: 0x830,
   /** 0x32000831: the device came back in DFU mode (new firmware not started / rejected). */
-  StillInDfuMode: erc(0x831),
+  StillInDfuMode: 0x831,
   /** 0x320008FF: an error this table does not know. */
-  Unexpected: erc(0x8ff),
-} as const;
+  Unexpected: 0x8ff,
+});
 
 /** Bus error code → ERC: the one table of this handler. */
 const BY_CODE: Readonly<Record<string, number>> = {

@@ -1,16 +1,7 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import {
-  Erc,
-  Facility,
-  HandlerComponent,
-  makeExtendedResultCode,
-  ResultCode,
-  result,
-  type AducResult,
-} from '../../model/result-codes.js';
-
-const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
+import { ercTable, handlerErc } from '../handler-erc.js';
+import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
 
 /**
  * Extended result codes of `sensor-proxy/smp:1`: facility 3 (content handler), component 32
@@ -25,50 +16,50 @@ const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHand
  * | 0x580-0x5BF  | device answered SMP v2 image-group error `rc` = value − 0x580 (IMG_MGMT_ERR_*) |
  * | 0x5C0        | device answered an SMP v2 error of another group                           |
  */
-export const SmpErc = {
+export const SmpErc = ercTable({
   /** 0x32000501: neither `component.properties.port` nor `handlerProperties.port` names the device. */
-  NoPort: erc(0x501),
+  NoPort: 0x501,
   /** 0x32000502: a handlerProperty has the wrong type or range. */
-  InvalidHandlerProperties: erc(0x502),
+  InvalidHandlerProperties: 0x502,
   /** 0x32000503: IsInstalled without `handlerProperties.installedCriteria`. */
-  MissingInstalledCriteria: erc(0x503),
+  MissingInstalledCriteria: 0x503,
   /** 0x32000504: the step does not carry exactly one firmware file. */
-  WrongFileCount: erc(0x504),
+  WrongFileCount: 0x504,
   /** 0x32000505: the firmware file is not an MCUboot image (header magic 0x96f3b83d). */
-  InvalidImage: erc(0x505),
+  InvalidImage: 0x505,
   /** 0x32000510: the serial port could not be opened (details: errno, hint). */
-  PortOpenFailed: erc(0x510),
+  PortOpenFailed: 0x510,
   /** 0x32000511: the port went away (unplug, device re-enumerated) and did not come back in time. */
-  Disconnected: erc(0x511),
+  Disconnected: 0x511,
   /** 0x32000512: the device did not answer an SMP request (after retries). */
-  NoResponse: erc(0x512),
+  NoResponse: 0x512,
   /** 0x32000513: the device answered with a malformed packet, CBOR body or offset. */
-  BadResponse: erc(0x513),
+  BadResponse: 0x513,
   /** 0x32000520: the device reports the uploaded image does not match its SHA-256 (`match: false`). */
-  ImageMismatch: erc(0x520),
+  ImageMismatch: 0x520,
   /** 0x32000521: the device stopped taking data (same offset again and again). */
-  UploadStalled: erc(0x521),
+  UploadStalled: 0x521,
   /** 0x32000522: the configured MTU leaves no room for image data. */
-  MtuTooSmall: erc(0x522),
+  MtuTooSmall: 0x522,
   /** 0x32000523: after the upload the device lists no image in the secondary slot. */
-  UploadedImageNotListed: erc(0x523),
+  UploadedImageNotListed: 0x523,
   /** 0x32000530: after reset the device did not answer within `resetTimeoutSeconds`. */
-  DeviceNotBack: erc(0x530),
+  DeviceNotBack: 0x530,
   /** 0x32000531: after reset the device runs its old image (MCUboot reverted the new one). */
-  DeviceReverted: erc(0x531),
+  DeviceReverted: 0x531,
   /** 0x32000532: the confirm was accepted but the image does not show as confirmed. */
-  ConfirmFailed: erc(0x532),
+  ConfirmFailed: 0x532,
   /** 0x32000533: the device lists no active image for the configured image number. */
-  NoActiveImage: erc(0x533),
+  NoActiveImage: 0x533,
   /** 0x320005FF: an error this table does not know. */
-  Unexpected: erc(0x5ff),
-} as const;
+  Unexpected: 0x5ff,
+});
 
 /** ERC of an SMP error response: v1 rc → 0x540+rc, v2 image group → 0x580+rc, other v2 groups → 0x5C0. */
 export function smpRcErc(rc: number, group: number | undefined): number {
-  if (group === undefined) return erc(0x540 + Math.min(Math.max(rc, 0), 0x1f));
-  if (group === 1) return erc(0x580 + Math.min(Math.max(rc, 0), 0x3f));
-  return erc(0x5c0);
+  if (group === undefined) return handlerErc(0x540 + Math.min(Math.max(rc, 0), 0x1f));
+  if (group === 1) return handlerErc(0x580 + Math.min(Math.max(rc, 0), 0x3f));
+  return handlerErc(0x5c0);
 }
 
 /** Bus error code → ERC: the one table of this handler. */

@@ -1,16 +1,7 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import {
-  Erc,
-  Facility,
-  HandlerComponent,
-  makeExtendedResultCode,
-  ResultCode,
-  result,
-  type AducResult,
-} from '../../model/result-codes.js';
-
-const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
+import { ercTable, handlerErc } from '../handler-erc.js';
+import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
 
 /**
  * Extended result codes of `sensor-proxy/uds:1`: facility 3 (content handler), component 32
@@ -23,44 +14,44 @@ const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHand
  * | 0x710-0x794, 0x7F0-0x7FE | the ECU answered a negative response: value − 0x700 = NRC (ISO 14229-1 A.1) |
  * | 0x7A0-0x7AF  | programming outcome (check routine, version after reset, ECU not back)          |
  */
-export const UdsErc = {
+export const UdsErc = ercTable({
   /** 0x32000700: a failure no other code describes (see resultDetails). */
-  Unknown: erc(0x700),
+  Unknown: 0x700,
   /** 0x32000701: the component/handlerProperties lack interface, txId or rxId. */
-  NoAddress: erc(0x701),
+  NoAddress: 0x701,
   /** 0x32000702: a handlerProperty has the wrong type or range. */
-  InvalidHandlerProperties: erc(0x702),
+  InvalidHandlerProperties: 0x702,
   /** 0x32000703: IsInstalled without `installedCriteria`, or install without `memoryAddress`. */
-  MissingProperty: erc(0x703),
+  MissingProperty: 0x703,
   /** 0x32000704: the step does not carry exactly one firmware file. */
-  WrongFileCount: erc(0x704),
+  WrongFileCount: 0x704,
   /** 0x32000705: the CAN interface could not be opened, the socketcan package is missing, or `isotp.backend: "kernel"` without can-isotp. */
-  CanOpenFailed: erc(0x705),
+  CanOpenFailed: 0x705,
   /** 0x32000706: CAN transmit failed (bus-off, tx queue full past N_As, interface down or gone: CAN_NETDOWN). */
-  CanTxFailed: erc(0x706),
+  CanTxFailed: 0x706,
   /** 0x32000707: ISO-TP timeout (N_As, N_Bs, N_Cr) — the ECU stopped taking part. */
-  IsoTpTimeout: erc(0x707),
+  IsoTpTimeout: 0x707,
   /** 0x32000708: ISO-TP protocol error (wrong sequence number, overflow, FC.WAIT limit, invalid FC). */
-  IsoTpProtocol: erc(0x708),
+  IsoTpProtocol: 0x708,
   /** 0x32000709: no response within P2 (after retries). */
-  UdsTimeoutP2: erc(0x709),
+  UdsTimeoutP2: 0x709,
   /** 0x3200070A: no final response within P2* after NRC 0x78, or too many 0x78. */
-  UdsTimeoutP2Star: erc(0x70a),
+  UdsTimeoutP2Star: 0x70a,
   /** 0x3200070B: a response of the wrong service, echo or length. */
-  UdsBadResponse: erc(0x70b),
+  UdsBadResponse: 0x70b,
   /** 0x3200070C: the security key algorithm is unknown or failed. */
-  SecurityKey: erc(0x70c),
+  SecurityKey: 0x70c,
   /** 0x320007A0: the check routine reported the downloaded memory wrong (CRC-32). */
-  CheckFailed: erc(0x7a0),
+  CheckFailed: 0x7a0,
   /** 0x320007A1: after the reset the ECU reports another version than installedCriteria. */
-  VersionMismatch: erc(0x7a1),
+  VersionMismatch: 0x7a1,
   /** 0x320007A2: the ECU did not answer after ECUReset within resetTimeoutMs. */
-  EcuNotBack: erc(0x7a2),
-} as const;
+  EcuNotBack: 0x7a2,
+});
 
 /** ERC of a negative response: 0x32000700 + NRC. */
 export function nrcErc(nrc: number): number {
-  return erc(0x700 + (nrc & 0xff));
+  return handlerErc(0x700 + (nrc & 0xff));
 }
 
 const BY_CODE: Record<string, number> = {

@@ -1,16 +1,7 @@
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { errorMessage } from '../../model/errors.js';
-import {
-  Erc,
-  Facility,
-  HandlerComponent,
-  makeExtendedResultCode,
-  ResultCode,
-  result,
-  type AducResult,
-} from '../../model/result-codes.js';
-
-const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
+import { ercTable } from '../handler-erc.js';
+import { Erc, ResultCode, result, type AducResult } from '../../model/result-codes.js';
 
 /**
  * Extended result codes of `sensor-proxy/ymodem:1`: facility 3 (content handler), component 32
@@ -23,38 +14,38 @@ const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHand
  * | 0x620-0x62F  | bootloader entry and YMODEM transfer                        |
  * | 0x630-0x63F  | the device after the transfer (version)                     |
  */
-export const YmodemErc = {
+export const YmodemErc = ercTable({
   /** 0x32000601: neither `component.properties.port` nor `handlerProperties.port` names the device. */
-  NoPort: erc(0x601),
+  NoPort: 0x601,
   /** 0x32000602: a handlerProperty or component property has the wrong type or range (details name it). */
-  InvalidHandlerProperties: erc(0x602),
+  InvalidHandlerProperties: 0x602,
   /** 0x32000603: IsInstalled without `handlerProperties.installedCriteria`. */
-  MissingInstalledCriteria: erc(0x603),
+  MissingInstalledCriteria: 0x603,
   /** 0x32000604: the step does not carry exactly one firmware file. */
-  WrongFileCount: erc(0x604),
+  WrongFileCount: 0x604,
   /** 0x32000610: the serial port could not be opened (details: errno, hint). */
-  PortOpenFailed: erc(0x610),
+  PortOpenFailed: 0x610,
   /** 0x32000611: the port went away (unplug, device reset that re-enumerates) or failed. */
-  Disconnected: erc(0x611),
+  Disconnected: 0x611,
   /** 0x32000612: the port did not take a frame within its write timeout (output blocked). */
-  WriteStalled: erc(0x612),
+  WriteStalled: 0x612,
   /** 0x32000620: no 'C' from a bootloader within `startTimeoutMs` after the entry (entry not understood, wrong port or baud rate). */
-  NoBootloader: erc(0x620),
+  NoBootloader: 0x620,
   /** 0x32000621: the bootloader stopped answering mid-transfer (`ackTimeoutMs` × `maxRetries`). */
-  TransferTimeout: erc(0x621),
+  TransferTimeout: 0x621,
   /** 0x32000622: a block was NAKed more than `maxRetries` times (line noise, wrong baud rate, flash errors). */
-  TooManyRetries: erc(0x622),
+  TooManyRetries: 0x622,
   /** 0x32000623: the bootloader cancelled the transfer (CAN CAN): image rejected, too large, flash error. */
-  CancelledByDevice: erc(0x623),
+  CancelledByDevice: 0x623,
   /** 0x32000624: the firmware file could not be read to its announced size. */
-  ImageReadFailed: erc(0x624),
+  ImageReadFailed: 0x624,
   /** 0x32000630: after the transfer the device did not answer the version query within `bootTimeoutMs`. */
-  NoVersionAfterInstall: erc(0x630),
+  NoVersionAfterInstall: 0x630,
   /** 0x32000631: after the transfer the device reports a version other than `installedCriteria`. */
-  VersionMismatch: erc(0x631),
+  VersionMismatch: 0x631,
   /** 0x320006FF: an error this table does not know. */
-  Unexpected: erc(0x6ff),
-} as const;
+  Unexpected: 0x6ff,
+});
 
 /** Bus error code → ERC: the one table of this handler. */
 const BY_CODE: Readonly<Record<string, number>> = {

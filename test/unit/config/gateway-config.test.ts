@@ -45,16 +45,32 @@ describe('gateway config', () => {
 
   it('reads the parallel policy and onComponentFailure, with defaults, and names bad values', () => {
     const d = parseGatewayConfig({}, '/etc/sp/g.json');
-    assert.deepEqual(d.parallel, { enabled: true, maxPerCanInterface: 4, onComponentFailure: 'stop' });
+    assert.deepEqual(d.parallel, {
+      enabled: true,
+      maxPerCanInterface: 4,
+      acrossReferenceSteps: false,
+      onComponentFailure: 'stop',
+    });
     const c = parseGatewayConfig(
-      { parallel: { enabled: false, maxPerCanInterface: 8 }, onComponentFailure: 'continue' },
+      {
+        parallel: { enabled: false, maxPerCanInterface: 8, acrossReferenceSteps: true },
+        onComponentFailure: 'continue',
+      },
       '/etc/sp/g.json',
     );
-    assert.deepEqual(c.parallel, { enabled: false, maxPerCanInterface: 8, onComponentFailure: 'continue' });
+    assert.deepEqual(c.parallel, {
+      enabled: false,
+      maxPerCanInterface: 8,
+      acrossReferenceSteps: true,
+      onComponentFailure: 'continue',
+    });
     assert.throws(
       () =>
         parseGatewayConfig(
-          { parallel: { enabled: 'yes', maxPerCanInterface: 0, max: 1 }, onComponentFailure: 'abort' },
+          {
+            parallel: { enabled: 'yes', maxPerCanInterface: 0, max: 1, acrossReferenceSteps: 1 },
+            onComponentFailure: 'abort',
+          },
           'g.json',
         ),
       (e: Error & { code?: string }) =>
@@ -62,6 +78,7 @@ describe('gateway config', () => {
         [
           '$.parallel.enabled: must be true or false',
           '$.parallel.maxPerCanInterface: must be an integer 1..64',
+          '$.parallel.acrossReferenceSteps: must be true or false',
           '$.parallel.max: unknown key',
           '$.onComponentFailure: must be "stop" or "continue"',
         ].every((p) => e.message.includes(p)),

@@ -48,13 +48,12 @@ test('every ERC constant written in the source of src/ is in docs/result-codes.m
     // makeExtendedResultCode(facility, component, value) with literal arguments.
     for (const m of code.matchAll(/makeExtendedResultCode\(\s*(\d+),\s*(\d+),\s*(0x[0-9a-f]+|\d+)\s*\)/gi))
       codes.add(((Number(m[1]) & 0xf) * 0x10000000 + (Number(m[2]) & 0xff) * 0x100000 + Number(m[3])) >>> 0);
-    // The handler tables' shorthand erc(0x…) = facility 3, component 32 (EXTERNAL).
-    if (
-      /const erc = \(value: number\) => makeExtendedResultCode\(Facility\.UpdateContentHandler, HandlerComponent\.External/.test(
-        code,
-      )
-    )
-      for (const m of code.matchAll(/\berc\((0x[0-9a-f]+)\)/gi)) codes.add((0x32000000 + Number(m[1])) >>> 0);
+    // The bus handlers' ERCs (src/handlers/handler-erc.ts): facility 3, component 32 (EXTERNAL), from
+    // `handlerErc(0x…)` and from each `Name: 0x…` entry of an `ercTable({ … })`.
+    for (const m of code.matchAll(/\bhandlerErc\((0x[0-9a-f]+)\)/gi)) codes.add((0x32000000 + Number(m[1])) >>> 0);
+    for (const table of code.matchAll(/\bercTable\(\{([^]*?)\}\)/g))
+      for (const m of table[1]!.matchAll(/^\s*\w+:\s*(0x[0-9a-f]+),?\s*$/gim))
+        codes.add((0x32000000 + Number(m[1])) >>> 0);
     for (const c of codes)
       if (!doc.includes(`\`${formatErc(c)}\``)) missing.push(`${file.slice(repoPath().length + 1)}: ${formatErc(c)}`);
   }

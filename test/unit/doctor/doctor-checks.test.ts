@@ -146,6 +146,22 @@ describe('doctor: runtime', () => {
     );
     assert.equal(byId(rs, 'runtime.addon.usb').status, 'pass');
   });
+
+  it('warns on an end-of-life Node; on 32-bit ARM (the armhf package) the remedy is 64-bit Pi OS', async () => {
+    const x64 = byId(
+      await runtimeChecks(new FakeSystem({ nodeVersion: '20.20.2', arch: 'x64' }).ctx()),
+      'runtime.node',
+    );
+    assert.equal(x64.status, 'warn');
+    assert.match(x64.remedy ?? '', /bundled in the sensor-proxy \.deb/);
+    const armhf = byId(
+      await runtimeChecks(new FakeSystem({ nodeVersion: '20.11.0', arch: 'arm' }).ctx()),
+      'runtime.node',
+    );
+    assert.equal(armhf.status, 'warn');
+    assert.match(armhf.detail, /20\.11\.0 runs, but Node 20 is past its end of life/);
+    assert.match(armhf.remedy ?? '', /64-bit Pi OS .* arm64 package/);
+  });
 });
 
 describe('doctor: CAN', () => {

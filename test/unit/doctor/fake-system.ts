@@ -23,6 +23,7 @@ export class FakeSystem {
       pid: 1,
       user: 'sensor-proxy',
       nodeVersion: '22.12.0',
+      arch: 'arm64',
       now: () => new Date('2026-03-01T00:00:00Z'),
       exec: async (_cmd, args) => {
         const out = this.ipOutput[args.at(-1)!];

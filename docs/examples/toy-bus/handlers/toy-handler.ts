@@ -4,38 +4,29 @@ import { BusFlashHandler, type StepSettings } from '../../../../src/handlers/bus
 import type { Component } from '../../../../src/model/component.js';
 import { errorMessage } from '../../../../src/model/errors.js';
 import type { HandlerFactory, StepContext, StepFile } from '../../../../src/model/handler.js';
-import {
-  Erc,
-  Facility,
-  HandlerComponent,
-  makeExtendedResultCode,
-  ResultCode,
-  result,
-  type AducResult,
-} from '../../../../src/model/result-codes.js';
+import { ercTable } from '../../../../src/handlers/handler-erc.js';
+import { Erc, ResultCode, result, type AducResult } from '../../../../src/model/result-codes.js';
 import { ToyClient, type ToyBus } from '../drivers/toy-bus.js';
 
 export const TOY_HANDLER_ID = 'example/toy:1';
-
-const erc = (value: number) => makeExtendedResultCode(Facility.UpdateContentHandler, HandlerComponent.External, value);
 
 /**
  * The toy handler's extended result codes: facility 3 (content handler), component 32 (EXTERNAL),
  * in a value block no built-in handler uses (0xF00-0xFFF; the built-ins are listed in
  * docs/result-codes.md). A real handler documents each one there.
  */
-export const ToyErc = {
-  Unexpected: erc(0xf00),
-  NoAddress: erc(0xf01),
-  InvalidHandlerProperties: erc(0xf02),
-  MissingInstalledCriteria: erc(0xf03),
-  WrongFileCount: erc(0xf04),
-  ImageReadFailed: erc(0xf05),
-  NoDevice: erc(0xf06),
-  Refused: erc(0xf07),
-  HashMismatch: erc(0xf08),
-  WrongVersionAfterFlash: erc(0xf09),
-} as const;
+export const ToyErc = ercTable({
+  Unexpected: 0xf00,
+  NoAddress: 0xf01,
+  InvalidHandlerProperties: 0xf02,
+  MissingInstalledCriteria: 0xf03,
+  WrongFileCount: 0xf04,
+  ImageReadFailed: 0xf05,
+  NoDevice: 0xf06,
+  Refused: 0xf07,
+  HashMismatch: 0xf08,
+  WrongVersionAfterFlash: 0xf09,
+});
 
 const BY_CODE: Record<string, number> = {
   TOY_NO_DEVICE: ToyErc.NoDevice,
