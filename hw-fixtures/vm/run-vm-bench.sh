@@ -22,7 +22,7 @@ fi
 
 cal=$(nice node dist/test/bench/vcan/calibration.js)
 echo "bench-vm: host calibration ${cal} CPU-ms; no vcan on this kernel; booting the qemu guest"
-# Bench knobs that are set here reach the guest too (e.g. SP_BENCH_XBUS_ALONE_RUNS, cross-bus.bench.ts).
+# Bench knobs that are set here reach the guest too (e.g. SP_BENCH_XBUS_ROUNDS, cross-bus.bench.ts).
 extra=()
 while IFS= read -r name; do extra+=(--env "$name=${!name}"); done < <(compgen -e | grep -E '^SP_BENCH_XBUS_' || true)
 set +e

@@ -103,7 +103,7 @@ describe('a happy-path flash of every handler logs no WARN', { skip: ptyRigSkip(
   it('nothing at WARN or above, from any handler or the engine', () => {
     const loud = records.filter((r) => r.level >= WARN);
     assert.deepEqual(
-      loud.map((r) => `${String(r.handler ?? '-')} ${String(r.componentId ?? '')}: ${r.msg ?? ''}`),
+      loud.map((r) => `${JSON.stringify(r.handler ?? '-')} ${JSON.stringify(r.componentId ?? '')}: ${r.msg ?? ''}`),
       [],
       JSON.stringify(loud, null, 1),
     );
