@@ -112,7 +112,19 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
   const policy = { ...DEFAULT_PARALLEL_POLICY, ...opts.parallel };
   const downloadFailure = await downloadPhase(groups.flat(), runner, state, policy);
   let failure: { index: number; result: AducResult } | undefined = downloadFailure;
-  if (downloadFailure) outcomes.push(downloadFailure.outcome);
+  if (downloadFailure) {
+    // Every other step × component is reported too: none of them was installed.
+    const failed = stepKey(downloadFailure.outcome.step, downloadFailure.outcome.componentId);
+    outcomes.push(
+      ...groups
+        .flat()
+        .map((inst) =>
+          stepKey(inst.planned.path, inst.component?.id) === failed
+            ? downloadFailure.outcome
+            : notRun(inst, `the download of step ${downloadFailure.outcome.step} failed`),
+        ),
+    );
+  }
   const parentResults: (AducResult | undefined)[] = plan.steps.map(() => undefined);
 
   let restart: RestartRequest | undefined;
@@ -134,13 +146,16 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
         outcomes.push(...step.outcomes);
         parentResults[i + k] = step.result;
       }
+      // The update's failure is the step that failed, not one that was merely stopped by it.
+      const failed = runs.findIndex((r) => !isSuccess(r.result) && !r.stopped);
       for (const [k, step] of runs.entries()) {
         if (step.restart) {
           restart = restart?.immediate ? restart : step.restart;
           if (step.restart.immediate) break steps;
         }
         if (!isSuccess(step.result)) {
-          failure = { index: i + k, result: step.result };
+          const at = failed === -1 ? k : failed;
+          failure = { index: i + at, result: runs[at]!.result };
           break steps;
         }
       }
@@ -184,7 +199,12 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
   const cancelled = !!failure && (signal.aborted || failure.result.resultCode === ResultCode.FailureCancelled);
   const last = finalResult(plan, parentResults, failure, cancelled);
   const succeeded = !failure;
-  await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last);
+  const notRunSteps = Object.fromEntries(
+    outcomes
+      .filter((o) => o.outcome === 'not-run')
+      .map((o) => [stepKey(o.step, o.componentId), (o.result.resultDetails ?? '').replace(/^not run: /, '')]),
+  );
+  await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last, notRunSteps);
   emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded });
   return {
     ...common,
@@ -199,6 +219,8 @@ interface StepRun {
   result: AducResult;
   outcomes: ComponentOutcome[];
   restart?: RestartRequest;
+  /** Nothing of it failed, but some of it never ran: another reference step running alongside failed. */
+  stopped?: boolean;
 }
 
 interface LaneEnv {
@@ -278,12 +300,15 @@ async function runReferenceSteps(
     );
   const stopped = () => stopWhy ?? (env.signal.aborted ? 'cancelled' : undefined);
 
+  /** Per reference step: why some of its steps never started because the run stopped. */
+  const stoppedWhy: (string | undefined)[] = planneds.map(() => undefined);
   const runLane = async (li: number): Promise<void> => {
     const lane = lanes[li]!;
     for (const inst of lane.instances) {
       const why = stopped();
       if (why) {
         perLane[li]!.push(notRun(inst, why));
+        stoppedWhy[lane.owner] ??= why;
         continue;
       }
       const o = await installInstance(inst, env.runner, env.state, env.emit);
@@ -318,13 +343,25 @@ async function runReferenceSteps(
   };
 
   const neverStarted = await runLanes(slots, runLane, () => stopped() === undefined);
-  for (const li of neverStarted)
+  for (const li of neverStarted) {
     perLane[li]!.push(...lanes[li]!.instances.map((inst) => notRun(inst, stopped() ?? 'not run')));
+    stoppedWhy[lanes[li]!.owner] ??= stopped() ?? 'not run';
+  }
   return planneds.map((planned, k) => {
     const outcomes = lanes.flatMap((l, li) => (l.owner === k ? perLane[li]! : []));
     const immediate = immediates[k];
     const restart = restarts[k];
     const r = immediate ? immediate.result : aggregateReference(finishedInOrder[k]!, planned.components.length);
+    // A reference step is applied only when all of it ran: one that a failure alongside stopped
+    // part-way is reported as not run, not as applied (its components' own outcomes say what ran).
+    const why = stoppedWhy[k];
+    if (why && isSuccess(r) && !immediates.some((o) => o !== undefined))
+      return {
+        result: result(why === 'cancelled' ? ResultCode.FailureCancelled : ResultCode.Failure, 0, `not run: ${why}`),
+        outcomes,
+        stopped: true,
+        ...(restart && { restart }),
+      };
     return { result: r, outcomes, ...(restart && { restart }) };
   });
 }
