@@ -10,8 +10,13 @@
  */
 export interface SerialLink {
   readonly path: string;
-  /** Writes all bytes and waits until they are handed to the OS (drain). */
-  write(data: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /**
+   * Writes all bytes and waits until the OS has sent them (drain). With `{ drain: false }` it
+   * resolves once the OS has taken them: for a caller that waits for the peer's answer next
+   * anyway (the answer cannot come before the bytes went out), which saves a round trip through
+   * the driver per write.
+   */
+  write(data: Uint8Array, signal?: AbortSignal, opts?: { drain?: boolean }): Promise<void>;
   /**
    * Reads at least 1 and at most `max` bytes that arrived since the last read, waiting up to
    * `timeoutMs` (rejects with BusError `SERIAL_TIMEOUT`, details `{ timeoutMs }`).

@@ -142,7 +142,7 @@ export class SerialportLink implements SerialLink {
     });
   }
 
-  async write(data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async write(data: Uint8Array, signal?: AbortSignal, opts?: { drain?: boolean }): Promise<void> {
     this.assertUsable();
     if (signal?.aborted) throw new CancelledError(signal.reason);
     if (this.log?.isLevelEnabled('trace'))
@@ -166,7 +166,7 @@ export class SerialportLink implements SerialLink {
         );
       };
       this.port.write(buf, (err) => {
-        if (err) return done(err);
+        if (err || opts?.drain === false) return done(err);
         this.port.drain((e) => done(e));
       });
     });

@@ -79,6 +79,21 @@ describe('SerialportLink on a pty pair', { skip }, () => {
     assert.deepEqual(Uint8Array.from(got), bytes(0x06, 0x09, 0x41, 0x0a));
   });
 
+  it('writes without drain (as the YMODEM sender writes its frames) reach the peer whole and in order', T, async () => {
+    const frames = Array.from({ length: 8 }, (_, k) => Uint8Array.from({ length: 1029 }, (_, i) => (i * 7 + k) & 0xff));
+    const total = frames.reduce((n, f) => n + f.length, 0);
+    const got: number[] = [];
+    const done = new Promise<void>((resolve) =>
+      peer.onData((d) => {
+        got.push(...d);
+        if (got.length >= total) resolve();
+      }),
+    );
+    for (const f of frames) await link.write(f, undefined, { drain: false });
+    await done;
+    assert.deepEqual(Uint8Array.from(got), Uint8Array.from(frames.flatMap((f) => [...f])));
+  });
+
   it('a read with nothing to read fails with SERIAL_TIMEOUT and the link stays usable', T, async () => {
     await assert.rejects(
       link.read(10, 50),
