@@ -19,7 +19,7 @@
  * desired `$version` and a small `deviceUpdate.service.workflow`) goes into a substitute PUBLISH of
  * a few hundred bytes on the same topic, with the same flags and packet identifier (so a QoS 1
  * PUBACK still answers it), sent on in its place. The substitute marks the service request with
- * {@link OVERSIZE_KEY}, so the deployment ends in a terminal `MANIFEST_TOO_LARGE` report exactly as
+ * {@link OVERSIZE_KEY} (the number of bytes dropped), so the deployment ends in a terminal `MANIFEST_TOO_LARGE` report exactly as
  * for a document `boundedDesired` cut down. Memory: at most one topic (64 KiB) and 4 KiB of
  * workflow per message, whatever its size.
  */
@@ -264,9 +264,10 @@ export class TwinDocScanner {
  * A GET answer (`res/200`) carries it under `desired`; any other answer becomes an error answer,
  * which fails the SDK request instead of passing for an empty success.
  */
-export function substitutePayload(topic: string, facts: TwinDocFacts): Buffer {
+export function substitutePayload(topic: string, facts: TwinDocFacts, droppedBytes: number): Buffer {
   const desired: Record<string, unknown> = {};
-  if (facts.hasService) desired[COMPONENT] = { service: { workflow: facts.workflow ?? null, [OVERSIZE_KEY]: true } };
+  if (facts.hasService)
+    desired[COMPONENT] = { service: { workflow: facts.workflow ?? null, [OVERSIZE_KEY]: droppedBytes } };
   const version = facts.version ?? topicVersion(topic);
   if (version !== undefined) desired.$version = version;
   if (topic.startsWith(TWIN_DESIRED_PREFIX)) return Buffer.from(JSON.stringify(desired));
@@ -423,7 +424,7 @@ export class TwinSizeGuard extends Transform {
   private finishDrop(): void {
     const facts = this.scanner!.result();
     this.scanner = undefined;
-    const body = substitutePayload(this.topic, facts);
+    const body = substitutePayload(this.topic, facts, this.dropped);
     const varHead = Buffer.from(this.varHead);
     this.push(
       Buffer.concat([Buffer.from([this.head[0]!]), encodeRemainingLength(varHead.length + body.length), varHead, body]),

@@ -120,7 +120,12 @@ describe('TwinSizeGuard (MQTT 3.1.1 framing)', () => {
     assert.equal(sub.qos, 0);
     const doc = JSON.parse(sub.payload.toString()) as Record<string, any>;
     assert.deepEqual(doc, {
-      deviceUpdate: { service: { workflow: { action: 3, id: 'wf-big', retryTimestamp: 'r1' }, [OVERSIZE_KEY]: true } },
+      deviceUpdate: {
+        service: {
+          workflow: { action: 3, id: 'wf-big', retryTimestamp: 'r1' },
+          [OVERSIZE_KEY]: Buffer.byteLength(desiredPatch(5000)),
+        },
+      },
       $version: 7,
     });
     assert.equal(dropped.length, 1);
@@ -131,6 +136,7 @@ describe('TwinSizeGuard (MQTT 3.1.1 framing)', () => {
     assert.equal(req.oversize, true);
     assert.equal(req.workflow.id, 'wf-big');
     assert.equal(req.workflow.retryTimestamp, 'r1');
+    assert.equal(req.oversizeBytes, Buffer.byteLength(desiredPatch(5000)));
   });
 
   it('an oversize PUBLISH followed by a normal one in the same chunk, at every split', async () => {
@@ -141,7 +147,12 @@ describe('TwinSizeGuard (MQTT 3.1.1 framing)', () => {
       const { packets, out, dropped } = await through(chunks);
       assert.equal(packets.length, 3);
       assert.equal((packets[0] as IPublishPacket).topic, PATCH_TOPIC);
-      assert.match((packets[0] as IPublishPacket).payload.toString(), /"\$oversize":true/);
+      assert.ok(
+        (packets[0] as IPublishPacket).payload
+          .toString()
+          .includes(`"$oversize":${big.length - 2 - 3 - PATCH_TOPIC.length}`),
+        'the substitute carries the number of payload bytes dropped',
+      );
       assert.deepEqual(
         out.subarray(out.length - small.length - 2),
         Buffer.concat([small, generate({ cmd: 'pingresp' })]),
@@ -174,8 +185,9 @@ describe('TwinSizeGuard (MQTT 3.1.1 framing)', () => {
     });
     const { packets } = await through([publish(GET_TOPIC, body)]);
     const doc = JSON.parse((packets[0] as IPublishPacket).payload.toString());
+    const size = Buffer.byteLength(body);
     assert.deepEqual(doc, {
-      desired: { deviceUpdate: { service: { workflow: { action: 3, id: 'g1' }, [OVERSIZE_KEY]: true } }, $version: 12 },
+      desired: { deviceUpdate: { service: { workflow: { action: 3, id: 'g1' }, [OVERSIZE_KEY]: size } }, $version: 12 },
       reported: {},
     });
   });
