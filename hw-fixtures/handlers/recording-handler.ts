@@ -20,6 +20,8 @@ export class RecordingHandler implements StepHandler {
   override: (action: string, ctx: StepContext) => AducResult | undefined = () => undefined;
   /** Called inside install before it records success (e.g. to wait for an abort). */
   duringInstall: (ctx: StepContext) => Promise<void> = async () => {};
+  /** Called inside isInstalled before it answers (e.g. to see which reads overlap). */
+  duringIsInstalled: (ctx: StepContext) => Promise<void> = async () => {};
 
   constructor(readonly id = 'test/recording:1') {}
 
@@ -38,8 +40,10 @@ export class RecordingHandler implements StepHandler {
   }
 
   async isInstalled(ctx: StepContext): Promise<AducResult> {
+    const forced = this.record('isInstalled', ctx);
+    await this.duringIsInstalled(ctx);
     return (
-      this.record('isInstalled', ctx) ??
+      forced ??
       result(this.installed.has(this.key(ctx)) ? ResultCode.IsInstalledInstalled : ResultCode.IsInstalledNotInstalled)
     );
   }

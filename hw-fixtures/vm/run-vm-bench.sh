@@ -22,8 +22,11 @@ fi
 
 cal=$(nice node dist/test/bench/vcan/calibration.js)
 echo "bench-vm: host calibration ${cal} CPU-ms; no vcan on this kernel; booting the qemu guest"
+# Bench knobs that are set here reach the guest too (e.g. SP_BENCH_XBUS_ALONE_RUNS, cross-bus.bench.ts).
+extra=()
+while IFS= read -r name; do extra+=(--env "$name=${!name}"); done < <(compgen -e | grep -E '^SP_BENCH_XBUS_' || true)
 set +e
-bash hw-fixtures/vm/vm-run.sh --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-1800}" \
+bash hw-fixtures/vm/vm-run.sh "${extra[@]+"${extra[@]}"}" --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-1800}" \
   --env "SP_TIMEOUT_SCALE=${SP_TIMEOUT_SCALE:-20}" --env "SP_BENCH_HOST_CALIBRATION_MS=$cal" \
   --env "SP_BENCH_ROUNDS=${SP_BENCH_ROUNDS:-3}" --env "SP_BENCH_MESSAGES=${SP_BENCH_MESSAGES:-64}" \
   -- sh -c "bash hw-fixtures/can/setup-vcan.sh vcan0 && $loop" sh "${benches[@]}"

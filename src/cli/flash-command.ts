@@ -297,14 +297,18 @@ function printResult(
     return;
   }
   const last = outcome.lastInstallResult;
+  // A step that never started is "not run" (its reason in details), not a failure of its component.
   const rows = outcome.outcomes.map((o) => [
     o.step,
     o.componentId ?? 'host',
     o.handler,
-    String(o.result.resultCode),
-    resultCodeName(o.result.resultCode),
-    formatErc(o.result.extendedResultCode),
-    (o.result.resultDetails ?? '').slice(0, 80),
+    o.outcome === 'not-run' ? '-' : String(o.result.resultCode),
+    o.outcome === 'not-run' ? 'not run' : resultCodeName(o.result.resultCode),
+    o.outcome === 'not-run' ? '-' : formatErc(o.result.extendedResultCode),
+    (o.outcome === 'not-run'
+      ? (o.result.resultDetails ?? '').replace(/^not run: /, '')
+      : (o.result.resultDetails ?? '')
+    ).slice(0, 80),
   ]);
   const out = [
     table(['step', 'component', 'handler', 'code', 'result', 'erc', 'details'], rows),

@@ -131,6 +131,14 @@ function deploymentHtml(d: DeploymentRecord): string {
     const r = rec.result;
     return `<tr><td>${esc(step)}</td><td>${esc(comp)}</td><td>${resultHtml(r.resultCode)}</td><td>0x${(r.extendedResultCode ?? 0).toString(16).padStart(8, '0')}</td><td>${esc(r.resultDetails ?? '')}</td><td>${esc(rec.finishedAt)}</td></tr>`;
   });
+  // Steps that never started (another component failed first, a cancel): "not run", not a failure.
+  for (const [key, why] of Object.entries(s.notRun ?? {})) {
+    if (s.steps?.[key]) continue;
+    const [step, comp] = key.split('@');
+    steps.push(
+      `<tr><td>${esc(step)}</td><td>${esc(comp)}</td><td><span class="muted">not run</span></td><td></td><td>${esc(why)}</td><td>—</td></tr>`,
+    );
+  }
   const stepTable = steps.length
     ? `<table><tr><th>step</th><th>component</th><th>result</th><th>erc</th><th>details</th><th>finished</th></tr>${steps.join('')}</table>`
     : '<p class="muted">no step finished</p>';

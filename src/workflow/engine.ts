@@ -109,13 +109,25 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
   }
   const groups = instanceGroups(plan);
   const outcomes: ComponentOutcome[] = [];
-  const downloadFailure = await downloadPhase(groups.flat(), runner, state);
+  const policy = { ...DEFAULT_PARALLEL_POLICY, ...opts.parallel };
+  const downloadFailure = await downloadPhase(groups.flat(), runner, state, policy);
   let failure: { index: number; result: AducResult } | undefined = downloadFailure;
-  if (downloadFailure) outcomes.push(downloadFailure.outcome);
+  if (downloadFailure) {
+    // Every other step × component is reported too: none of them was installed.
+    const failed = stepKey(downloadFailure.outcome.step, downloadFailure.outcome.componentId);
+    outcomes.push(
+      ...groups
+        .flat()
+        .map((inst) =>
+          stepKey(inst.planned.path, inst.component?.id) === failed
+            ? downloadFailure.outcome
+            : notRun(inst, `the download of step ${downloadFailure.outcome.step} failed`),
+        ),
+    );
+  }
   const parentResults: (AducResult | undefined)[] = plan.steps.map(() => undefined);
 
   let restart: RestartRequest | undefined;
-  const policy = { ...DEFAULT_PARALLEL_POLICY, ...opts.parallel };
   if (!failure) {
     const env: LaneEnv = { runner, state, emit, signal, log, policy };
     steps: for (let i = 0; i < plan.steps.length;) {
@@ -134,13 +146,16 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
         outcomes.push(...step.outcomes);
         parentResults[i + k] = step.result;
       }
+      // The update's failure is the step that failed, not one that was merely stopped by it.
+      const failed = runs.findIndex((r) => !isSuccess(r.result) && !r.stopped);
       for (const [k, step] of runs.entries()) {
         if (step.restart) {
           restart = restart?.immediate ? restart : step.restart;
           if (step.restart.immediate) break steps;
         }
         if (!isSuccess(step.result)) {
-          failure = { index: i + k, result: step.result };
+          const at = failed === -1 ? k : failed;
+          failure = { index: i + at, result: runs[at]!.result };
           break steps;
         }
       }
@@ -184,7 +199,12 @@ async function runRecorded(opts: RunOptions, log: Logger, resumed: boolean): Pro
   const cancelled = !!failure && (signal.aborted || failure.result.resultCode === ResultCode.FailureCancelled);
   const last = finalResult(plan, parentResults, failure, cancelled);
   const succeeded = !failure;
-  await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last);
+  const notRunSteps = Object.fromEntries(
+    outcomes
+      .filter((o) => o.outcome === 'not-run')
+      .map((o) => [stepKey(o.step, o.componentId), (o.result.resultDetails ?? '').replace(/^not run: /, '')]),
+  );
+  await state.finish(succeeded ? 'succeeded' : cancelled ? 'cancelled' : 'failed', last, notRunSteps);
   emit({ type: 'update.finished', workflowId: plan.workflowId, succeeded });
   return {
     ...common,
@@ -199,6 +219,8 @@ interface StepRun {
   result: AducResult;
   outcomes: ComponentOutcome[];
   restart?: RestartRequest;
+  /** Nothing of it failed, but some of it never ran: another reference step running alongside failed. */
+  stopped?: boolean;
 }
 
 interface LaneEnv {
@@ -278,12 +300,15 @@ async function runReferenceSteps(
     );
   const stopped = () => stopWhy ?? (env.signal.aborted ? 'cancelled' : undefined);
 
+  /** Per reference step: why some of its steps never started because the run stopped. */
+  const stoppedWhy: (string | undefined)[] = planneds.map(() => undefined);
   const runLane = async (li: number): Promise<void> => {
     const lane = lanes[li]!;
     for (const inst of lane.instances) {
       const why = stopped();
       if (why) {
         perLane[li]!.push(notRun(inst, why));
+        stoppedWhy[lane.owner] ??= why;
         continue;
       }
       const o = await installInstance(inst, env.runner, env.state, env.emit);
@@ -318,13 +343,25 @@ async function runReferenceSteps(
   };
 
   const neverStarted = await runLanes(slots, runLane, () => stopped() === undefined);
-  for (const li of neverStarted)
+  for (const li of neverStarted) {
     perLane[li]!.push(...lanes[li]!.instances.map((inst) => notRun(inst, stopped() ?? 'not run')));
+    stoppedWhy[lanes[li]!.owner] ??= stopped() ?? 'not run';
+  }
   return planneds.map((planned, k) => {
     const outcomes = lanes.flatMap((l, li) => (l.owner === k ? perLane[li]! : []));
     const immediate = immediates[k];
     const restart = restarts[k];
     const r = immediate ? immediate.result : aggregateReference(finishedInOrder[k]!, planned.components.length);
+    // A reference step is applied only when all of it ran: one that a failure alongside stopped
+    // part-way is reported as not run, not as applied (its components' own outcomes say what ran).
+    const why = stoppedWhy[k];
+    if (why && isSuccess(r) && !immediates.some((o) => o !== undefined))
+      return {
+        result: result(why === 'cancelled' ? ResultCode.FailureCancelled : ResultCode.Failure, 0, `not run: ${why}`),
+        outcomes,
+        stopped: true,
+        ...(restart && { restart }),
+      };
     return { result: r, outcomes, ...(restart && { restart }) };
   });
 }
@@ -380,39 +417,85 @@ function instanceGroups(plan: UpdatePlan): Instance[][] {
   );
 }
 
-/** ADU Download phase: IsInstalled, then the handler's Download, for every instance; stops at the first failure. */
+/**
+ * ADU Download phase (reference/adu-agent.md §2.4): IsInstalled, then the handler's Download, for
+ * every instance; stops at the first failure. The ADU agent walks the instances one after the other;
+ * here each component's instances stay in order, and components on different physical paths (the
+ * rule of the Install phase: {@link laneSlots}) are read at the same time, so a deployment over
+ * several buses does not wait for one sensor's version read after another before anything is
+ * flashed. Host instances form one lane of their own. After a failure no instance starts (those in
+ * flight finish); the failure reported is the first in manifest order.
+ */
 async function downloadPhase(
   instances: Instance[],
   runner: StepRunner,
   state: WorkflowStateStore,
+  policy: ParallelPolicy,
 ): Promise<{ index: number; result: AducResult; outcome: ComponentOutcome } | undefined> {
+  const distinct = [
+    ...new Map(instances.flatMap((i) => (i.component ? [[i.component.id, i.component]] : []))).values(),
+  ];
+  const componentSlots = laneSlots(distinct, policy);
+  // Parallelism off, or a component that names no physical path: one lane, the ADU agent's order.
+  const sequential = componentSlots.some((s) => s.key === 'sequential');
+  const lanes = new Map<string | undefined, Instance[]>();
   for (const inst of instances) {
-    // A sensor that is not there gets no handler call at all; its install fails (installInstance).
-    if (inst.component && unavailable(inst.component)) continue;
-    if (state.completedInPreviousRun(stepKey(inst.planned.path, inst.component?.id))) continue;
-    const ctx = runner.context(inst.planned, inst.component);
-    const installed = await runner.isInstalled(inst.planned, ctx);
-    if (installed.resultCode === ResultCode.IsInstalledInstalled) continue;
-    const r = await runner.call(inst.planned, ctx, 'download');
-    if (!isSuccess(r)) {
-      ctx.log.error({ result: r }, 'download failed');
-      const { planned, component } = inst;
-      const detailed = {
-        ...r,
-        resultDetails: `download of step ${planned.path}${component ? ` for ${component.id}` : ''}: ${r.resultDetails ?? ''}`,
-      };
-      const outcome: ComponentOutcome = {
-        step: planned.path,
-        handler: planned.step.handler,
-        ...(component && { componentId: component.id }),
-        ...(planned.step.description && { description: planned.step.description }),
-        result: r,
-        outcome: r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed',
-      };
-      return { index: inst.parentIndex, result: detailed, outcome };
-    }
+    const owner = sequential ? undefined : inst.component?.id;
+    const lane = lanes.get(owner);
+    if (lane) lane.push(inst);
+    else lanes.set(owner, [inst]);
   }
-  return undefined;
+  const owners = [...lanes.keys()];
+  const slots = owners.map((c) =>
+    c === undefined ? { key: 'host', capacity: 1 } : componentSlots[distinct.findIndex((d) => d.id === c)]!,
+  );
+  const failures: { order: number; failure: { index: number; result: AducResult; outcome: ComponentOutcome } }[] = [];
+  await runLanes(
+    slots,
+    async (li) => {
+      for (const inst of lanes.get(owners[li])!) {
+        if (failures.length > 0) return;
+        const failure = await downloadInstance(inst, runner, state);
+        if (failure) {
+          failures.push({ order: instances.indexOf(inst), failure });
+          return;
+        }
+      }
+    },
+    () => failures.length === 0,
+  );
+  return failures.sort((a, b) => a.order - b.order)[0]?.failure;
+}
+
+/** IsInstalled, then Download, of one instance; the failure to report, if any. */
+async function downloadInstance(
+  inst: Instance,
+  runner: StepRunner,
+  state: WorkflowStateStore,
+): Promise<{ index: number; result: AducResult; outcome: ComponentOutcome } | undefined> {
+  // A sensor that is not there gets no handler call at all; its install fails (installInstance).
+  if (inst.component && unavailable(inst.component)) return undefined;
+  if (state.completedInPreviousRun(stepKey(inst.planned.path, inst.component?.id))) return undefined;
+  const ctx = runner.context(inst.planned, inst.component);
+  const installed = await runner.isInstalled(inst.planned, ctx);
+  if (installed.resultCode === ResultCode.IsInstalledInstalled) return undefined;
+  const r = await runner.call(inst.planned, ctx, 'download');
+  if (isSuccess(r)) return undefined;
+  ctx.log.error({ result: r }, 'download failed');
+  const { planned, component } = inst;
+  const detailed = {
+    ...r,
+    resultDetails: `download of step ${planned.path}${component ? ` for ${component.id}` : ''}: ${r.resultDetails ?? ''}`,
+  };
+  const outcome: ComponentOutcome = {
+    step: planned.path,
+    handler: planned.step.handler,
+    ...(component && { componentId: component.id }),
+    ...(planned.step.description && { description: planned.step.description }),
+    result: r,
+    outcome: r.resultCode === ResultCode.FailureCancelled ? 'cancelled' : 'failed',
+  };
+  return { index: inst.parentIndex, result: detailed, outcome };
 }
 
 async function installInstance(

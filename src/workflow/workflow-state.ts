@@ -29,6 +29,12 @@ export interface WorkflowStateDoc {
   steps: Record<string, StepRecord>;
   /** Final report, set when status is terminal. */
   lastInstallResult?: unknown;
+  /**
+   * Steps × components that never started (outcome `not-run`: another component failed with
+   * `onComponentFailure: "stop"`, a cancel, an earlier failed step), keyed like `steps`, with the
+   * reason; set when status is terminal. Shown as "not run" by `report`, never as a failure.
+   */
+  notRun?: Record<string, string>;
 }
 
 export function stepKey(stepPath: string, componentId: string | undefined): string {
@@ -99,10 +105,15 @@ export class WorkflowStateStore {
     await this.save();
   }
 
-  async finish(status: Exclude<WorkflowStatus, 'running'>, lastInstallResult: unknown): Promise<void> {
+  async finish(
+    status: Exclude<WorkflowStatus, 'running'>,
+    lastInstallResult: unknown,
+    notRun?: Record<string, string>,
+  ): Promise<void> {
     this.doc.status = status;
     this.doc.finishedAt = new Date().toISOString();
     this.doc.lastInstallResult = lastInstallResult;
+    if (notRun && Object.keys(notRun).length > 0) this.doc.notRun = notRun;
     await this.save();
     await releaseWorkflowLock(this.path + '.lock');
   }
@@ -188,5 +199,14 @@ export function stateShapeProblem(doc: Record<string, unknown>): string | undefi
     if (r.extendedResultCode !== undefined && !Number.isInteger(r.extendedResultCode))
       return `"steps.${key}.result.extendedResultCode" must be an integer`;
   }
+  const notRun = doc.notRun;
+  if (
+    notRun !== undefined &&
+    (typeof notRun !== 'object' ||
+      notRun === null ||
+      Array.isArray(notRun) ||
+      Object.values(notRun).some((v) => typeof v !== 'string'))
+  )
+    return '"notRun" must be an object of strings';
   return undefined;
 }

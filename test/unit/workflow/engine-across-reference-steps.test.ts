@@ -145,7 +145,11 @@ describe('workflow engine: parallel.acrossReferenceSteps', () => {
     assert.equal(byKey.get('0.1@a0'), 'not-run');
     assert.equal(byKey.get('1.1@b0'), 'not-run');
     assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.Failure);
-    assert.ok(out.lastInstallResult.stepResults.step_0, 'the reference step that ran alongside reports too');
+    const step0 = out.lastInstallResult.stepResults.step_0!;
+    assert.equal(step0.resultCode, ResultCode.Failure, 'step 0 was stopped part-way: not applied');
+    assert.match(step0.resultDetails, /^not run: component b0 failed at step 1\.0/);
+    assert.equal(out.lastInstallResult.extendedResultCodes, '30000001', "the update's failure is b0's");
+    assert.match(out.lastInstallResult.resultDetails, /^step 1: .*b0 broke/);
     assert.ok(!installs(handler).includes('2@host'), 'the host step never ran');
   });
 

@@ -277,4 +277,100 @@ describe('workflow engine: parallel lanes', () => {
     assert.equal(doc.status, 'succeeded');
     assert.equal(Object.keys(doc.steps).length, 1 + 6 * 2);
   });
+
+  describe('Download phase (IsInstalled + Download before anything is flashed)', () => {
+    /** The first IsInstalled of each step × component is the Download phase's (installInstance asks again). */
+    const firstReads = (h: RecordingHandler, c: ReturnType<typeof concurrency>, n: number) => {
+      const seen = new Set<string>();
+      h.duringIsInstalled = async (ctx) => {
+        const k = `${ctx.step}@${ctx.component?.id ?? 'host'}`;
+        if (!ctx.component || seen.has(k)) return;
+        seen.add(k);
+        await c.enter(ctx, { step: '1.0', n });
+        c.leave(ctx);
+      };
+    };
+    const downloadCalls = (h: RecordingHandler) => {
+      const firstInstall = h.calls.findIndex((c) => c.action === 'install');
+      return h.calls.slice(0, firstInstall === -1 ? undefined : firstInstall);
+    };
+
+    it('reads the versions of components on different ports at once, one at a time per port, each in step order', async () => {
+      const comps = onPaths([
+        { bus: 'serial', port: '/dev/ttyA' },
+        { bus: 'serial', port: '/dev/ttyB' },
+        { bus: 'can', interface: 'can0' },
+        { bus: 'serial', port: '/dev/ttyA' },
+      ]);
+      const { handler, harness, plan } = await setup(comps, 2);
+      const c = concurrency(portOf);
+      firstReads(handler, c, 3);
+      const out = await harness.run(plan);
+      assert.equal(out.succeeded, true);
+      assert.equal(c.max, 3, 'three paths read at once');
+      for (const [port, n] of c.maxPerKey) assert.equal(n, 1, `${port} carried one read at a time`);
+      const early = downloadCalls(handler);
+      for (const id of ['s0', 's1', 's2', 's3'])
+        assert.deepEqual(
+          early.filter((x) => x.componentId === id).map((x) => `${x.action} ${x.step}`),
+          ['isInstalled 1.0', 'download 1.0', 'isInstalled 1.1', 'download 1.1'],
+          `${id}: IsInstalled then Download, step by step, before any install`,
+        );
+      // s3 shares ttyA with s0: its reads start after s0's.
+      const at = (action: string, step: string, id: string) =>
+        early.findIndex((x) => x.action === action && x.step === step && x.componentId === id);
+      assert.ok(at('isInstalled', '1.0', 's3') > at('download', '1.1', 's0'));
+    });
+
+    it('reads one at a time in the ADU order when parallel flashing is off', async () => {
+      const comps = onPaths([
+        { bus: 'serial', port: '/dev/ttyA' },
+        { bus: 'serial', port: '/dev/ttyB' },
+      ]);
+      const { handler, harness, plan } = await setup(comps, 2);
+      const c = concurrency(portOf);
+      handler.duringIsInstalled = async (ctx) => {
+        await c.enter(ctx);
+        c.leave(ctx);
+      };
+      const out = await harness.run(plan, undefined, { parallel: { enabled: false } });
+      assert.equal(out.succeeded, true);
+      assert.equal(c.max, 1);
+      assert.deepEqual(
+        downloadCalls(handler)
+          .filter((x) => x.action === 'download')
+          .map((x) => `${x.step}@${x.componentId ?? 'host'}`),
+        ['0@host', '1.0@s0', '1.1@s0', '1.0@s1', '1.1@s1'],
+      );
+    });
+
+    it('a failed Download stops the phase: reads in flight finish, nothing else starts, nothing is flashed', async () => {
+      const comps = onPaths([
+        { bus: 'serial', port: '/dev/ttyA' },
+        { bus: 'serial', port: '/dev/ttyB' },
+        { bus: 'serial', port: '/dev/ttyA' },
+      ]);
+      const { handler, harness, plan } = await setup(comps, 2);
+      let s1Failed!: () => void;
+      const failed = new Promise<void>((r) => (s1Failed = r));
+      handler.override = (action, ctx) => {
+        if (action !== 'download' || ctx.component?.id !== 's1') return undefined;
+        setImmediate(s1Failed);
+        return result(ResultCode.Failure, 0x30000002, 'payload unreadable');
+      };
+      // s0 is reading its version when s1's download fails: only parallel reads get s1 there.
+      handler.duringIsInstalled = async (ctx) => {
+        if (ctx.component?.id === 's0' && ctx.step === '1.0') await failed;
+      };
+      const out = await harness.run(plan);
+      assert.equal(out.succeeded, false);
+      assert.match(out.lastInstallResult.resultDetails, /download of step 1\.0 for s1: payload unreadable/);
+      assert.equal(out.lastInstallResult.stepResults.step_1!.resultCode, ResultCode.Failure);
+      assert.deepEqual(installs(handler), [], 'nothing installed after a failed Download phase');
+      const calls = handler.calls.map((x) => `${x.action} ${x.step}@${x.componentId ?? 'host'}`);
+      assert.ok(calls.includes('download 1.0@s0'), 's0 finished the instance it was in');
+      assert.ok(!calls.includes('isInstalled 1.1@s0'), 's0 started nothing more');
+      assert.ok(!calls.some((x) => x.endsWith('@s2')), 's2 (queued behind s0 on ttyA) never read');
+    });
+  });
 });
