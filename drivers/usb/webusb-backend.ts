@@ -123,20 +123,28 @@ class WebUsbDevice implements UsbDevice {
     this.check();
     await this.dev.selectAlternateInterface(n, alt).catch((e: unknown) => wrap(e, `select alt ${alt}`, this.info));
   }
+  // controlIn/controlOut run once or twice per DFU block: try/catch instead of a `.catch` closure per
+  // call, and the native result is returned as it is when it already is a plain Uint8Array.
   async controlIn(setup: UsbControlSetup, length: number, timeoutMs: number): Promise<Uint8Array> {
     this.check();
-    const r = await this.dev
-      .nativeControlTransferIn(setup, timeoutMs, length)
-      .catch((e: unknown) => wrap(e, `control IN ${setup.request}`, this.info));
+    let r: Uint8Array | null;
+    try {
+      r = await this.dev.nativeControlTransferIn(setup, timeoutMs, length);
+    } catch (e) {
+      wrap(e, `control IN ${setup.request}`, this.info);
+    }
     if (r === null) throw usbError('USB_STALL', `control IN ${setup.request}: stalled`, { request: setup.request });
-    return new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+    return r.constructor === Uint8Array ? r : new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
   }
   async controlOut(setup: UsbControlSetup, data: Uint8Array, timeoutMs: number): Promise<void> {
     this.check();
     // `usb` 3.1.0 needs an empty Uint8Array (not undefined) for a request without data stage (reference §7).
-    const n = await this.dev
-      .nativeControlTransferOut(setup, timeoutMs, data)
-      .catch((e: unknown) => wrap(e, `control OUT ${setup.request}`, this.info));
+    let n: number;
+    try {
+      n = await this.dev.nativeControlTransferOut(setup, timeoutMs, data);
+    } catch (e) {
+      wrap(e, `control OUT ${setup.request}`, this.info);
+    }
     if (n < 0) throw usbError('USB_STALL', `control OUT ${setup.request}: stalled`, { request: setup.request });
   }
   async reset(): Promise<void> {

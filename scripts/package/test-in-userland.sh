@@ -125,7 +125,11 @@ const s = await writeSeedUpdates('$root/tmp/sp/updates');
 process.stdout.write(s.oneInline.slice('$root'.length));" > "$work/manifest-path"
 in_root chown -R sensor-proxy:sensor-proxy /tmp/sp
 as_service env SENSOR_PROXY_HOST_STATE=/tmp/sp/host SENSOR_PROXY_SCRIPT_LOG=/tmp/sp/script.log \
-  sensor-proxy flash "$(cat "$work/manifest-path")" --config /etc/sensor-proxy/gateway.json --json > "$work/flash.ndjson"
+  sensor-proxy flash "$(cat "$work/manifest-path")" --config /etc/sensor-proxy/gateway.json --json > "$work/flash.ndjson" || {
+  rc=$?; echo "flash exited $rc; its output:" >&2; tail -20 "$work/flash.ndjson" >&2
+  [ -f "$root/tmp/sp/script.log" ] && { echo "script log:" >&2; tail -20 "$root/tmp/sp/script.log" >&2; }
+  exit 1
+}
 tail -1 "$work/flash.ndjson" | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));if(r.type!=="result"||r.succeeded!==true||r.lastInstallResult.resultCode!==700){console.error(JSON.stringify(r));process.exit(1)}console.log("flash: succeeded, resultCode 700")'
 grep -q -- '--action-install' "$root/tmp/sp/script.log"
 

@@ -2,6 +2,7 @@ import { isBusError, isCancelled, throwIfAborted } from '../../shared/errors.js'
 import type { ImageSource } from '../../shared/image-source.js';
 import { DfuState } from './constants.js';
 import type { DfuHost } from './dfu-host.js';
+import { ProgressThrottle } from './progress-throttle.js';
 import { ReadAheadSource } from './read-ahead.js';
 import { childLog } from '../../shared/child-log.js';
 
@@ -81,18 +82,18 @@ export async function dfuDownload(
   const t = host.transferSize;
   const busy = host.options.timeouts.busyMs;
   return withDfuRecovery(host, 'download', signal, async (restarts) => {
+    const progress = new ProgressThrottle(onProgress, 'download', image.size);
     let block = 0;
-    for (let off = 0; off < image.size; block++) {
+    let off = 0;
+    const where = () => ({ block, offset: off }); // error details, built only when an error is thrown
+    for (; off < image.size; block++) {
       throwIfAborted(signal);
-      const chunk = await image.readAt(off, t);
+      const chunk = image.cached(off, t) ?? (await image.readAt(off, t));
       if (chunk.length === 0) break;
       await host.dnload(block, chunk);
-      await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, busy, 'download', signal, {
-        block,
-        offset: off,
-      });
+      await host.pollUntil(DfuState.dfuDNLOAD_IDLE, busy, 'download', signal, where);
       off += chunk.length;
-      onProgress?.({ phase: 'download', bytesDone: off, bytesTotal: image.size });
+      progress.update(off);
     }
     const outcome = await manifest(host, block, signal);
     return { bytes: image.size, blocks: block, restarts, manifest: outcome };

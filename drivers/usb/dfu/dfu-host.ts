@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CancelledError, isBusError, throwIfAborted } from '../../shared/errors.js';
 import { decodeStringDescriptor, DescriptorType, parseConfigDescriptor } from '../descriptors.js';
-import type { UsbDevice } from '../usb-device.js';
+import type { UsbControlSetup, UsbDevice } from '../usb-device.js';
 import { DFU_FUNCTIONAL_DESCRIPTOR_TYPE, DfuRequest, DfuState, DfuStatus } from './constants.js';
 import { dfuError } from './dfu-errors.js';
 import { resolveDfuHostOptions, type DfuHostOptions, type DfuHostOptionsInput } from './dfu-options.js';
@@ -41,6 +41,9 @@ export interface DfuProbe {
  */
 export class DfuHost {
   private readonly log: Logger | undefined;
+  /** Setups of the per-block requests, built once (the hot loop allocates none). */
+  private readonly getStatusSetup: UsbControlSetup;
+  private readonly dnloadSetup: UsbControlSetup;
 
   private constructor(
     readonly device: UsbDevice,
@@ -57,6 +60,8 @@ export class DfuHost {
         serialNumber: device.info.serialNumber,
         alt: iface.alternateSetting,
       });
+    this.getStatusSetup = dfuSetup(DfuRequest.GETSTATUS, iface.interfaceNumber);
+    this.dnloadSetup = dfuSetup(DfuRequest.DNLOAD, iface.interfaceNumber);
   }
 
   /** Reads the configuration descriptor and lists the DFU interfaces (opens the device). */
@@ -138,7 +143,7 @@ export class DfuHost {
   }
 
   async getStatus(): Promise<DfuStatusReport> {
-    const b = await this.device.controlIn(dfuSetup(DfuRequest.GETSTATUS, this.n), 6, this.ms);
+    const b = await this.device.controlIn(this.getStatusSetup, 6, this.ms);
     const r = parseStatus(b);
     if (!r) throw dfuError('DFU_UNEXPECTED_STATE', `GETSTATUS answered ${b.length} bytes, expected 6`);
     if (this.log?.isLevelEnabled('trace')) this.log.trace({ ...r }, 'dfu status');
@@ -160,23 +165,29 @@ export class DfuHost {
     await this.device.controlOut(dfuSetup(DfuRequest.DETACH, this.n, t), new Uint8Array(0), this.ms);
   }
   async dnload(blockNum: number, data: Uint8Array): Promise<void> {
-    await this.device.controlOut(dfuSetup(DfuRequest.DNLOAD, this.n, blockNum & 0xffff), data, this.ms);
+    // One setup object for every block (the backend copies its fields when the transfer is submitted).
+    this.dnloadSetup.value = blockNum & 0xffff;
+    await this.device.controlOut(this.dnloadSetup, data, this.ms);
   }
   async upload(blockNum: number, length: number): Promise<Uint8Array> {
     return this.device.controlIn(dfuSetup(DfuRequest.UPLOAD, this.n, blockNum & 0xffff), length, this.ms);
   }
 
   /**
-   * Polls GETSTATUS, sleeping bwPollTimeout between polls (DFU 1.1 §6.1.2: no request before it
-   * elapses), until `done(report)`. `budgetMs` bounds the total time slept.
+   * Polls GETSTATUS until `done` (a state, or a predicate on the report), sleeping bwPollTimeout
+   * after each answer that is not done, exactly like dfu-util 0.11's loop (`src/dfu_load.c`,
+   * reference/bus-protocols.md §3.1 step 5; DFU 1.1 §6.1.2: no GETSTATUS before bwPollTimeout has
+   * elapsed): no sleep before the first GETSTATUS and none once the device is done. `budgetMs`
+   * bounds the total time slept. `ctx` (details for an error) may be a function: it is called only
+   * when an error is thrown, so the hot loop builds nothing per block.
    * @throws BusError DFU_STATUS_ERROR (dfuERROR or bStatus ≠ OK), DFU_BUSY_TIMEOUT, CANCELLED, USB_*.
    */
   async pollUntil(
-    done: (r: DfuStatusReport) => boolean,
+    done: number | ((r: DfuStatusReport) => boolean),
     budgetMs: number,
     what: string,
     signal?: AbortSignal,
-    ctx: Record<string, unknown> = {},
+    ctx?: Record<string, unknown> | (() => Record<string, unknown>),
   ): Promise<DfuStatusReport> {
     let slept = 0;
     for (let polls = 0; ; polls++) {
@@ -185,17 +196,17 @@ export class DfuHost {
       const answeredAt = this.options.now();
       if (r.state === DfuState.dfuERROR || r.status !== DfuStatus.OK) {
         throw dfuError('DFU_STATUS_ERROR', `${what}: device reports ${r.statusName} in ${r.stateName}`, {
-          ...ctx,
+          ...(typeof ctx === 'function' ? ctx() : ctx),
           status: r.status,
           statusName: r.statusName,
           state: r.state,
           stateName: r.stateName,
         });
       }
-      if (done(r)) return r;
+      if (typeof done === 'number' ? r.state === done : done(r)) return r;
       if (slept + r.pollTimeoutMs > budgetMs || polls > 100_000) {
         throw dfuError('DFU_BUSY_TIMEOUT', `${what}: still ${r.stateName} after ${slept} ms`, {
-          ...ctx,
+          ...(typeof ctx === 'function' ? ctx() : ctx),
           stateName: r.stateName,
           waitedMs: slept,
         });

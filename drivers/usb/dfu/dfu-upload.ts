@@ -4,6 +4,7 @@ import { DfuState } from './constants.js';
 import type { DfuTransferOptions } from './dfu-download.js';
 import { dfuError } from './dfu-errors.js';
 import type { DfuHost } from './dfu-host.js';
+import { ProgressThrottle } from './progress-throttle.js';
 import { ReadAheadSource } from './read-ahead.js';
 
 /**
@@ -21,11 +22,12 @@ export async function dfuVerifyByUpload(
   if (!host.functional.canUpload) throw dfuError('DFU_NOT_SUPPORTED', 'device cannot upload (bitCanUpload clear)');
   await host.ensureIdle(opts.signal);
   const t = host.transferSize;
+  const progress = new ProgressThrottle(opts.onProgress, 'verify', image.size);
   let off = 0;
   for (let block = 0; ; block++) {
     throwIfAborted(opts.signal);
     const got = await host.upload(block, t);
-    const want = await image.readAt(off, got.length);
+    const want = image.cached(off, got.length) ?? (await image.readAt(off, got.length));
     if (got.length > want.length)
       throw dfuError('DFU_VERIFY_FAILED', `device holds more than the ${image.size}-byte image`, {
         offset: image.size,
@@ -35,7 +37,7 @@ export async function dfuVerifyByUpload(
         throw dfuError('DFU_VERIFY_FAILED', `read-back differs at byte ${off + i}`, { offset: off + i });
     }
     off += got.length;
-    opts.onProgress?.({ phase: 'verify', bytesDone: off, bytesTotal: image.size });
+    progress.update(off);
     if (got.length < t) break;
   }
   if (off !== image.size)

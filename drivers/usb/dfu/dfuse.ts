@@ -4,6 +4,7 @@ import { DfuseCommand, DfuState, DFUSE_DATA_BLOCK_BASE } from './constants.js';
 import { manifest, withDfuRecovery, type DfuTransferOptions, type ManifestOutcome } from './dfu-download.js';
 import { dfuError } from './dfu-errors.js';
 import type { DfuHost } from './dfu-host.js';
+import { ProgressThrottle } from './progress-throttle.js';
 import { ReadAheadSource } from './read-ahead.js';
 
 /** One segment of a DfuSe memory map (reference §3.2, dfu-util `src/dfuse_mem.c`). */
@@ -52,9 +53,7 @@ const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >
 /** A DfuSe command (DNLOAD wValue 0), then GETSTATUS through dfuDNBUSY to DNLOAD-IDLE (reference §3.2). */
 export async function dfuseCommand(host: DfuHost, bytes: number[], what: string, signal?: AbortSignal): Promise<void> {
   await host.dnload(0, Uint8Array.from(bytes));
-  await host.pollUntil((r) => r.state === DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, what, signal, {
-    command: what,
-  });
+  await host.pollUntil(DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, what, signal, { command: what });
 }
 
 export const dfuseSetAddress = (host: DfuHost, address: number, signal?: AbortSignal) =>
@@ -111,21 +110,18 @@ export async function dfuseDownload(
       erased++;
       onProgress?.({ phase: 'erase', bytesDone: Math.min(image.size, p.end - address), bytesTotal: image.size });
     }
-    for (let off = 0; off < image.size;) {
+    const progress = new ProgressThrottle(onProgress, 'download', image.size);
+    let off = 0;
+    const where = () => ({ address: address + off }); // error details, built only when an error is thrown
+    while (off < image.size) {
       throwIfAborted(signal);
-      const chunk = await image.readAt(off, t);
+      const chunk = image.cached(off, t) ?? (await image.readAt(off, t));
       if (chunk.length === 0) break;
       await dfuseSetAddress(host, address + off, signal);
       await host.dnload(DFUSE_DATA_BLOCK_BASE, chunk);
-      await host.pollUntil(
-        (r) => r.state === DfuState.dfuDNLOAD_IDLE,
-        host.options.timeouts.busyMs,
-        'dfuse write',
-        signal,
-        { address: address + off },
-      );
+      await host.pollUntil(DfuState.dfuDNLOAD_IDLE, host.options.timeouts.busyMs, 'dfuse write', signal, where);
       off += chunk.length;
-      onProgress?.({ phase: 'download', bytesDone: off, bytesTotal: image.size });
+      progress.update(off);
     }
     let outcome: ManifestOutcome | 'stay' = 'stay';
     if (opts.leave ?? true) {
@@ -153,9 +149,10 @@ export async function dfuseVerify(
   await dfuseSetAddress(host, address, opts.signal);
   await host.abort();
   const t = host.transferSize;
+  const progress = new ProgressThrottle(opts.onProgress, 'verify', image.size);
   for (let off = 0, block = DFUSE_DATA_BLOCK_BASE; off < image.size; block++) {
     throwIfAborted(opts.signal);
-    const want = await image.readAt(off, t);
+    const want = image.cached(off, t) ?? (await image.readAt(off, t));
     const got = await host.upload(block, want.length);
     for (let i = 0; i < want.length; i++) {
       if (got[i] !== want[i])
@@ -165,7 +162,7 @@ export async function dfuseVerify(
         });
     }
     off += want.length;
-    opts.onProgress?.({ phase: 'verify', bytesDone: off, bytesTotal: image.size });
+    progress.update(off);
   }
   await host.abort();
 }

@@ -18,6 +18,13 @@ export class ReadAheadSource implements ImageSource {
     return this.inner.size;
   }
 
+  /** The bytes when the window already holds them (no await, no promise), else undefined. */
+  cached(offset: number, length: number): Uint8Array | undefined {
+    const end = Math.min(this.size, offset + length);
+    if (offset < this.start || end > this.start + this.window.length) return undefined;
+    return this.window.subarray(offset - this.start, end - this.start);
+  }
+
   async readAt(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(this.size, offset + length);
     if (offset < this.start || end > this.start + this.window.length) {
