@@ -7,7 +7,9 @@
  *     process (this file with `--send`), as `sb` does, so neither shares the simulator's event loop;
  *  3. CPU per block and RSS of our process while it streams a file into lrzsz `rb` (its own
  *     process) over an unpaced pty: sender + serialport link only.
- * Needs socat and lrzsz; parts whose tool is missing are skipped with a note. Runs in < ~1 min.
+ * Parts 1-2 run SP_BENCH_YMODEM_ROUNDS rounds (default 3) of ours then sb per baud rate and print
+ * medians (the ratio is the median of the rounds' ratios: both saw the same load in a round).
+ * Needs socat and lrzsz; parts whose tool is missing are skipped with a note. Runs in ~2 min.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +23,9 @@ import { FileImageSource } from '../../drivers/shared/image-source.js';
 import { openPtyPair } from '../../hw-fixtures/serial/pty-pair.js';
 import { startYmodemRig } from '../../hw-fixtures/serial/ymodem-rig.js';
 import { recordFigure } from './summary.js';
+
+/** Rounds per baud rate (ours, then sb); medians are printed. */
+const ROUNDS = Math.max(1, Math.floor(Number(process.env['SP_BENCH_YMODEM_ROUNDS'] ?? 3) || 3));
 
 const has = (cmd: string, arg: string) => {
   try {
@@ -144,14 +149,23 @@ async function main(): Promise<void> {
     ] as const) {
       const file = join(dir, 'fw.bin');
       await writeFile(file, randomBytes(size));
-      const { ms: t, steady } = await ours(baud, file, size);
+      // Rounds of ours then sb, back to back (same load); the figure is the median of the rounds' ratios.
+      const rounds: { t: number; steady: number; ts?: number }[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const { ms: t, steady } = await ours(baud, file, size);
+        rounds.push({ t, steady, ...(lrzsz && { ts: await sb(baud, dir, size) }) });
+      }
+      const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const t = mid(rounds.map((r) => r.t));
+      const steady = mid(rounds.map((r) => r.steady));
       const payload = size / (t / 1000);
       const line = baud / 10;
       let sbCol = 'n/a (no lrzsz)';
       if (lrzsz) {
-        const ts = await sb(baud, dir, size);
-        sbCol = `${(ts / 1000).toFixed(2)} s   ${(t / ts).toFixed(3)}`;
-        recordFigure({ name: `ymodem ${baud} baud: time ours/sb`, value: t / ts, goal: 1, better: 'lower', unit: 'x' });
+        const ratios = rounds.map((r) => r.t / r.ts!);
+        const ratio = mid(ratios);
+        sbCol = `${(mid(rounds.map((r) => r.ts!)) / 1000).toFixed(2)} s   ${ratio.toFixed(3)} (rounds ${ratios.map((x) => x.toFixed(3)).join(', ')})`;
+        recordFigure({ name: `ymodem ${baud} baud: time ours/sb`, value: ratio, goal: 1, better: 'lower', unit: 'x' });
       }
       console.log(
         `${String(baud).padEnd(8)} ${String(size / 1024).padStart(4)} KiB  ${(t / 1000).toFixed(2).padStart(6)} s  ${(payload / 1000).toFixed(2).padStart(6)} kB/s  ${(line / 1000).toFixed(2).padStart(6)} kB/s  ${((100 * payload) / line).toFixed(1).padStart(6)} %   ${((100 * steady) / line).toFixed(1).padStart(6)} %     ${sbCol}`,
