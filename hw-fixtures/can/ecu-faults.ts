@@ -13,6 +13,12 @@ export interface EcuFaults {
   resetMidTransfer?: { afterBlocks: number };
   /** Answer TransferData block number `block` (1-based count of blocks) with `nrc` (default 0x72), `times` times (default 1). */
   refuseBlock?: { block: number; nrc?: number; times?: number };
+  /**
+   * Hold the next `count` (default 1) positive responses to `sid` back by `delayMs` (after skipping
+   * `skip` of them), with no NRC 0x78: longer than the tester's P2, the tester resends and then gets
+   * this late answer and the one to its resend (a loaded ECU or gateway).
+   */
+  lateResponse?: { sid: number; delayMs: number; count?: number; skip?: number };
 }
 
 /** How often each fault fired. */
@@ -22,4 +28,5 @@ export interface EcuFaultCounters {
   pendingSent: number;
   resets: number;
   blocksRefused: number;
+  lateResponses: number;
 }

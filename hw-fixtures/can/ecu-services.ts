@@ -119,7 +119,24 @@ export class EcuServices {
     if (resp[0] === 0x7f) {
       if (functional && SUPPRESSED_ON_FUNCTIONAL.has(resp[2]!)) return;
     } else if (suppress) return;
+    else await this.maybeLate(sid);
     await this.sim.respond(resp);
+  }
+
+  private lateSkipped = 0;
+
+  /** The lateResponse fault: holds this positive response to `sid` back. */
+  private async maybeLate(sid: number): Promise<void> {
+    const late = this.sim.faults.lateResponse;
+    if (!late || late.sid !== sid || (late.count ?? 1) <= 0) return;
+    if (this.lateSkipped < (late.skip ?? 0)) {
+      this.lateSkipped++;
+      return;
+    }
+    late.count = (late.count ?? 1) - 1;
+    this.lateSkipped = 0;
+    this.sim.faultCounters.lateResponses++;
+    await this.sim.wait(late.delayMs);
   }
 
   private nrc(sid: number, code: number): Uint8Array {

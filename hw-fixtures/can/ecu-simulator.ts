@@ -52,6 +52,7 @@ export class EcuSimulator {
     pendingSent: 0,
     resets: 0,
     blocksRefused: 0,
+    lateResponses: 0,
   };
   /** Every request received, in order (first byte = SID). */
   readonly requests: Uint8Array[] = [];

@@ -97,6 +97,22 @@ const LOST_RESPONSE = new Set([
   'ISOTP_TIMEOUT_BS',
 ]);
 
+/** Late answers remembered at most (three attempts per request leave two; older ones are forgotten). */
+const MAX_OWED = 8;
+
+/**
+ * True when the `n` bytes after the SID of `resp` equal `ref[at]…ref[at + n - 1]`, the first of them
+ * compared without bit 7 when `subFunction` (suppressPosRspMsgIndicationBit, reference §1.3).
+ */
+function echoes(resp: Uint8Array, ref: Uint8Array, at: number, n: number, subFunction: boolean): boolean {
+  if (resp.length < 1 + n || ref.length < at + n) return false;
+  for (let i = 0; i < n; i++) {
+    const mask = i === 0 && subFunction ? 0x7f : 0xff;
+    if ((resp[1 + i]! & mask) !== (ref[at + i]! & mask)) return false;
+  }
+  return true;
+}
+
 /**
  * UDS (ISO 14229-1) client over ISO-TP (style anchors §3, udsoncan `client.py`): one method per
  * service returning typed results; {@link UdsClient.request} owns P2/P2*, NRC 0x78 and 0x21 and says
@@ -109,6 +125,8 @@ export class UdsClient {
   private readonly clock: Clock;
   private readonly config: UdsTiming;
   private current: UdsTiming;
+  /** Positive answers the server may still send to requests that were resent or given up (see `owe`). */
+  private readonly owed: { sid: number; echo: Uint8Array; subFunction: boolean }[] = [];
 
   constructor(options: UdsClientOptions) {
     this.opts = options;
@@ -134,9 +152,12 @@ export class UdsClient {
   async request(service: UdsService, request: Uint8Array, o: RequestOptions = {}): Promise<Uint8Array> {
     const attempts = o.retry === false ? 1 : (this.opts.requestAttempts ?? 3);
     let busy = 0;
+    let lostSends = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(service, request, o);
+        const resp = await this.once(service, request, o);
+        this.owe(service, request, lostSends);
+        return resp;
       } catch (e) {
         if (
           isBusError(e, 'UDS_NEGATIVE_RESPONSE') &&
@@ -149,13 +170,47 @@ export class UdsClient {
           continue;
         }
         const lost = isBusError(e) && (e.code === 'UDS_TIMEOUT_P2' || LOST_RESPONSE.has(e.code));
-        if (!lost || attempt >= attempts) throw e;
-        this.opts.log?.warn(
+        if (lost) lostSends++;
+        if (!lost || attempt >= attempts) {
+          this.owe(service, request, lostSends);
+          throw e;
+        }
+        // An expected retry (issue 12 item 5): debug; only giving up reaches the caller, who logs it.
+        this.opts.log?.debug(
           { service: service.name, attempt, code: (e as BusError).code },
           'UDS response lost; sending the request again',
         );
       }
     }
+  }
+
+  /**
+   * Remembers that `sends` sends of `request` went unanswered: the server may still answer them, after
+   * the request was resent (and answered) or given up. Such a late positive answer is then recognised
+   * by its echo (e.g. the block sequence counter of `76 <BSC>`) and dropped instead of being taken for
+   * the answer to a later request.
+   */
+  private owe(service: UdsService, request: Uint8Array, sends: number): void {
+    for (let i = 0; i < sends; i++) {
+      this.owed.push({
+        sid: service.sid + POSITIVE_OFFSET,
+        echo: request.slice(1, 1 + service.echoLength),
+        subFunction: service.hasSubFunction,
+      });
+      if (this.owed.length > MAX_OWED) this.owed.shift();
+    }
+  }
+
+  /** Drops `resp` when it is a late answer still owed to an earlier request (see {@link owe}). */
+  private dropOwed(resp: Uint8Array): boolean {
+    for (let i = 0; i < this.owed.length; i++) {
+      const a = this.owed[i]!;
+      if (resp[0] === a.sid && echoes(resp, a.echo, 0, a.echo.length, a.subFunction)) {
+        this.owed.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
   }
 
   private async once(service: UdsService, request: Uint8Array, o: RequestOptions): Promise<Uint8Array> {
@@ -172,11 +227,12 @@ export class UdsClient {
     phys.discard();
     await tx.send(request, o.signal);
     let waitMs = o.p2Ms ?? this.current.p2Ms;
+    let until = this.clock.now() + waitMs * 1000;
     let pending = 0;
     for (;;) {
       let resp: Uint8Array;
       try {
-        resp = await phys.receive(waitMs, o.signal);
+        resp = await phys.receive(Math.max(0, until - this.clock.now()) / 1000, o.signal);
       } catch (e) {
         if (!isBusError(e, 'ISOTP_RX_TIMEOUT')) throw e;
         throw pending === 0
@@ -208,15 +264,25 @@ export class UdsClient {
             );
           }
           waitMs = this.current.p2StarMs;
+          until = this.clock.now() + waitMs * 1000;
           continue;
         }
         this.opts.log?.debug({ service: service.name, nrc, nrcName: nrcName(nrc) }, 'UDS negative response');
         throw negativeResponse(service.name, service.sid, nrc);
       }
-      if (resp.length === 0 || resp[0] !== service.sid + POSITIVE_OFFSET) {
+      const positive = service.sid + POSITIVE_OFFSET;
+      const mine = resp[0] === positive && echoes(resp, request, 1, service.echoLength, service.hasSubFunction);
+      if (!mine && this.owed.length > 0 && this.dropOwed(resp)) {
+        this.opts.log?.debug(
+          { service: service.name, sid: resp[0], echo: Buffer.from(resp.subarray(1, 4)).toString('hex') },
+          'stale UDS response to an earlier (resent) request dropped',
+        );
+        continue;
+      }
+      if (resp.length === 0 || resp[0] !== positive) {
         throw udsError(
           'UDS_UNEXPECTED_RESPONSE',
-          `${service.name}: response SID 0x${(resp[0] ?? 0).toString(16)}, expected 0x${(service.sid + POSITIVE_OFFSET).toString(16)}`,
+          `${service.name}: response SID 0x${(resp[0] ?? 0).toString(16)}, expected 0x${positive.toString(16)}`,
           {
             service: service.name,
             sid: resp[0],

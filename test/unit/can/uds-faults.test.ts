@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { BufferImageSource } from '../../../drivers/shared/image-source.js';
 import { isBusError, isCancelled } from '../../../drivers/shared/errors.js';
 import { flashUds, type UdsFlashOptions } from '../../../drivers/can/uds/flash-session.js';
@@ -63,6 +64,38 @@ test('a response lost every time ends in UDS_TIMEOUT_P2 naming the service', T, 
   assert.ok(isBusError(error, 'UDS_TIMEOUT_P2'), `got ${String(error)}`);
   assert.equal(error.details['service'], 'DiagnosticSessionControl');
   assert.equal(rig.sim.requests.filter((r) => r[0] === 0x10).length, 6, '3 client attempts × 2 flash attempts');
+});
+
+test('a late answer to a resent block is not taken for the next block (stale 0x76 dropped, no WARN)', T, async () => {
+  const lines: { level: number; msg: string; [k: string]: unknown }[] = [];
+  const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[0]) });
+  // Block 3's answer comes 400 ms late, past P2 (50 ms server P2 + 100 ms margin) twice: the client
+  // resends block 3 at 150 and 300 ms and takes the late answer for the second resend, sends block 4,
+  // and then the ECU's answers to the two resends (`76 03`, repeats acknowledged without rewriting)
+  // arrive while block 4 is awaited.
+  const { rig, result, error } = await flashWith({ lateResponse: { sid: 0x36, delayMs: 400, skip: 2 } }, {}, { log });
+  assert.equal(error, undefined, `got ${String(error)}`);
+  assert.equal(result!.attempts, 1, 'no restart of the whole flash');
+  assert.equal(rig.sim.faultCounters.lateResponses, 1);
+  const blocks = rig.sim.requests.filter((r) => r[0] === 0x36).map((r) => r[1]);
+  assert.deepEqual(blocks.slice(0, 6), [1, 2, 3, 3, 3, 4], 'block 3 was sent three times, then block 4 followed');
+  assert.equal(rig.sim.flash.counters.bytesWritten, IMG.length, 'the repeated block was not written again');
+  assert.deepEqual(Buffer.from(rig.sim.flash.read(0x0800_0000, IMG.length)), Buffer.from(IMG));
+  const stale = lines.filter((l) => /stale/i.test(l.msg));
+  assert.equal(stale.length, 2, 'both answers to the resends are dropped as stale, each logged once');
+  assert.deepEqual(
+    stale.map((l) => [l.level, l['echo']]),
+    [
+      [20, '03'],
+      [20, '03'],
+    ],
+    'at debug, naming the echoed block',
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.level >= 40).map((l) => l.msg),
+    [],
+    'a recovered retry logs no WARN or ERROR',
+  );
 });
 
 test('late flow control with FC.WAIT frames within N_Bs: success', T, async () => {

@@ -9,6 +9,7 @@ export const DiagnosticSessionControl = {
   sid: 0x10,
   name: 'DiagnosticSessionControl',
   hasSubFunction: true,
+  echoLength: 1,
   allowedNrcs: [0x12, 0x13, 0x22],
 } as const satisfies UdsService;
 

@@ -6,6 +6,7 @@ export const EcuReset = {
   sid: 0x11,
   name: 'ECUReset',
   hasSubFunction: true,
+  echoLength: 1,
   allowedNrcs: [0x12, 0x13, 0x22, 0x33],
 } as const satisfies UdsService;
 

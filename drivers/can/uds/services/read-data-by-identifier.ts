@@ -6,6 +6,7 @@ export const ReadDataByIdentifier = {
   sid: 0x22,
   name: 'ReadDataByIdentifier',
   hasSubFunction: false,
+  echoLength: 2,
   allowedNrcs: [0x13, 0x14, 0x22, 0x31, 0x33],
 } as const satisfies UdsService;
 

@@ -13,6 +13,7 @@ export const RequestDownload = {
   sid: 0x34,
   name: 'RequestDownload',
   hasSubFunction: false,
+  echoLength: 0,
   allowedNrcs: [0x13, 0x22, 0x31, 0x33, 0x34, 0x70],
 } as const satisfies UdsService;
 

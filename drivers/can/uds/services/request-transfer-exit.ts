@@ -5,6 +5,7 @@ export const RequestTransferExit = {
   sid: 0x37,
   name: 'RequestTransferExit',
   hasSubFunction: false,
+  echoLength: 0,
   allowedNrcs: [0x13, 0x24, 0x31, 0x72],
 } as const satisfies UdsService;
 

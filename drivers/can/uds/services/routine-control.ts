@@ -9,6 +9,7 @@ export const RoutineControl = {
   sid: 0x31,
   name: 'RoutineControl',
   hasSubFunction: true,
+  echoLength: 3,
   allowedNrcs: [0x12, 0x13, 0x22, 0x24, 0x31, 0x33, 0x72],
 } as const satisfies UdsService;
 

@@ -10,6 +10,7 @@ export const SecurityAccess = {
   sid: 0x27,
   name: 'SecurityAccess',
   hasSubFunction: true,
+  echoLength: 1,
   allowedNrcs: [0x12, 0x13, 0x22, 0x24, 0x31, 0x35, 0x36, 0x37],
 } as const satisfies UdsService;
 

@@ -9,6 +9,12 @@ export interface UdsService {
   readonly sid: number;
   readonly name: string;
   readonly hasSubFunction: boolean;
+  /**
+   * Request bytes after the SID that the positive response repeats (sub-function, DID, routine id,
+   * block sequence counter; reference/bus-protocols.md §1.3 table): how the client tells a late answer
+   * to an earlier request from the answer to this one. 0 = none.
+   */
+  readonly echoLength: number;
   /** NRCs the standard lists for this service (besides the general ones 0x10, 0x11, 0x13, 0x21, 0x78). */
   readonly allowedNrcs: readonly number[];
 }

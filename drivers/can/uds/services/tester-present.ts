@@ -8,6 +8,7 @@ export const TesterPresent = {
   sid: 0x3e,
   name: 'TesterPresent',
   hasSubFunction: true,
+  echoLength: 1,
   allowedNrcs: [0x12, 0x13],
 } as const satisfies UdsService;
 

@@ -9,6 +9,7 @@ export const TransferData = {
   sid: 0x36,
   name: 'TransferData',
   hasSubFunction: false,
+  echoLength: 1,
   allowedNrcs: [0x13, 0x24, 0x31, 0x71, 0x72, 0x73, 0x92, 0x93],
 } as const satisfies UdsService;
 
