@@ -85,3 +85,58 @@ describe('hub agent: oversize desired PATCH', { timeout: 90_000 }, () => {
     assert.equal(device.takeovers, 0);
   });
 });
+
+/**
+ * The same on the twin GET answer: a hub that stored an oversize desired document hands it out
+ * whole on every (re)connect. The agent's first GET is cut down by the guard (the report names the
+ * size of the whole answer, which only the guard knows), the SDK's `getTwin` completes, and a
+ * reconnect does not report the finished deployment again.
+ */
+describe('hub agent: oversize twin GET answer', { timeout: 90_000 }, () => {
+  let rig: HubRig;
+  let agent: InProcessAgent | undefined;
+  before(async () => {
+    rig = await startHubRig();
+  });
+  after(async () => {
+    await agent?.stop();
+    await rig?.stop();
+  });
+
+  it('ends the stored deployment in MANIFEST_TOO_LARGE from the GET answer, once across reconnects', async () => {
+    rig.hub.setDesired(rig.deviceId, {
+      deviceUpdate: {
+        __t: 'c',
+        service: {
+          workflow: { action: 3, id: 'wf-get' },
+          updateManifest: 'y'.repeat(3 * 1024 * 1024),
+          updateManifestSignature: 'sig',
+          fileUrls: {},
+        },
+      },
+    });
+    const answerBytes = Buffer.byteLength(JSON.stringify(rig.hub.twin(rig.deviceId).document()));
+    agent = await startAgent(rig);
+    const idle = await rig.waitForReport((a) => a.workflow?.id === 'wf-get' && a.state === 0, 20_000, 'Idle wf-get');
+    assert.match(idle.lastInstallResult.resultDetails, /MANIFEST_TOO_LARGE.*desired property is 3 MiB/);
+    assert.ok(answerBytes > 3 * 1024 * 1024);
+    const device = rig.hub.device(rig.deviceId);
+    assert.equal(device.twinGets, 1);
+    const runsBefore = rig.agentReports().filter((a) => a.workflow?.id === 'wf-get' && a.state === 6).length;
+    rig.hub.dropConnections('reset');
+    await rig.hub.waitFor(() => device.twinGets >= 2, 20_000, 'second GET after the reset');
+    await new Promise((r) => setTimeout(r, 1000));
+    const states = rig
+      .agentReports()
+      .filter((a) => a.workflow?.id === 'wf-get')
+      .map((a) => a.state);
+    assert.equal(runsBefore, 1);
+    // A report whose answer the reset cut off may be sent again (at least once); the deployment is not run again.
+    assert.deepEqual(
+      states.filter((st) => st === 6),
+      [6],
+      `wf-get is not started again after the reconnect (states ${states.join(',')})`,
+    );
+    assert.equal(states.at(-1), 0);
+  });
+});
