@@ -180,7 +180,8 @@ export class KernelIsoTpChannel implements IsoTpTransport {
         }),
       );
     if (signal?.aborted) return Promise.reject(new CancelledError(signal.reason));
-    if (this.txDone === undefined) {
+    // An addon built before trySend existed (an older package) takes the send + receive path.
+    if (this.txDone === undefined && typeof socket.trySend === 'function') {
       let written: boolean;
       try {
         written = socket.trySend(payload);
