@@ -125,7 +125,7 @@ export class MessageInbox {
     this.timerAt = Infinity;
     const now = clock.now();
     let next = Infinity;
-    for (let i = 0; i < this.waiters.length; ) {
+    for (let i = 0; i < this.waiters.length;) {
       const w = this.waiters[i]!;
       const more = w.at <= now && w.extend ? w.extend() : 0;
       if (more > 0) w.at = now + more;
