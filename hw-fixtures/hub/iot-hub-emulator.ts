@@ -164,6 +164,34 @@ export class IotHubEmulator {
     return twin.desiredVersion;
   }
 
+  /**
+   * A hostile or broken hub: pushes `body` as it is (any bytes, any size) on the desired PATCH
+   * topic of the device's live connection, under the next desired `$version`, without storing it
+   * in the twin (a later GET does not return it). `body` may be made from the version. Resolves once
+   * aedes has written it to the socket.
+   * @returns the `$version` in the topic.
+   */
+  async pushRawDesired(id: string, body: Buffer | ((version: number) => Buffer)): Promise<number> {
+    const twin = this.twin(id);
+    const client = this.device(id).client;
+    if (!client?.connected) throw new Error(`emulator: device ${id} is not connected`);
+    const version = ++twin.desiredVersion;
+    await new Promise<void>((resolve, reject) =>
+      client.publish(
+        {
+          cmd: 'publish',
+          topic: `$iothub/twin/PATCH/properties/desired/?$version=${version}`,
+          payload: typeof body === 'function' ? body(version) : body,
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+    return version;
+  }
+
   /** Resolves when `pred` holds (checked after every twin change and D2C message), rejects after `timeoutMs`. */
   waitFor(pred: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
     if (pred()) return Promise.resolve();

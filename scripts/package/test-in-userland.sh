@@ -113,6 +113,23 @@ if ('error' in r) { console.error(r.error); process.exit(1); }
 const p = r.addon.probe();
 console.log('isotp addon loads; CAN_ISOTP probe here: ' + (p ? p.code + ' (' + p.message + ')' : 'sockets open'));"
 
+step "workflow lock under qemu-user: 4 processes each take, take again and release their own lock 20 times"
+# qemu-user fakes /proc/<own pid>/stat with a start time that depends on the reading thread; the lock
+# must not take its own process for another owner (a flaky WORKFLOW_BUSY in the flash below).
+cat > "$root/tmp/lock-check.mjs" <<'JS'
+const { acquireWorkflowLock, releaseWorkflowLock } = await import('/usr/lib/sensor-proxy/dist/src/workflow/workflow-lock.js');
+const lock = `/tmp/lock-check/${process.argv[2]}/x.json.lock`;
+for (let i = 0; i < 20; i++) {
+  await acquireWorkflowLock(lock);
+  await acquireWorkflowLock(lock);
+  await releaseWorkflowLock(lock);
+}
+JS
+lock_pids=()
+for i in 1 2 3 4; do in_root /usr/lib/sensor-proxy/node/bin/node /tmp/lock-check.mjs "$i" & lock_pids+=($!); done
+for p in "${lock_pids[@]}"; do wait "$p"; done
+echo "workflow lock: 4 x 20 re-entrant takes and releases, no WORKFLOW_BUSY"
+
 step "flash a microsoft/script:1 update as the service user"
 # The seed update and the simulators come from the checkout's dist/ (they are not in the package).
 mkdir -p "$root/opt/sp-test" "$root/tmp/sp"

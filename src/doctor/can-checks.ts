@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KERNEL_ISOTP_HINT } from '../../drivers/can/kernel-isotp/availability.js';
 import { fail, pass, skip, warn, type CheckGroup, type CheckResult, type DoctorContext } from './check.js';
 
 /** What `ip -details -statistics -json link show <if>` says about a CAN link. */
@@ -119,6 +120,7 @@ async function interfaceChecks(ctx: DoctorContext, i: string): Promise<CheckResu
     link.up
       ? pass(`${id}.link`, `${i} (${link.kind}) is up`)
       : fail(`${id}.link`, `${i} (${link.kind}) is down`, UP_REMEDY(i, virtual)),
+    isoTpCheck(ctx, i),
   ];
   if (virtual) {
     out.push(pass(`${id}.controller`, `${i} is virtual: no controller, bitrate or error counters`));
@@ -155,7 +157,25 @@ async function interfaceChecks(ctx: DoctorContext, i: string): Promise<CheckResu
   return out;
 }
 
-/** `can.modules` and, per configured interface, `can.<if>.link`, `can.<if>.controller`, `can.<if>.restart`. */
+/**
+ * `can.<if>.isotp`: which ISO-TP the UDS handler will use on `i` (handlers["sensor-proxy/uds:1"].isotp.backend).
+ * `auto` without kernel ISO-TP is a warning (it works, in user space, at a higher CPU cost per frame);
+ * `kernel` without it fails every CAN flash, so it fails here too.
+ */
+function isoTpCheck(ctx: DoctorContext, i: string): CheckResult {
+  const id = `can.${i}.isotp`;
+  const isotp = ctx.config?.handlers['sensor-proxy/uds:1']?.isotp as { backend?: unknown } | undefined;
+  const backend = typeof isotp?.backend === 'string' ? isotp.backend : 'auto';
+  if (backend === 'user') return pass(id, `isotp.backend is "user": ISO-TP in user space on ${i}, can_isotp not used`);
+  const a = ctx.probes.isoTpAvailability(i);
+  if (a.available) return pass(id, `kernel ISO-TP on ${i} (isotp.backend "${backend}"): ${a.reason}`);
+  const remedy = a.hint ?? KERNEL_ISOTP_HINT;
+  return backend === 'kernel'
+    ? fail(id, `isotp.backend is "kernel" but ${i} has no kernel ISO-TP: ${a.reason}`, remedy)
+    : warn(id, `no kernel ISO-TP on ${i}, flashing falls back to user-space ISO-TP: ${a.reason}`, remedy);
+}
+
+/** `can.modules` and, per configured interface, `can.<if>.link`, `can.<if>.isotp`, `can.<if>.controller`, `can.<if>.restart`. */
 export const canChecks: CheckGroup = async (ctx) => {
   const ifaces = configuredCanInterfaces(ctx);
   if (ifaces.length === 0) return [skip('can', 'no CAN interface in the config')];
@@ -168,7 +188,7 @@ export const canChecks: CheckGroup = async (ctx) => {
           `kernel modules not loaded: ${missing.join(', ')}`,
           `sudo modprobe -a ${missing.join(' ')} && printf '%s\\n' ${missing.join(' ')} | sudo tee /etc/modules-load.d/sensor-proxy-can.conf`,
         )
-      : pass('can.modules', 'can and can_raw are loaded (sensor-proxy does ISO-TP itself: can_isotp is not needed)'),
+      : pass('can.modules', 'can and can_raw are loaded'),
   ];
   for (const i of ifaces) out.push(...(await interfaceChecks(ctx, i)));
   return out;

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { access, statfs } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import { kernelIsoTpAvailability, type KernelIsoTpAvailability } from '../../drivers/can/kernel-isotp/availability.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 
 /**
@@ -38,6 +39,8 @@ export interface SystemProbes {
   /** Bytes available to an unprivileged writer on the file system holding `path` (statfs). */
   freeBytes(path: string): Promise<number>;
   importModule(name: string): Promise<unknown>;
+  /** Whether the kernel's ISO-TP sockets (can-isotp + our addon) can serve a CAN interface. */
+  isoTpAvailability(ifname: string): KernelIsoTpAvailability;
 }
 
 export interface DoctorContext {
@@ -107,5 +110,6 @@ export function realProbes(): SystemProbes {
       return s.bavail * s.bsize;
     },
     importModule: (name) => import(name),
+    isoTpAvailability: kernelIsoTpAvailability,
   };
 }

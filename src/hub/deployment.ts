@@ -171,7 +171,7 @@ const MAX_SIGNATURE_BYTES = 64 * 1024;
  */
 function assertTwinSizes(req: ServiceRequest): void {
   if (req.oversize)
-    throw tooLarge('twin desired deviceUpdate', undefined, {
+    throw tooLarge('twin desired deviceUpdate', req.oversizeBytes, {
       ...MANIFEST_SIZE_LIMIT,
       limit: INPUT_LIMITS.twinDesiredBytes,
       what: 'desired property',

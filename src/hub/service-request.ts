@@ -35,11 +35,14 @@ export interface ServiceRequest {
   rootKeyPackageUrl?: string;
   /** Set when the desired document was over `INPUT_LIMITS.twinDesiredBytes` and was not kept (see {@link boundedDesired}). */
   oversize?: true;
+  /** Its size in bytes, when known (the MQTT twin guard counts the message it dropped). */
+  oversizeBytes?: number;
 }
 
 /**
- * Marks a `service` value that {@link boundedDesired} cut down; a `$` key cannot come from the hub
- * (IoT Hub reserves them), so it never collides with a real property.
+ * Marks a `service` value that {@link boundedDesired} cut down (`true`) or that the MQTT twin guard
+ * replaced (`twin-size-guard.ts`; the number of bytes it dropped); a `$` key cannot come from the
+ * hub (IoT Hub reserves them), so it never collides with a real property.
  */
 export const OVERSIZE_KEY = '$oversize';
 
@@ -82,7 +85,11 @@ export function parseServiceRequest(v: unknown): ServiceRequest {
   const workflow: WorkflowRef = { action: wf.action, id: wf.id };
   if (typeof wf.retryTimestamp === 'string' && wf.retryTimestamp !== '') workflow.retryTimestamp = wf.retryTimestamp;
   const req: ServiceRequest = { workflow, fileUrls: {} };
-  if (s[OVERSIZE_KEY] === true) req.oversize = true;
+  const oversize = s[OVERSIZE_KEY];
+  if (oversize === true || (typeof oversize === 'number' && Number.isSafeInteger(oversize) && oversize > 0)) {
+    req.oversize = true;
+    if (typeof oversize === 'number') req.oversizeBytes = oversize;
+  }
   // The service sends the manifest as a string; an object is accepted as the ADU agent does (§5.1).
   if (typeof s.updateManifest === 'string') req.updateManifest = s.updateManifest;
   else if (typeof s.updateManifest === 'object' && s.updateManifest !== null)
@@ -121,7 +128,7 @@ export function serviceAckPatch(
       ...rest,
       updateManifestSignature: null,
       fileUrls: null,
-      ...(oversize === true && { updateManifest: null }),
+      ...(oversize !== undefined && { updateManifest: null }),
     };
   }
   return { [COMPONENT]: { __t: 'c', service: { value, ac, ad, av: desiredVersion } } };

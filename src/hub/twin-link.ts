@@ -12,15 +12,17 @@
  *   rebuilt; a PATCH in flight on a client that is dropped fails at once, to be re-sent on the next one.
  * Reconnect attempts back off exponentially with jitter (100 ms doubling up to `reconnectMaxDelayMs`);
  * while the hub is away the first attempts are logged one line each, then at most one a minute.
+ * The transport is the SDK's `Mqtt` with a size guard on the incoming bytes (`guarded-mqtt.ts`): a
+ * twin message over `INPUT_LIMITS.twinMessageBytes` is dropped before the SDK parses it.
  */
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Client } from 'azure-iot-device';
-import { Mqtt } from 'azure-iot-device-mqtt';
 import { delay, withDeadline } from '../../drivers/shared/deadline.js';
 import { INPUT_LIMITS } from '../model/input-limits.js';
 import type { Logger } from '../model/logger.js';
 import { DEVICE_UPDATE_MODEL_ID } from './agent-reports.js';
+import { guardedMqttTransport } from './guarded-mqtt.js';
 import { boundedDesired } from './service-request.js';
 import { redactConnectionString, type HubConfig } from './hub-config.js';
 import { HubError } from './hub-error.js';
@@ -63,9 +65,24 @@ export class SdkTwinLink implements HubLink {
   private clientGone = new AbortController();
   private readonly attemptLog = new LogThrottle();
   private readonly log: Logger;
+  private readonly transport: ReturnType<typeof guardedMqttTransport>;
 
   constructor(private readonly o: SdkTwinLinkOptions) {
     this.log = childLog(o.log, { component: 'hub.link' });
+    this.transport = guardedMqttTransport({
+      limitBytes: INPUT_LIMITS.twinMessageBytes,
+      onOversize: (m) =>
+        this.log.error(
+          {
+            topic: m.topic.replace(/\?.*$/, ''),
+            bytes: m.bytes,
+            limitBytes: INPUT_LIMITS.twinMessageBytes,
+            desiredVersion: m.facts.version,
+            workflowId: typeof m.facts.workflow?.id === 'string' ? m.facts.workflow.id : undefined,
+          },
+          'twin message over the size limit dropped unread; only the workflow id is kept',
+        ),
+    });
   }
 
   async start(sink: LinkSink, signal: AbortSignal): Promise<void> {
@@ -142,7 +159,7 @@ export class SdkTwinLink implements HubLink {
   private async connectOnce(attempt: number): Promise<void> {
     const cs = await this.connectionString();
     const gen = ++this.generation;
-    const client = Client.fromConnectionString(cs, Mqtt);
+    const client = Client.fromConnectionString(cs, this.transport);
     this.client = client;
     const options: Record<string, unknown> = { modelId: this.o.modelId ?? DEVICE_UPDATE_MODEL_ID };
     if (this.o.productInfo) options.productInfo = this.o.productInfo;

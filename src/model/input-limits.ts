@@ -24,6 +24,12 @@ export const INPUT_LIMITS = {
   manifestBytes: 1 * MiB,
   /** The whole desired `deviceUpdate` value of the twin (IoT Hub itself allows 32 KB of desired properties). */
   twinDesiredBytes: 1 * MiB,
+  /**
+   * One twin message from IoT Hub (a desired PATCH, a GET answer with desired and reported), as it
+   * arrives over MQTT: a larger one is dropped unread (`src/hub/twin-size-guard.ts`). The desired
+   * limit plus 64 KiB of reported properties (IoT Hub caps those at 32 KB).
+   */
+  twinMessageBytes: 1 * MiB + 64 * 1024,
   /** The gateway config (`--config`, `/etc/sensor-proxy/config.json`). */
   configBytes: 1 * MiB,
   /** An inventory file (`--inventory`, the static enumerator's `files`). */

@@ -154,10 +154,18 @@ async function isRunning(owner: LockOwner, bootId: string): Promise<boolean> {
   return now !== undefined && now.startTime === owner.startTime;
 }
 
-/** Identity of a running process: pid, this boot's id, and its start time (field 22 of /proc/<pid>/stat). */
+/**
+ * Identity of a running process: pid, this boot's id, and its start time (field 22 of the stat
+ * file of its main thread, which is the process's own start time). Read from
+ * `/proc/<pid>/task/<pid>/stat`, not `/proc/<pid>/stat`: under qemu-user (how the arm packages are
+ * tested) the emulator fakes `/proc/<own pid>/stat`, with a start time that depends on the thread
+ * reading it (libuv's pool) and differs from what other processes see, so a process took its own
+ * lock for someone else's (WORKFLOW_BUSY) and could judge a live owner dead. The task path is
+ * passed through unchanged.
+ */
 async function ownerOf(pid: number): Promise<LockOwner> {
   const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
   return { pid, bootId, startTime };

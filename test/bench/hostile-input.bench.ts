@@ -3,6 +3,9 @@
  * runs the built CLI on it in a child process and prints the child's peak RSS (VmHWM, read in the
  * child at exit through a `--import` hook, so nothing outside Node is needed), its
  * exit code and the error code it printed. Goal: under 120 MB for any input. Figures only.
+ * The `twin50mb` case runs `sensor-proxy agent` (the real SDK) against the emulator hub, pushes a
+ * 50 MB desired PATCH and reads the agent's VmHWM from /proc once the deployment's terminal report
+ * is in.
  *
  *   node dist/test/bench/hostile-input.bench.js            # every case
  *   BENCH_HOSTILE=desc100mb,steps1e6 node dist/test/...    # a subset
@@ -10,10 +13,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnAgent, startHubRig } from '../../hw-fixtures/hub/hub-rig.js';
 import { repoPath } from '../../hw-fixtures/repo-root.js';
+import { recordFigure } from './summary.js';
 
 const HEAD = `{"updateId":{"provider":"Contoso","name":"Sensor","version":"1.0"},"manifestVersion":"5.0",
 "createdDateTime":"2024-01-01T00:00:00Z","compatibility":[{"manufacturer":"contoso","model":"sensor"}],`;
@@ -174,3 +179,54 @@ try {
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
+
+/**
+ * The agent process receiving a desired PATCH of `mb` MB from the hub (a hostile or broken hub:
+ * IoT Hub caps desired properties at 32 KB). Prints the agent's peak RSS connected and idle, then
+ * after the deployment's terminal report, and how long that report took.
+ */
+async function twinCase(mb: number): Promise<void> {
+  const rig = await startHubRig();
+  const agent = spawnAgent(await rig.writeConfig({ logLevel: 'warn' }));
+  const hwmMiB = async () =>
+    Number(/VmHWM:\s*(\d+)/.exec(await readFile(`/proc/${agent.pid}/status`, 'utf8'))?.[1]) / 1024;
+  try {
+    await rig.hub.waitFor(() => rig.hub.twin(rig.deviceId).reportedPatches.length >= 1, 30_000, 'agent connected');
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = await hwmMiB();
+    const t0 = Date.now();
+    const id = `wf-twin${mb}mb`;
+    await rig.hub.pushRawDesired(rig.deviceId, (v) =>
+      Buffer.concat([
+        Buffer.from(`{"deviceUpdate":{"__t":"c","service":{"workflow":{"action":3,"id":"${id}"},"updateManifest":"`),
+        Buffer.alloc(mb * 1000 * 1000, 'x'),
+        Buffer.from(`","updateManifestSignature":"x","fileUrls":{}}},"$version":${v}}`),
+      ]),
+    );
+    let outcome: string;
+    try {
+      const end = await rig.waitForReport((a) => a.workflow?.id === id && a.state === 0, 180_000, 'terminal report');
+      outcome = /[A-Z]+_[A-Z_]+/.exec(String(end.lastInstallResult.resultDetails))?.[0] ?? 'no error code';
+    } catch {
+      outcome = 'no terminal report within 180 s';
+    }
+    const ms = Date.now() - t0;
+    const peak = agent.exitCode === null ? await hwmMiB() : NaN;
+    console.log(
+      `${`twin${mb}mb`.padEnd(20)} peak RSS ${peak.toFixed(1).padStart(6)} MB  (idle ${idle.toFixed(1)} MB)  ${outcome}  (${ms} ms)  agent process, desired PATCH of ${mb} MB through the SDK`,
+    );
+    recordFigure({
+      name: `agent: peak RSS with a ${mb} MB desired PATCH`,
+      value: Number(peak.toFixed(1)),
+      goal: 120,
+      better: 'lower',
+      unit: 'MiB',
+    });
+  } finally {
+    agent.kill('SIGTERM');
+    await once(agent, 'exit');
+    await rig.stop();
+  }
+}
+
+if (!only || only.includes('twin50mb')) await twinCase(50);

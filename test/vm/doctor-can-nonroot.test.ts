@@ -84,6 +84,9 @@ describe('doctor and the CLI on vcan', { skip: rigSkip, timeout: scaled(20_000) 
     assert.equal(c['can.modules']?.status, 'pass', r.stdout);
     assert.equal(c[`can.${IFACE}.link`]?.status, 'pass', r.stdout);
     assert.equal(c[`can.${IFACE}.controller`]?.status, 'pass');
+    // The guest kernel has can-isotp (the kernel ISO-TP VM tests use it): the real probe opens a socket.
+    assert.equal(c[`can.${IFACE}.isotp`]?.status, 'pass', r.stdout);
+    assert.match(c[`can.${IFACE}.isotp`]!.detail, /kernel ISO-TP on vcan/);
     assert.equal(c[`can.${DOWN}.link`]?.status, 'fail');
     assert.match(c[`can.${DOWN}.link`]!.detail, /vcan7 \(vcan\) is down/);
     assert.equal(c[`can.${DOWN}.link`]!.remedy, `sudo ip link set ${DOWN} up`);

@@ -231,6 +231,39 @@ describe('doctor: CAN', () => {
     expectFail(rs, 'can.can0.link', /does not exist/, /dtoverlay=mcp2515/);
   });
 
+  it('says which ISO-TP the UDS handler takes on each interface: kernel, user-space fallback (warn), or a failing "kernel"', async () => {
+    const noIsoTp = {
+      available: false,
+      reason: 'the kernel has no ISO-TP sockets: can-isotp is not loaded and could not be loaded (EPROTONOSUPPORT)',
+      hint: 'load it with `modprobe can-isotp`',
+      moduleLoaded: false,
+      addonLoaded: true,
+    };
+    const withBackend = (backend?: string) => ({
+      ...canConfig('can0'),
+      ...(backend ? { handlers: { 'sensor-proxy/uds:1': { isotp: { backend } } } } : {}),
+    });
+    const loaded = withCan('can0', ipCan('ERROR-ACTIVE'));
+    assert.equal(byId(await canChecks(loaded.ctx(withBackend())), 'can.can0.isotp').status, 'pass');
+    assert.match(byId(await canChecks(loaded.ctx(withBackend())), 'can.can0.isotp').detail, /kernel ISO-TP on can0/);
+
+    const missing = withCan('can0', ipCan('ERROR-ACTIVE'));
+    missing.isoTp['can0'] = noIsoTp;
+    const auto = byId(await canChecks(missing.ctx(withBackend('auto'))), 'can.can0.isotp');
+    assert.equal(auto.status, 'warn');
+    assert.match(auto.detail, /falls back to user-space ISO-TP.*EPROTONOSUPPORT/);
+    assert.match(auto.remedy ?? '', /modprobe can-isotp/);
+    expectFail(
+      await canChecks(missing.ctx(withBackend('kernel'))),
+      'can.can0.isotp',
+      /"kernel" but can0/,
+      /modprobe can-isotp/,
+    );
+    const user = byId(await canChecks(missing.ctx(withBackend('user'))), 'can.can0.isotp');
+    assert.equal(user.status, 'pass');
+    assert.match(user.detail, /user space/);
+  });
+
   it('a module built into the kernel (/sys/module, no /proc/modules line) counts as loaded', async () => {
     const sys = withCan('vcan0', ipVcan(true));
     sys.file('proc/modules', '');

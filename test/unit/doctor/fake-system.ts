@@ -2,7 +2,15 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.js';
+import type { KernelIsoTpAvailability } from '../../../drivers/can/kernel-isotp/availability.js';
 import type { DoctorContext, SystemProbes } from '../../../src/doctor/check.js';
+
+const ISOTP_LOADED: KernelIsoTpAvailability = {
+  available: true,
+  reason: 'can-isotp is loaded',
+  moduleLoaded: true,
+  addonLoaded: true,
+};
 
 /** A fake /proc, /sys, /dev, /etc, /boot tree in a temp folder, and probes reading it. */
 export class FakeSystem {
@@ -11,6 +19,8 @@ export class FakeSystem {
   /** Paths the running user may not open (everything else: yes). */
   readonly denied = new Set<string>();
   ipOutput: Record<string, string> = {};
+  /** What the kernel ISO-TP probe says per interface (default: can-isotp loaded). */
+  isoTp: Record<string, KernelIsoTpAvailability> = {};
 
   constructor(over: Partial<SystemProbes> = {}) {
     const r = this.root;
@@ -34,6 +44,7 @@ export class FakeSystem {
       canAccess: async (p) => !this.denied.has(p),
       freeBytes: async () => 1024 * 1024 * 1024,
       importModule: async () => ({}),
+      isoTpAvailability: (ifname) => this.isoTp[ifname] ?? ISOTP_LOADED,
       ...over,
     };
     for (const d of ['proc', 'sys', 'dev', 'etc', 'boot']) mkdirSync(join(r, d), { recursive: true });
