@@ -47,6 +47,14 @@ export interface AddonSocketOptions {
 export interface AddonSocket {
   /** Sends one PDU; `cb` runs once it is on the bus (or failed). One send at a time. */
   send(data: Buffer, cb: (err: AddonSystemError | null) => void): void;
+  /**
+   * Writes one PDU now without waiting for its transmission; its tx errors (ECOMM, EMSGSIZE) then come
+   * through onError. false when it cannot be written without blocking (a send in flight, WAIT_TX_DONE,
+   * the previous PDU still going out): use `send`. Throws a system error otherwise.
+   */
+  trySend(data: Uint8Array): boolean;
+  /** True while a PDU is still being transmitted (Linux ≥ 6.1.y; always false on earlier kernels). */
+  txBusy(): boolean;
   close(): void;
 }
 

@@ -70,6 +70,8 @@ export class KernelIsoTpChannel implements IsoTpTransport {
   private readonly log: Logger | undefined;
   private socket: AddonSocket | undefined;
   private txDone: Promise<void> | undefined;
+  /** Size of the PDU written by `exchange` without waiting for tx done (its tx errors come via onError). */
+  private unconfirmedTxSize: number | undefined;
   private closed = false;
 
   private constructor(
@@ -130,6 +132,7 @@ export class KernelIsoTpChannel implements IsoTpTransport {
     if (this.txDone) await this.txDone.catch(() => {});
     if (this.closed || !this.socket) throw isoTpError('ISOTP_BUSY', 'channel is closed');
     const socket = this.socket;
+    this.unconfirmedTxSize = undefined;
     const data = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const done = new Promise<void>((resolve, reject) => {
       try {
@@ -157,6 +160,56 @@ export class KernelIsoTpChannel implements IsoTpTransport {
     );
   }
 
+  /**
+   * Sends `payload` and returns the next message received (a request and its response), rejecting as
+   * `receive` does after `timeoutMs`, counted from this call. When nothing is being sent, the PDU is
+   * written at once and not waited for (the addon's `trySend`): the answer proves it went out, as for a
+   * tester that does a blocking send() then recv(), and one event-loop wake-up per request is saved (no
+   * POLLOUT for "tx done"); the timeout is extended while the PDU is still being transmitted when it
+   * expires (Linux ≥ 6.1.y tells, see `txBusy`). A transmission error of that PDU (no flow control, FC.OVFLW) then rejects the
+   * receive with the same codes as `send`. Otherwise (a send in flight, the previous PDU still going
+   * out, `waitTxDone`): `send`, then `receive`. Queued messages are taken first: `discard` before.
+   */
+  exchange(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const socket = this.socket;
+    if (this.closed || !socket) return Promise.reject(isoTpError('ISOTP_BUSY', 'channel is closed'));
+    if (payload.length === 0 || payload.length > 0xffffffff)
+      return Promise.reject(
+        isoTpError('ISOTP_PAYLOAD_SIZE', `cannot send a ${payload.length}-byte ISO-TP message`, {
+          size: payload.length,
+        }),
+      );
+    if (signal?.aborted) return Promise.reject(new CancelledError(signal.reason));
+    // An addon built before trySend existed (an older package) takes the send + receive path.
+    if (this.txDone === undefined && typeof socket.trySend === 'function') {
+      let written: boolean;
+      try {
+        written = socket.trySend(payload);
+      } catch (e) {
+        return Promise.reject(this.mapError(e as AddonSystemError, 'send', payload.length));
+      }
+      if (written) {
+        this.stats.messagesSent++;
+        this.unconfirmedTxSize = payload.length;
+        // No message can be delivered before this returns to the event loop: the receive is in line in time.
+        // P2 runs from the end of the request (ISO 14229-2): a deadline reached while the PDU is still
+        // going out (a slow bus, FC.WAIT) is extended by the whole timeout, checked again then.
+        if (this.closed && !this.inbox.hasQueued) return Promise.reject(new CancelledError('ISO-TP channel closed'));
+        return this.inbox.take(
+          this.clock,
+          timeoutMs * 1000,
+          () => rxTimeoutError(this.options.rxId, timeoutMs, { backend: 'kernel' }),
+          signal,
+          () => (this.socket?.txBusy() ? timeoutMs * 1000 : 0),
+        );
+      }
+    }
+    const start = this.clock.now();
+    return this.send(payload, signal).then(() =>
+      this.receive(Math.max(0, timeoutMs - (this.clock.now() - start) / 1000), signal),
+    );
+  }
+
   discard(): void {
     this.inbox.clear();
   }
@@ -175,13 +228,18 @@ export class KernelIsoTpChannel implements IsoTpTransport {
 
   private onMessage(data: Buffer): void {
     this.stats.messagesReceived++;
+    this.unconfirmedTxSize = undefined;
     const msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.inbox.deliver(msg);
   }
 
   /** Errors the kernel reports outside a send: reception errors and the interface going down. */
   private onError(err: AddonSystemError): void {
-    const e = this.mapError(err, 'receive');
+    // ECOMM (no flow control) and EMSGSIZE (FC.OVFLW) after an exchange's trySend belong to that PDU.
+    const unconfirmed = this.unconfirmedTxSize;
+    const ofSend = unconfirmed !== undefined && (err.code === 'ECOMM' || err.code === 'EMSGSIZE');
+    if (ofSend) this.unconfirmedTxSize = undefined;
+    const e = ofSend ? this.mapError(err, 'send', unconfirmed) : this.mapError(err, 'receive');
     if (LINK_ERRORS.has(err.code)) {
       this.log?.warn({ iface: this.iface, code: err.code }, 'CAN interface went down under an ISO-TP connection');
       this.inbox.failAll(e);

@@ -44,6 +44,11 @@ export interface UdsTransport {
   send(payload: Uint8Array, signal?: AbortSignal): Promise<void>;
   receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
   discard(): void;
+  /**
+   * Optional: sends `payload` and returns the next message, `timeoutMs` counted from the end of the
+   * request, in one step (KernelIsoTpChannel: no wait for "tx done"). Without it: send, then receive.
+   */
+  exchange?(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 export interface UdsClientOptions {
@@ -220,19 +225,26 @@ export class UdsClient {
       throw udsError('UDS_INVALID_REQUEST', 'functional request without a functional channel', {
         service: service.name,
       });
-    this.opts.log?.debug(
-      { service: service.name, sid: service.sid, len: request.length, functional: o.functional === true },
-      'UDS request',
-    );
+    const log = this.opts.log;
+    if (log?.isLevelEnabled('debug'))
+      log.debug(
+        { service: service.name, sid: service.sid, len: request.length, functional: o.functional === true },
+        'UDS request',
+      );
     phys.discard();
-    await tx.send(request, o.signal);
     let waitMs = o.p2Ms ?? this.current.p2Ms;
+    // The first answer: in one step where the transport can (issue 16), else send then receive.
+    let first: Promise<Uint8Array> | undefined;
+    if (tx === phys && phys.exchange) first = phys.exchange(request, waitMs, o.signal);
+    else await tx.send(request, o.signal);
     let until = this.clock.now() + waitMs * 1000;
     let pending = 0;
     for (;;) {
       let resp: Uint8Array;
       try {
-        resp = await phys.receive(Math.max(0, until - this.clock.now()) / 1000, o.signal);
+        const next = first ?? phys.receive(Math.max(0, until - this.clock.now()) / 1000, o.signal);
+        first = undefined;
+        resp = await next;
       } catch (e) {
         if (!isBusError(e, 'ISOTP_RX_TIMEOUT')) throw e;
         throw pending === 0

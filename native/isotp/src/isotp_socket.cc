@@ -8,6 +8,8 @@
 //    control), then wait for POLLOUT: since Linux 6.1.y ("fix poll() to not report false EPOLLOUT
 //    events") the socket turns writable only when the tx state machine is idle again, so the send
 //    callback fires when the PDU is on the bus, with SO_ERROR checked (ECOMM = no flow control);
+//  - trySend: write() the PDU and return at once (request/response: the answer proves it went out);
+//    its tx errors then reach onError; txBusy() polls (timeout 0) whether it is still going out;
 //  - CAN_ISOTP_WAIT_TX_DONE: the kernel then blocks write() until the PDU is out even on a
 //    non-blocking socket, so that write runs on the libuv thread pool (one short job per PDU);
 //  - errors the kernel reports asynchronously (sk_err: ETIMEDOUT, EILSEQ, EBADMSG, ECOMM, ENETDOWN)
@@ -20,6 +22,7 @@
 #include <linux/can.h>
 #include <linux/can/isotp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -118,7 +121,9 @@ class IsoTpSocket : public Napi::ObjectWrap<IsoTpSocket> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "IsoTpSocket",
-                       {InstanceMethod("send", &IsoTpSocket::Send), InstanceMethod("close", &IsoTpSocket::Close)});
+                       {InstanceMethod("send", &IsoTpSocket::Send), InstanceMethod("trySend", &IsoTpSocket::TrySend),
+                        InstanceMethod("txBusy", &IsoTpSocket::TxBusy),
+                        InstanceMethod("close", &IsoTpSocket::Close)});
   }
 
   // new IsoTpSocket(options, onMessage(Buffer), onError(Error)); throws a system error on failure.
@@ -262,6 +267,49 @@ class IsoTpSocket : public Napi::ObjectWrap<IsoTpSocket> {
     }
     TryWrite();
     return env.Undefined();
+  }
+
+  // trySend(data: Uint8Array): boolean. Writes one PDU now and does not wait for its transmission:
+  // the request/response fast path (the answer proves the request went out, as for a tester doing a
+  // blocking send() then recv()), with no poll for POLLOUT and no event-loop wake-up for tx done.
+  // Errors of that transmission (ECOMM: no flow control, EMSGSIZE: FC.OVFLW) come later through
+  // onError. false when it cannot be written now without blocking: a send() or WAIT_TX_DONE write is in
+  // flight, WAIT_TX_DONE is set, or the previous PDU is still going out (EAGAIN); use send() then.
+  // Throws a system error for anything else (ENETDOWN, ...).
+  Napi::Value TrySend(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "trySend(uint8array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (closed_) {
+      Napi::Error(env, MakeError(env, "send", EBADF)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (sending_ || workerBusy_ || waitTxDone_) return Napi::Boolean::New(env, false);
+    Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+    ssize_t n;
+    do n = ::send(fd_, data.Data(), data.ByteLength(), MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0) return Napi::Boolean::New(env, true);
+    if (errno == EAGAIN) return Napi::Boolean::New(env, false);
+    Napi::Error(env, MakeError(env, "write", errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // txBusy(): boolean. True while a PDU is still being transmitted: poll() without POLLOUT (the socket
+  // turns writable when the tx state machine is idle, Linux 6.1.y and later; earlier kernels report
+  // POLLOUT at once, so this is false there). Lets exchange() count P2 from the end of the request.
+  Napi::Value TxBusy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || fd_ < 0) return Napi::Boolean::New(env, false);
+    if (sending_) return Napi::Boolean::New(env, true);
+    struct pollfd p = {fd_, POLLOUT, 0};
+    int n;
+    do n = ::poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return Napi::Boolean::New(env, n == 0 || (n > 0 && (p.revents & POLLOUT) == 0));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -7,7 +7,8 @@
  *  - sensor-proxy with the kernel backend (KernelIsoTpChannel → UdsClient → flashUds, as the uds handler);
  *  - sensor-proxy with the user-space backend (IsoTpChannel on SocketCanBus).
  * Throughput is the download phase (first TransferData to the last response) of each, best of
- * SP_BENCH_ROUNDS (default 3) alternating rounds, and the ratio product / tester.
+ * SP_BENCH_ROUNDS (default 3) alternating rounds (each run printed), and the ratio product / tester
+ * of the best runs (the recorded figure), of the medians and of each round.
  * For the user-space backend it also prints CPU µs per CAN frame over the download (process.cpuUsage
  * / frames our channel sent + received); see isotp-user-cpu.bench.ts for the pure ISO-TP figure.
  */
@@ -119,6 +120,11 @@ async function product(image: string, backend: 'kernel' | 'user'): Promise<Run> 
 
 const kBs = (s: number) => SIZE / 1000 / s;
 const best = (runs: Run[]) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+const median = (runs: Run[]) => {
+  const s = runs.map((r) => r.seconds).sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 const dir = await mkdtemp(join(tmpdir(), 'uds-kecu-bench-'));
 const ecu = await startKernelEcu(['--iface', IFACE], 10_000 * SCALE);
@@ -147,7 +153,9 @@ try {
   console.log(
     `  sensor-proxy kernel backend: ${k.seconds.toFixed(3)} s download, ${kBs(k.seconds).toFixed(1)} kB/s (runs: ${fmt(kernel)} s)`,
   );
-  console.log(`  ratio kernel backend / tester: ${(t.seconds / k.seconds).toFixed(2)}x (goal >= 0.8x)`);
+  console.log(
+    `  ratio kernel backend / tester: ${(t.seconds / k.seconds).toFixed(2)}x best of ${ROUNDS} each (goal >= 0.8x); median ${(median(tester) / median(kernel)).toFixed(2)}x; per round ${tester.map((x, i) => (x.seconds / kernel[i]!.seconds).toFixed(2)).join(' ')}`,
+  );
   recordFigure({
     name: 'uds 256 KiB on vcan: kernel backend / kernel tester throughput',
     value: t.seconds / k.seconds,
