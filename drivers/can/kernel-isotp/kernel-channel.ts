@@ -151,12 +151,18 @@ export class KernelIsoTpChannel implements IsoTpTransport {
   }
 
   receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.takeMessage(timeoutMs, signal);
+  }
+
+  /** The next message within `timeoutMs`; `extendUs` may push the deadline back when it is reached. */
+  private takeMessage(timeoutMs: number, signal?: AbortSignal, extendUs?: () => number): Promise<Uint8Array> {
     if (this.closed && !this.inbox.hasQueued) return Promise.reject(new CancelledError('ISO-TP channel closed'));
     return this.inbox.take(
       this.clock,
       timeoutMs * 1000,
       () => rxTimeoutError(this.options.rxId, timeoutMs, { backend: 'kernel' }),
       signal,
+      extendUs,
     );
   }
 
@@ -194,14 +200,7 @@ export class KernelIsoTpChannel implements IsoTpTransport {
         // No message can be delivered before this returns to the event loop: the receive is in line in time.
         // P2 runs from the end of the request (ISO 14229-2): a deadline reached while the PDU is still
         // going out (a slow bus, FC.WAIT) is extended by the whole timeout, checked again then.
-        if (this.closed && !this.inbox.hasQueued) return Promise.reject(new CancelledError('ISO-TP channel closed'));
-        return this.inbox.take(
-          this.clock,
-          timeoutMs * 1000,
-          () => rxTimeoutError(this.options.rxId, timeoutMs, { backend: 'kernel' }),
-          signal,
-          () => (this.socket?.txBusy() ? timeoutMs * 1000 : 0),
-        );
+        return this.takeMessage(timeoutMs, signal, () => (this.socket?.txBusy() ? timeoutMs * 1000 : 0));
       }
     }
     const start = this.clock.now();
