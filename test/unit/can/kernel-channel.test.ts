@@ -83,19 +83,19 @@ const IFACE = 'lo';
 const noIface = !existsSync(`/sys/class/net/${IFACE}/mtu`) && `no /sys/class/net/${IFACE}`;
 
 function openChannel(clock = new VirtualClock()): { ch: KernelIsoTpChannel; sock: FakeSocket; clock: VirtualClock } {
-  let sock: FakeSocket | undefined;
+  const opened: FakeSocket[] = [];
   const addon: IsoTpAddon = {
     IsoTpSocket: class extends FakeSocket {
       constructor(...args: ConstructorParameters<typeof FakeSocket>) {
         super(...args);
-        sock = this;
+        opened.push(this);
       }
     },
     probe: () => null,
     constants,
   };
   const ch = KernelIsoTpChannel.open(IFACE, { txId: 0x7e0, rxId: 0x7e8 }, { addon, clock });
-  return { ch, sock: sock!, clock };
+  return { ch, sock: opened[0]!, clock };
 }
 
 const REQUEST = Uint8Array.of(0x36, 0x01, 0xaa, 0xbb);
