@@ -36,7 +36,7 @@ native: deps
 	bash scripts/build-native.sh $(NATIVE_ARCH)
 endif
 
-$(ISOTP_ADDON): native/isotp/src/isotp_socket.cc native/isotp/binding.gyp scripts/build-native.sh | deps
+$(ISOTP_ADDON): $(wildcard native/isotp/src/*) native/isotp/binding.gyp scripts/build-native.sh | deps
 	nice bash scripts/build-native.sh
 
 

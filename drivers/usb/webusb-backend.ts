@@ -11,6 +11,8 @@ interface NativeUsbDevice {
   deviceVersionMinor: number;
   deviceVersionSubminor: number;
   bus: string;
+  /** Device address on its bus (devnum). */
+  address: number;
   ports: number[];
   readonly manufacturerName: string | null;
   readonly productName: string | null;
@@ -87,8 +89,15 @@ function deviceNode(portPath: string): string {
   }
 }
 
-class WebUsbDevice implements UsbDevice {
+/** `/dev/bus/usb/BBB/DDD` of a listed device (the usbfs backend opens it). */
+export function usbDevNode(bus: string, address: number): string {
+  return `/dev/bus/usb/${String(Number(bus)).padStart(3, '0')}/${String(address).padStart(3, '0')}`;
+}
+
+export class WebUsbDevice implements UsbDevice {
   readonly info: UsbDeviceInfo;
+  /** Its usbfs node, `/dev/bus/usb/BBB/DDD`. */
+  readonly devNode: string;
   private closed = false;
 
   constructor(private readonly dev: NativeUsbDevice) {
@@ -101,6 +110,7 @@ class WebUsbDevice implements UsbDevice {
       serialNumber: dev.serialNumber ?? undefined,
       portPath: `${dev.bus}-${dev.ports.join('.')}`,
     };
+    this.devNode = usbDevNode(dev.bus, dev.address);
   }
 
   private check(): void {
@@ -168,7 +178,7 @@ class WebUsbDevice implements UsbDevice {
 export class WebUsbBackend implements UsbBackend {
   readonly name = 'usb';
 
-  async list(): Promise<UsbDevice[]> {
+  async list(): Promise<WebUsbDevice[]> {
     const { WebUSB } = await loadUsb();
     const devices = await new WebUSB({ allowAllDevices: true }).getDevices().catch((e: unknown) => {
       throw usbError(

@@ -6,7 +6,7 @@ import { SensorProxyError } from '../../src/model/errors.js';
  *
  * ```json
  * { "type": "usb",
- *   "backend": "usb",                 // optional: "usb" (npm usb, default) | "memory" (in-process bus)
+ *   "backend": "usb",                 // optional: "usb" (npm usb, default) | "auto" (usbfs where our addon loads, else npm usb) | "usbfs" | "memory" (in-process bus)
  *   "memoryBus": "default",           // optional, backend "memory" only
  *   "probeTimeoutMs": 2000,           // optional: control-transfer timeout when reading a device's DFU interfaces
  *   "rules": [

@@ -53,7 +53,7 @@ export class UsbEnumerator implements ComponentEnumerator {
   constructor(
     private readonly cfg: UsbEnumeratorConfig,
     log: Logger,
-    private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus),
+    private readonly backend: UsbBackend = openUsbBackend(cfg.backend, cfg.memoryBus, log),
   ) {
     this.log = childLog(log, { component: 'enum.usb' });
   }

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sp_isotp",
-      "sources": ["src/isotp_socket.cc"],
+      "sources": ["src/isotp_socket.cc", "src/usbfs_device.cc"],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]

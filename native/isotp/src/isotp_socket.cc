@@ -31,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "usbfs_device.h"
+
 namespace {
 
 const char* ErrnoName(int e) {
@@ -521,6 +523,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("CANFD_MTU", static_cast<double>(CANFD_MTU));
   c.Set("CANFD_BRS", CANFD_BRS);
   exports.Set("constants", c);
+  InitUsbfs(env, exports);  // the usbfs fast path of the USB DFU host (usbfs_device.cc)
   return exports;
 }
 

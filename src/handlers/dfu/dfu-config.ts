@@ -14,7 +14,7 @@ export type VersionSource = (typeof VERSION_SOURCES)[number];
  *
  * | key                    | type                                              | default                    |
  * |------------------------|---------------------------------------------------|----------------------------|
- * | `backend`              | `"usb"` (npm usb) \| `"memory"` (in-process bus)  | `"usb"`                    |
+ * | `backend`              | `"auto"` \| `"usbfs"` \| `"usb"` \| `"memory"` (open-backend.ts) | `"usb"`           |
  * | `memoryBus`            | string: in-process bus name (backend memory)      | `"default"`                |
  * | `alt`                  | integer: DFU-mode alt setting (DfuSe: region)     | 0                          |
  * | `dfuseAddress`         | integer or `"0x…"` string: DfuSe start address    | first writable segment     |

@@ -54,7 +54,7 @@ export class DfuHandler extends BusFlashHandler<DfuStep> {
   constructor(
     private readonly cfg: DfuSettings,
     private readonly log: Logger,
-    private readonly backendFor: UsbBackendProvider = (s) => openUsbBackend(s.backend, s.memoryBus),
+    private readonly backendFor: UsbBackendProvider = (s) => openUsbBackend(s.backend, s.memoryBus, log),
   ) {
     super();
   }

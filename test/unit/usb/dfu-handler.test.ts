@@ -173,7 +173,10 @@ describe('sensor-proxy/dfu:1 handler on the in-process device', { timeout: 30_00
       (await h.download(context(undefined, {}, { serialNumber: 'SN-H7' }).ctx)).extendedResultCode,
       DfuErc.WrongFileCount,
     );
-    assert.throws(() => resolveDfuHandlerConfig({ backend: 'libusb' }), /backend must be one of "usb", "memory"/);
+    assert.throws(
+      () => resolveDfuHandlerConfig({ backend: 'libusb' }),
+      /backend must be one of "auto", "usbfs", "usb", "memory"/,
+    );
   });
 
   it('is registered and reaches an in-process device through config backend "memory"', async () => {

@@ -94,7 +94,10 @@ describe('usb enumerator', { timeout: 10_000 }, () => {
       () => resolveUsbEnumeratorConfig({ rules: [{ match: { vid: '1209' }, component: {} }] }),
       /component\.group is required/,
     );
-    assert.throws(() => resolveUsbEnumeratorConfig({ backend: 'x', rules: [] }), /backend must be one of usb, memory/);
+    assert.throws(
+      () => resolveUsbEnumeratorConfig({ backend: 'x', rules: [] }),
+      /backend must be one of auto, usbfs, usb, memory/,
+    );
     assert.throws(() => resolveUsbEnumeratorConfig({}), /rules must be an array/);
     new MemoryDfuDevice(getMemoryUsbBus('unit-usb-enum'), { serialNumber: 'SN-R' });
     const e = builtinEnumerators['usb']!(
