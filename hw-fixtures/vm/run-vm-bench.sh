@@ -22,9 +22,10 @@ fi
 
 cal=$(nice node dist/test/bench/vcan/calibration.js)
 echo "bench-vm: host calibration ${cal} CPU-ms; no vcan on this kernel; booting the qemu guest"
-# Bench knobs that are set here reach the guest too (e.g. SP_BENCH_XBUS_ROUNDS, cross-bus.bench.ts).
+# Bench knobs that are set here reach the guest too (SP_BENCH_XBUS_*, cross-bus.bench.ts; SP_BENCH_ISOTP_*,
+# isotp-user-cpu.bench.ts).
 extra=()
-while IFS= read -r name; do extra+=(--env "$name=${!name}"); done < <(compgen -e | grep -E '^SP_BENCH_XBUS_' || true)
+while IFS= read -r name; do extra+=(--env "$name=${!name}"); done < <(compgen -e | grep -E '^SP_BENCH_(XBUS|ISOTP)_' || true)
 set +e
 bash hw-fixtures/vm/vm-run.sh "${extra[@]+"${extra[@]}"}" --modules "vcan can-raw can-isotp dummy_hcd gadgetfs" --cwd "$root" --timeout "${SP_VM_TIMEOUT_S:-1800}" \
   --env "SP_TIMEOUT_SCALE=${SP_TIMEOUT_SCALE:-20}" --env "SP_BENCH_HOST_CALIBRATION_MS=$cal" \

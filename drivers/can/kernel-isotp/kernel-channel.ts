@@ -37,6 +37,8 @@ export interface KernelIsoTpEnv {
   /** Time source of the receive timeout. Default real time. */
   clock?: Clock;
   log?: Logger;
+  /** The addon to use instead of the built one (unit tests pass a fake). */
+  addon?: IsoTpAddon;
 }
 
 export interface KernelIsoTpStats {
@@ -90,7 +92,7 @@ export class KernelIsoTpChannel implements IsoTpTransport {
    */
   static open(iface: string, options: KernelIsoTpOptions, env: KernelIsoTpEnv = {}): KernelIsoTpChannel {
     const r = resolveIsoTpOptions(options);
-    const loaded = loadIsoTpAddon();
+    const loaded = env.addon ? { addon: env.addon } : loadIsoTpAddon();
     if ('error' in loaded) throw isoTpError('ISOTP_KERNEL_UNAVAILABLE', loaded.error, { iface, hint: 'make native' });
     const addon = loaded.addon;
     let mtu: number;

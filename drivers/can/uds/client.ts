@@ -391,9 +391,18 @@ export class UdsClient {
     return decodeRequestDownload(await this.request(RequestDownload, encodeRequestDownload(params), o));
   }
 
-  /** 0x36 with block counter `bsc`; checks the echoed counter. A resend after a lost response keeps the counter (the server answers a repeat without rewriting). */
-  async transferData(bsc: number, data: Uint8Array, o: RequestOptions = {}): Promise<Uint8Array> {
-    return decodeTransferData(await this.request(TransferData, encodeTransferData(bsc, data), o), bsc);
+  /**
+   * 0x36 with block counter `bsc`; checks the echoed counter. A resend after a lost response keeps the
+   * counter (the server answers a repeat without rewriting). `requestBuffer`: the request is written
+   * into it when large enough (2 + data bytes); the caller reuses it for the next block only once this
+   * call has settled (the transport has finished with the request by then).
+   */
+  async transferData(
+    bsc: number,
+    data: Uint8Array,
+    o: RequestOptions & { requestBuffer?: Uint8Array } = {},
+  ): Promise<Uint8Array> {
+    return decodeTransferData(await this.request(TransferData, encodeTransferData(bsc, data, o.requestBuffer), o), bsc);
   }
 
   /** 0x37. */

@@ -148,6 +148,18 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   const al = m.addressLength ?? 4;
   const sl = m.sizeLength ?? 4;
 
+  // The image's first window is read while the session, security and erase steps run (issue 16): the
+  // download starts with data in hand.
+  const readWindow = (offset: number): Promise<Uint8Array> => {
+    const p =
+      offset >= total
+        ? Promise.resolve(new Uint8Array(0))
+        : image.readAt(offset, Math.min(READ_WINDOW, total - offset));
+    p.catch(() => {}); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
+    return p;
+  };
+  let nextWin = readWindow(0);
+
   progress('session', 0);
   await client.diagnosticSessionControl(o.programmingSession ?? Session.programming, { signal });
   if (o.security) {
@@ -173,37 +185,40 @@ async function flashOnce(o: UdsFlashOptions, attempt: number): Promise<UdsFlashR
   let crc = CRC32_INIT;
   let blocks = 0;
   progress('download', 0);
-  // Per-request overhead off the critical path (issue 16): the image is read in windows of about
-  // READ_WINDOW bytes (whole blocks), the next window while this one's blocks are on the bus, and the
-  // CRC of a block is computed while its response is awaited.
-  const windowSize = blockData * Math.max(1, Math.floor(READ_WINDOW / blockData));
-  const readWindow = (offset: number): Promise<Uint8Array> => {
-    const p =
-      offset >= total ? Promise.resolve(new Uint8Array(0)) : image.readAt(offset, Math.min(windowSize, total - offset));
-    p.catch(() => {}); // awaited below; this only keeps an abandoned prefetch from being "unhandled"
-    return p;
-  };
-  let winOffset = 0;
+  // Per-request work off the critical path (issue 16): each request is assembled in one reused buffer
+  // from image windows read ahead (the next window is asked for right after a request is written, so
+  // the read runs while that block is on the bus), and its CRC is computed while the answer is awaited.
+  const request = new Uint8Array(2 + blockData);
   let win: Uint8Array = new Uint8Array(0);
-  let nextWin = readWindow(0);
+  let winEnd = 0;
+  let at = 0;
   while (done < total) {
     throwIfAborted(signal);
-    if (done - winOffset >= win.length) {
-      winOffset += win.length;
-      win = await nextWin;
-      if (win.length === 0)
-        throw udsError('UDS_INVALID_REQUEST', `image ended at ${done} of ${total} bytes`, {
-          offset: done,
-          size: total,
-        });
-      nextWin = readWindow(winOffset + win.length);
+    const n = Math.min(blockData, total - done);
+    let readNext = false;
+    for (let filled = 0; filled < n;) {
+      if (at >= win.length) {
+        win = await nextWin;
+        if (win.length === 0)
+          throw udsError('UDS_INVALID_REQUEST', `image ended at ${done + filled} of ${total} bytes`, {
+            offset: done + filled,
+            size: total,
+          });
+        winEnd += win.length;
+        at = 0;
+        readNext = true;
+      }
+      const k = Math.min(n - filled, win.length - at);
+      request.set(win.subarray(at, at + k), 2 + filled);
+      at += k;
+      filled += k;
     }
-    const at = done - winOffset;
-    const chunk = win.subarray(at, Math.min(at + blockData, win.length));
-    const answered = client.transferData(bsc, chunk, { signal });
+    const chunk = request.subarray(2, 2 + n);
+    const answered = client.transferData(bsc, chunk, { signal, requestBuffer: request });
+    if (readNext) nextWin = readWindow(winEnd);
     crc = crc32Update(crc, chunk);
     await answered;
-    done += chunk.length;
+    done += n;
     blocks++;
     bsc = nextBlockSequenceCounter(bsc);
     progress('download', done);

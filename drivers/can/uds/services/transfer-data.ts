@@ -18,11 +18,17 @@ export function nextBlockSequenceCounter(bsc: number): number {
   return (bsc + 1) & 0xff;
 }
 
-export function encodeTransferData(bsc: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 + data.length);
+/**
+ * `36 <BSC> <data>`, written into `into` (a buffer reused for every block of a download, issue 16: no
+ * allocation per request) when it is large enough, else into a new array.
+ */
+export function encodeTransferData(bsc: number, data: Uint8Array, into?: Uint8Array): Uint8Array {
+  const out =
+    into && into.length >= 2 + data.length ? into.subarray(0, 2 + data.length) : new Uint8Array(2 + data.length);
   out[0] = TransferData.sid;
   out[1] = bsc & 0xff;
-  out.set(data, 2);
+  // A caller may have assembled the data in place already (flash-session.ts).
+  if (data.buffer !== out.buffer || data.byteOffset !== out.byteOffset + 2) out.set(data, 2);
   return out;
 }
 
