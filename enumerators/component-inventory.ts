@@ -22,21 +22,32 @@ export class ComponentInventory {
     return this.enumerators.length > 0;
   }
 
+  /**
+   * Runs the enumerators concurrently, except that enumerators of one type run one after another
+   * (two `serial` entries may match the same port, which opens only once at a time), and merges
+   * their results in config order. When several fail, the first failing one in config order is
+   * thrown and names the others in `details.failed`.
+   */
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
+    const byType = new Map<string, ComponentEnumerator[]>();
+    for (const e of this.enumerators) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+    const results = new Map<ComponentEnumerator, PromiseSettledResult<Component[]>>();
+    await Promise.all(
+      [...byType.values()].map(async (lane) => {
+        for (const e of lane) {
+          try {
+            results.set(e, { status: 'fulfilled', value: await e.getAllComponents(signal) });
+          } catch (reason) {
+            results.set(e, { status: 'rejected', reason });
+          }
+        }
+      }),
+    );
+    const failed = this.enumerators.filter((e) => results.get(e)!.status === 'rejected');
+    if (failed.length > 0) throw this.failure(failed, results, signal);
     const merged = new Map<string, Component>();
     for (const e of this.enumerators) {
-      let found: Component[];
-      try {
-        found = await e.getAllComponents(signal);
-      } catch (err) {
-        if (err instanceof SensorProxyError || isCancelled(err) || signal?.aborted) throw err;
-        throw new SensorProxyError('ENUM_FAILED', `enumerator "${e.type}" failed: ${errorMessage(err)}`, {
-          details: { enumerator: e.type },
-          hint: 'check the bus named in the error, or remove the enumerator from the config',
-          cause: err,
-        });
-      }
-      for (const c of found) {
+      for (const c of (results.get(e) as PromiseFulfilledResult<Component[]>).value) {
         if (merged.has(c.id)) {
           this.log.warn(
             { componentId: c.id, enumerator: e.type },
@@ -48,6 +59,30 @@ export class ComponentInventory {
       }
     }
     return [...merged.values()];
+  }
+
+  /** The error of the first failed enumerator (config order), as ENUM_FAILED unless it is already ours or a cancel. */
+  private failure(
+    failed: ComponentEnumerator[],
+    results: Map<ComponentEnumerator, PromiseSettledResult<Component[]>>,
+    signal: AbortSignal | undefined,
+  ): unknown {
+    const reason = (e: ComponentEnumerator) => (results.get(e) as PromiseRejectedResult).reason as unknown;
+    const first = failed[0]!;
+    const err = reason(first);
+    const others = failed.slice(1).map((e) => ({ enumerator: e.type, error: errorMessage(reason(e)) }));
+    for (const o of others) this.log.error(o, 'enumerator failed');
+    if (err instanceof SensorProxyError || isCancelled(err) || signal?.aborted) return err;
+    return new SensorProxyError(
+      'ENUM_FAILED',
+      `enumerator "${first.type}" failed: ${errorMessage(err)}` +
+        (others.length > 0 ? ` (also failed: ${others.map((o) => o.enumerator).join(', ')})` : ''),
+      {
+        details: { enumerator: first.type, ...(others.length > 0 ? { failed: others } : {}) },
+        hint: 'check the bus named in the error, or remove the enumerator from the config',
+        cause: err,
+      },
+    );
   }
 
   async selectComponents(selector: ComponentSelector, signal?: AbortSignal): Promise<Component[]> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import { BusError, CancelledError } from '../shared/errors.js';
 import type { SerialLink, SerialLinkOptions } from './link.js';
+import { directIoBinding, type SerialPortBinding } from './direct-io-binding.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { childLog } from '../shared/child-log.js';
 
@@ -12,14 +13,14 @@ export interface SerialportLinkOptions extends SerialLinkOptions {
   /** Exclusive lock (TIOCEXCL) so no second process opens the port. Default true. */
   lock?: boolean;
   /**
-   * The `serialport` binding to open through; default the platform's (`SerialPort.binding`).
-   * A seam for tests that inject faults below the stream (e.g. a failing modem-line ioctl).
+   * The `serialport` binding to open through; default the platform's with reads and writes on the
+   * event-loop thread ({@link directIoBinding}). A seam for tests that inject faults below the
+   * stream (e.g. a failing modem-line ioctl).
    */
   binding?: SerialPortBinding;
 }
 
-/** The binding type `serialport` opens ports through. */
-export type SerialPortBinding = (typeof SerialPort)['binding'];
+export type { SerialPortBinding };
 
 /** serialport reports open failures as text only ("…, cannot open /dev/x"); errno names by message. */
 const OPEN_ERRNO: ReadonlyArray<[RegExp, string, string]> = [
@@ -72,7 +73,7 @@ export async function openSerialLink(options: SerialportLinkOptions): Promise<Se
     lock: options.lock ?? true,
     hupcl: !quietLines,
     // serialport takes `binding` from the options over its default (SerialPort's constructor spreads them last).
-    ...(options.binding && ({ binding: options.binding } as object)),
+    ...({ binding: options.binding ?? directIoBinding() } as object),
   });
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));

@@ -98,50 +98,56 @@ export class CanEnumerator implements ComponentEnumerator {
     private readonly clock?: Clock,
   ) {}
 
+  /** Interfaces are probed concurrently (each is its own bus); results in config order, the first failure in config order thrown. */
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
+    const results = await Promise.allSettled(this.cfg.interfaces.map((itf) => this.enumerateInterface(itf, signal)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.flatMap((r) => (r as PromiseFulfilledResult<Component[]>).value);
+  }
+
+  private async enumerateInterface(itf: CanInterfaceConfig, signal?: AbortSignal): Promise<Component[]> {
     const out: Component[] = [];
-    for (const itf of this.cfg.interfaces) {
-      let bus;
-      try {
-        bus = await this.openBus(itf.interface, { log: childLog(this.log, { iface: itf.interface }) });
-      } catch (e) {
-        throw new SensorProxyError(
-          'ENUM_FAILED',
-          `can enumerator: cannot open ${itf.interface}: ${(e as Error).message}`,
-          { details: { iface: itf.interface, code: isBusError(e) ? e.code : undefined }, cause: e },
-        );
-      }
-      try {
-        const nodes = await discoverNodes(bus, itf, this.log, signal, this.clock);
-        const declared = (ids: { rxId: number }) => itf.physical.some((p) => p.rxId === ids.rxId);
-        for (const ids of nodes) {
-          let node: CanNode;
-          try {
-            node = await identifyNode(bus, itf, ids, this.log, signal, this.clock);
-          } catch (e) {
-            if (isCancelled(e)) throw e;
-            const detail = `answered TesterPresent but not the identification reads (${isBusError(e) ? e.code : String(e)})`;
-            if (declared(ids)) {
-              out.push(this.unreachable(itf, ids, detail));
-              continue;
-            }
-            this.log.warn(
-              { err: e, iface: itf.interface, txId: ids.txId },
-              'CAN node did not answer identification; skipped',
-            );
+    let bus;
+    try {
+      bus = await this.openBus(itf.interface, { log: childLog(this.log, { iface: itf.interface }) });
+    } catch (e) {
+      throw new SensorProxyError(
+        'ENUM_FAILED',
+        `can enumerator: cannot open ${itf.interface}: ${(e as Error).message}`,
+        { details: { iface: itf.interface, code: isBusError(e) ? e.code : undefined }, cause: e },
+      );
+    }
+    try {
+      const nodes = await discoverNodes(bus, itf, this.log, signal, this.clock);
+      const declared = (ids: { rxId: number }) => itf.physical.some((p) => p.rxId === ids.rxId);
+      for (const ids of nodes) {
+        let node: CanNode;
+        try {
+          node = await identifyNode(bus, itf, ids, this.log, signal, this.clock);
+        } catch (e) {
+          if (isCancelled(e)) throw e;
+          const detail = `answered TesterPresent but not the identification reads (${isBusError(e) ? e.code : String(e)})`;
+          if (declared(ids)) {
+            out.push(this.unreachable(itf, ids, detail));
             continue;
           }
-          const c = nodeToComponent(node, this.cfg);
-          if (c) out.push({ ...c, status: 'present' });
-          else this.log.info({ node }, 'CAN node matches no rule; skipped');
+          this.log.warn(
+            { err: e, iface: itf.interface, txId: ids.txId },
+            'CAN node did not answer identification; skipped',
+          );
+          continue;
         }
-        // A configured ECU (a `physical` pair) that stays silent is listed, not dropped (issue 13 item 2).
-        for (const p of itf.physical)
-          if (!nodes.some((n) => n.rxId === p.rxId))
-            out.push(this.unreachable(itf, p, 'did not answer TesterPresent (3E 00)'));
-      } finally {
-        await bus.close();
+        const c = nodeToComponent(node, this.cfg);
+        if (c) out.push({ ...c, status: 'present' });
+        else this.log.info({ node }, 'CAN node matches no rule; skipped');
       }
+      // A configured ECU (a `physical` pair) that stays silent is listed, not dropped (issue 13 item 2).
+      for (const p of itf.physical)
+        if (!nodes.some((n) => n.rxId === p.rxId))
+          out.push(this.unreachable(itf, p, 'did not answer TesterPresent (3E 00)'));
+    } finally {
+      await bus.close();
     }
     return out;
   }

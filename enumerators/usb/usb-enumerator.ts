@@ -59,13 +59,14 @@ export class UsbEnumerator implements ComponentEnumerator {
   }
 
   async getAllComponents(signal?: AbortSignal): Promise<Component[]> {
-    const seen: Seen[] = [];
-    for (const device of await this.backend.list()) {
-      throwIfAborted(signal);
+    // Each device is its own physical path: their DFU descriptors are read concurrently, listed in bus order.
+    const matched = (await this.backend.list()).flatMap((device) => {
       const rule = ruleFor(device, this.cfg.rules);
-      if (!rule) continue;
-      seen.push({ device, rule, ...(await this.describe(device)) });
-    }
+      return rule ? [{ device, rule }] : [];
+    });
+    throwIfAborted(signal);
+    const seen: Seen[] = await Promise.all(matched.map(async (m) => ({ ...m, ...(await this.describe(m.device)) })));
+    throwIfAborted(signal);
     const byKey = new Map<string, Seen[]>();
     for (const s of seen) {
       const key = s.device.info.serialNumber ? `sn:${s.device.info.serialNumber}` : `port:${s.device.info.portPath}`;

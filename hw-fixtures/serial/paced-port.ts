@@ -13,6 +13,11 @@ export interface PacedPortOptions {
   baudRate?: number;
   /** Bits on the wire per byte: 10 for 8N1 (start + 8 data + stop), 11 for 8E1. Default 10. */
   bitsPerByte?: number;
+  /**
+   * Timestamps of the pty end itself, before pacing (`rx`: a chunk the host's bytes arrived in) and
+   * after it (`tx`: a piece handed to the pty): turnaround measurements at the device side.
+   */
+  onWire?: (dir: 'rx' | 'tx', data: Uint8Array, at: number) => void;
   log?: Logger;
 }
 
@@ -133,6 +138,7 @@ export class PacedPort {
 
   private received(data: Uint8Array, signal: AbortSignal): void {
     const now = performance.now();
+    this.options.onWire?.('rx', data, now);
     this.rxFreeAt = Math.max(now, this.rxFreeAt) + this.lineTimeMs(data.length);
     const deliver = () => {
       if (signal.aborted) return;
@@ -158,6 +164,7 @@ export class PacedPort {
         await sleepUntil(this.txFreeAt, signal);
         const port = this.port;
         if (!port || signal.aborted) return;
+        this.options.onWire?.('tx', piece, performance.now());
         await new Promise<void>((resolve, reject) =>
           port.write(Buffer.from(piece), (err) => (err ? reject(err) : resolve())),
         );

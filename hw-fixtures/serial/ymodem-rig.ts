@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PacedPort } from './paced-port.js';
+import { PacedPort, type PacedPortOptions } from './paced-port.js';
 import { openPtyPair, type PtyPair } from './pty-pair.js';
 import { YmodemBootloaderSim, type YmodemBootloaderSimOptions } from './ymodem-bootloader-sim.js';
 
@@ -12,6 +12,8 @@ export interface YmodemRigOptions extends Omit<YmodemBootloaderSimOptions, 'port
    * simulator's pty end, so the host sees silence (an MCU that died behind a fixed UART). Default 'unplug'.
    */
   disappear?: 'unplug' | 'silent';
+  /** Wire timestamps at the device's pty end ({@link PacedPortOptions.onWire}). */
+  onWire?: PacedPortOptions['onWire'];
   log?: Logger;
 }
 
@@ -28,11 +30,11 @@ export interface YmodemRig {
 
 /** Starts socat, opens the simulator's end paced at `baudRate`, and starts the simulator on it. */
 export async function startYmodemRig(options: YmodemRigOptions = {}): Promise<YmodemRig> {
-  const { baudRate = 115200, log, disappear = 'unplug', ...simOptions } = options;
+  const { baudRate = 115200, log, disappear = 'unplug', onWire, ...simOptions } = options;
   const pair = await openPtyPair();
   let paced: PacedPort;
   try {
-    paced = await PacedPort.open({ path: pair.b, baudRate, ...(log ? { log } : {}) });
+    paced = await PacedPort.open({ path: pair.b, baudRate, ...(log ? { log } : {}), ...(onWire ? { onWire } : {}) });
   } catch (e) {
     await pair.close();
     throw e;

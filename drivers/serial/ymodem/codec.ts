@@ -59,7 +59,9 @@ export function frameLength(type: number, check: BlockCheck = 'crc'): number | u
  * padded with `pad` up to `blockSize`, then CRC-16/XMODEM over the padded data, high byte first,
  * or in checksum mode their 8-bit sum.
  * @param pad 0x1A (CPMEOF) for data blocks (§4.3), 0x00 for block 0 (§5). Default 0x1A.
- * @throws RangeError when `data` is longer than `blockSize`.
+ * @param into a buffer of exactly the frame's length to encode into (a sender reusing its frame
+ *   buffers); default a new one.
+ * @throws RangeError when `data` is longer than `blockSize`, or `into` has the wrong length.
  */
 export function encodeBlock(
   blockNumber: number,
@@ -67,9 +69,12 @@ export function encodeBlock(
   blockSize: BlockSize,
   pad = CPMEOF,
   check: BlockCheck = 'crc',
+  into?: Uint8Array,
 ): Uint8Array {
   if (data.length > blockSize) throw new RangeError(`block data is ${data.length} bytes, more than ${blockSize}`);
-  const frame = new Uint8Array(blockSize + overhead(check));
+  const length = blockSize + overhead(check);
+  if (into && into.length !== length) throw new RangeError(`frame buffer is ${into.length} bytes, not ${length}`);
+  const frame = into ?? new Uint8Array(length);
   const n = blockNumber & 0xff;
   frame[0] = blockSize === BLOCK_1K ? STX : SOH;
   frame[1] = n;

@@ -244,18 +244,39 @@ export class YmodemSenderMachine {
     this.current = 'failed';
   }
 
+  /**
+   * The data block the receiver's next request would bring (the one after the block in flight, or
+   * block 1 while block 0 is): what the runner can build ahead. Undefined when an EOT comes next
+   * or no data block is due.
+   */
+  get upcoming(): { block: number; offset: number; length: number; blockSize: BlockSize } | undefined {
+    let offset: number;
+    if (this.current === 'await-data-ack') offset = this.offset + this.length;
+    else if (this.current === 'await-header-ack' || this.current === 'await-data-start') offset = this.offset;
+    else return undefined;
+    const layout = this.layoutAt(offset);
+    return layout && { block: this.seq + 1, offset, ...layout };
+  }
+
+  /** Length and block size of the data block starting at `offset`, or undefined past the image. */
+  private layoutAt(offset: number): { length: number; blockSize: BlockSize } | undefined {
+    const remaining = this.cfg.size - offset;
+    if (remaining <= 0) return undefined;
+    const full: BlockSize = this.checkMode === 'checksum' ? BLOCK_128 : this.cfg.blockSize;
+    const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : full;
+    return { length: Math.min(blockSize, remaining), blockSize };
+  }
+
   private nextBlock(out: SenderAction[]): void {
-    const remaining = this.cfg.size - this.offset;
-    if (remaining <= 0) {
+    const layout = this.layoutAt(this.offset);
+    if (!layout) {
       this.sendFrame({ type: 'send-eot' }, 'await-eot-ack', out);
       return;
     }
-    const full: BlockSize = this.checkMode === 'checksum' ? BLOCK_128 : this.cfg.blockSize;
-    const blockSize: BlockSize = this.cfg.shortLastBlock && remaining <= BLOCK_128 ? BLOCK_128 : full;
     this.seq++;
-    this.length = Math.min(blockSize, remaining);
+    this.length = layout.length;
     this.sendFrame(
-      { type: 'send-data', block: this.seq, offset: this.offset, length: this.length, blockSize },
+      { type: 'send-data', block: this.seq, offset: this.offset, length: this.length, blockSize: layout.blockSize },
       'await-data-ack',
       out,
     );

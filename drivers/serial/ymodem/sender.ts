@@ -3,7 +3,7 @@ import { withDeadline } from '../../shared/deadline.js';
 import { BusError, CancelledError, isBusError, isCancelled, throwIfAborted } from '../../shared/errors.js';
 import type { ImageSource } from '../../shared/image-source.js';
 import type { SerialLink } from '../link.js';
-import { encodeBlock, encodeEndOfBatchBlock, encodeHeaderBlock } from './codec.js';
+import { encodeEndOfBatchBlock, encodeHeaderBlock } from './codec.js';
 import { CANCEL_SEQUENCE, EOT } from './constants.js';
 import { ymodemError } from './errors.js';
 import {
@@ -11,7 +11,7 @@ import {
   type ResolvedYmodemSenderOptions,
   type YmodemSenderOptions,
 } from './sender-options.js';
-import { ReadAhead } from './read-ahead.js';
+import { FrameAhead } from './frame-ahead.js';
 import { YmodemSenderMachine, type SenderAction, type SenderWarning } from './sender-machine.js';
 
 /** Progress of one transfer: image bytes the receiver has ACKed. */
@@ -27,7 +27,7 @@ export interface YmodemSendRequest {
   mtime?: number;
   /** Aborting stops at the next frame boundary, sends CAN×8 + BS×8 and rejects with CancelledError. */
   signal?: AbortSignal;
-  /** Called after each ACKed data block. */
+  /** Called after each ACKed data block (once the next frame is written). */
   onProgress?: (p: YmodemProgress) => void;
 }
 
@@ -48,9 +48,9 @@ const CANCEL_WRITE_MS = 1_000;
 
 /**
  * YMODEM-1K batch sender of one file over a {@link SerialLink}: runs {@link YmodemSenderMachine}
- * with the link, the clock and the signal. Streams the image block by block from its
- * {@link ImageSource}; only the frame in flight and the next block (read ahead while the frame
- * awaits its ACK) are held in memory.
+ * with the link, the clock and the signal. Streams the image from its {@link ImageSource} in
+ * 64 KiB windows; the next frame is built while the current one awaits its ACK ({@link FrameAhead}),
+ * so an ACK is answered with one write.
  *
  * Before each frame it drops unread input ("the sender tosses any characters in its UART buffer",
  * ymodem.txt §7.4), and after a frame it ignores the rest of the read that triggered it, so stale
@@ -100,14 +100,16 @@ export class YmodemSender {
     });
     let lastFrame: Uint8Array = header;
     let blocks = 0;
-    const ahead = new ReadAhead(image, o.blockSize);
+    const frames = new FrameAhead(image);
 
     // Carries out the machine's actions; true when a frame went out (the rest of the read is stale).
+    // Progress is reported after the next frame is on its way, so the callback is off the turnaround.
     const run = async (actions: SenderAction[]): Promise<boolean> => {
       let sent = false;
+      let progress: YmodemProgress | undefined;
       for (const a of actions) {
         if (a.type === 'progress') {
-          req.onProgress?.({ bytesDone: a.bytesDone, bytesTotal: a.bytesTotal });
+          progress = { bytesDone: a.bytesDone, bytesTotal: a.bytesTotal };
           continue;
         }
         if (a.type === 'send-cancel') {
@@ -123,22 +125,26 @@ export class YmodemSender {
         } else if (a.type === 'send-eot') lastFrame = Uint8Array.of(EOT);
         else if (a.type === 'send-end-of-batch') lastFrame = encodeEndOfBatchBlock(m.check);
         else if (a.type === 'send-data') {
-          const data = await ahead.read(a.offset, a.length);
-          if (data.length !== a.length) {
+          const { frame, got } = await frames.take(a, m.check);
+          if (got !== a.length) {
             await this.sendCancel();
             throw ymodemError(
               'YMODEM_IMAGE_READ',
-              `image source returned ${data.length} of ${a.length} bytes at offset ${a.offset}`,
-              { offset: a.offset, expected: a.length, got: data.length },
+              `image source returned ${got} of ${a.length} bytes at offset ${a.offset}`,
+              { offset: a.offset, expected: a.length, got },
             );
           }
-          lastFrame = encodeBlock(a.block, data, a.blockSize, undefined, m.check);
+          lastFrame = frame;
           blocks++;
         }
         await this.writeFrame(lastFrame, a.type, m.block, signal);
-        if (a.type === 'send-data') ahead.prefetch(a.offset + a.length, a.blockSize);
         sent = true;
       }
+      if (sent) {
+        const next = m.upcoming;
+        if (next) frames.prepare(next, m.check);
+      }
+      if (progress) req.onProgress?.(progress);
       return sent;
     };
 
