@@ -1,9 +1,10 @@
-import pino from 'pino';
+import type { DestinationStream } from 'pino';
+import { loadPino } from './lazy-logger.js';
 
 type Interceptor = (text: string) => void;
 let interceptor: Interceptor | undefined;
 /** pino's own synchronous stderr writer (retries EAGAIN on a non-blocking pipe). */
-let direct: ReturnType<typeof pino.destination> | undefined;
+let direct: DestinationStream | undefined;
 
 /**
  * The CLI's log lines on stderr (a pino destination: `write(string)`). While a live progress block
@@ -13,7 +14,7 @@ let direct: ReturnType<typeof pino.destination> | undefined;
 export const stderrLines = {
   write(text: string): boolean {
     if (interceptor) interceptor(text);
-    else (direct ??= pino.destination({ fd: 2, sync: true })).write(text);
+    else (direct ??= loadPino().destination({ fd: 2, sync: true })).write(text);
     return true;
   },
 };
