@@ -32,6 +32,7 @@ import { waitForDevice } from '../../drivers/usb/find-device.js';
 import { delay } from '../../drivers/shared/deadline.js';
 import { MemoryUsbBus } from '../../drivers/usb/memory-usb-bus.js';
 import { WebUsbBackend } from '../../drivers/usb/webusb-backend.js';
+import { openUsbBackend } from '../../drivers/usb/open-backend.js';
 import { ensureUdevd, gadgetRigMissing, GadgetProcess, pinToGadgetCpu } from '../../hw-fixtures/usb/gadget-rig.js';
 import { MemoryDfuDevice } from '../../hw-fixtures/usb/memory-dfu-device.js';
 import { testImage } from '../../hw-fixtures/usb/memory-rig.js';
@@ -124,13 +125,13 @@ class TimingBackend implements UsbBackend {
       const w = Object.create(d) as UsbDevice;
       w.controlIn = async (s, n, t) => {
         const t0 = performance.now();
-        const r = await d.controlIn(s, n, t);
+        const r = await d.controlIn.call(w, s, n, t); // `this` = w: open() set the handle on w
         if (s.requestType === 'class') add(s.request, performance.now() - t0);
         return r;
       };
       w.controlOut = async (s, data, t) => {
         const t0 = performance.now();
-        await d.controlOut(s, data, t);
+        await d.controlOut.call(w, s, data, t);
         if (s.requestType === 'class') add(s.request, performance.now() - t0);
       };
       return w;
@@ -219,10 +220,11 @@ async function quickFlash(path: string, poll: number, dir: string): Promise<Phas
 async function library(
   path: string,
   poll: number,
+  io: 'usb' | 'usbfs' = 'usb',
 ): Promise<Phases & { dnloadMs: number; getStatusMs: number; getStatusPerBlock: number }> {
   const sn = `BENCH-LIB-${++serial}`;
   const g = await startGadget(sn, poll);
-  const backend = new TimingBackend(new WebUsbBackend());
+  const backend = new TimingBackend(openUsbBackend(io));
   const src = await FileImageSource.open(path);
   try {
     const t0 = now();
@@ -331,6 +333,7 @@ async function gadget(): Promise<void> {
     const du: Phases[] = [];
     const qf: Phases[] = [];
     const lib: Awaited<ReturnType<typeof library>>[] = [];
+    const libfs: Awaited<ReturnType<typeof library>>[] = [];
     const raw: Awaited<ReturnType<typeof bare>>[] = [];
     const boot: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -345,6 +348,8 @@ async function gadget(): Promise<void> {
       row('sensor-proxy flash', qf.at(-1)!);
       lib.push(await library(path, poll));
       row('flashDfu (in-process)', lib.at(-1)!);
+      libfs.push(await library(path, poll, 'usbfs'));
+      row('flashDfu usbfs', libfs.at(-1)!);
       raw.push(await bare(poll, Math.min(256, size / T)));
       boot.push(await cliStartup());
     }
@@ -356,6 +361,7 @@ async function gadget(): Promise<void> {
       ['dfu-util 0.11', du],
       ['sensor-proxy flash', qf],
       ['flashDfu (in-process)', lib],
+      ['flashDfu usbfs', libfs],
     ] as const) {
       console.log(
         `  ${name.padEnd(22)} startup ${f(m(xs, 'startupMs'))}, download ${f(m(xs, 'downloadMs'))} (${dl(xs).toFixed(2)} ms/block), finish ${f(m(xs, 'finishMs'))}, whole ${f(m(xs, 'totalMs'))}`,
@@ -378,7 +384,20 @@ async function gadget(): Promise<void> {
     console.log(
       `  ratios ours/dfu-util: download phase ${ratio(qf, 'downloadMs').toFixed(2)} (flashDfu ${ratio(lib, 'downloadMs').toFixed(2)}, bare loop ${(mr('perBlockMs') / duBlock).toFixed(2)}), whole command ${ratio(qf, 'totalMs').toFixed(2)}, startup ${ratio(qf, 'startupMs').toFixed(2)}, finish ${ratio(qf, 'finishMs').toFixed(2)}; ceiling ${ceiling(T, poll)}`,
     );
+    const lfb = median(libfs.map((x) => x.downloadMs / x.blocks));
+    const lfdn = median(libfs.map((x) => x.dnloadMs / x.blocks));
+    const lfst = median(libfs.map((x) => x.getStatusMs / x.blocks));
+    console.log(
+      `  per block, flashDfu usbfs: ${lfb.toFixed(2)} ms = DNLOAD ${lfdn.toFixed(2)} + GETSTATUS ${lfst.toFixed(2)} + wait and our code ${(lfb - lfdn - lfst).toFixed(2)} ms; ratios usbfs/dfu-util: download phase ${ratio(libfs, 'downloadMs').toFixed(2)}, whole ${ratio(libfs, 'totalMs').toFixed(2)} (no reset/version check)`,
+    );
     const at = `bwPollTimeout ${poll} ms`;
+    recordFigure({
+      name: `dfu gadget ${at}: download phase flashDfu usbfs/dfu-util`,
+      value: ratio(libfs, 'downloadMs'),
+      goal: 1,
+      better: 'lower',
+      unit: 'x',
+    });
     recordFigure({
       name: `dfu gadget ${at}: download phase ours/dfu-util`,
       value: ratio(qf, 'downloadMs'),
